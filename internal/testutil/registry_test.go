@@ -3,6 +3,9 @@ package testutil
 import (
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -12,6 +15,7 @@ import (
 )
 
 func TestRegistryPushPull(t *testing.T) {
+	CheckLeaks(t, t.TempDir()) // the registry process must be gone before this runs
 	addr := StartRegistry(t)
 	img := Busybox(t)
 	ref := addr + "/busybox:latest"
@@ -71,8 +75,12 @@ func TestRegistryAuth(t *testing.T) {
 }
 
 func TestRunRegistryBadBinary(t *testing.T) {
-	_, err := runRegistry(t.Context(), "/bin/false", "/nonexistent.yml", "127.0.0.1:1")
-	if err == nil {
-		t.Fatal("want an error from a registry that exits at once")
+	bin := filepath.Join(t.TempDir(), "registry")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho 'listen tcp: address already in use' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runRegistry(t.Context(), bin, "/nonexistent.yml", "127.0.0.1:1")
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("runRegistry = %v, want the registry's stderr", err)
 	}
 }
