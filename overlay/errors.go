@@ -1,0 +1,19 @@
+package overlay
+
+import "errors"
+
+var (
+	// ErrDiffIDMismatch means the sha256 of an unpacked tar stream is not the
+	// diffID the caller expected. The wrapping error names both digests.
+	ErrDiffIDMismatch = errors.New("layer diffID mismatch")
+	// ErrUnsafePath means a tar entry name or hardlink target leaves the layer
+	// root (e.g. "../etc/passwd"). The wrapping error names the entry.
+	ErrUnsafePath = errors.New("unsafe path in layer")
+	// ErrLayerNotFound means no unpacked layer exists for a chainID.
+	ErrLayerNotFound = errors.New("layer not found")
+	// ErrInvalidDigest means a chainID or diffID is not a valid digest (chainIDs
+	// must be sha256).
+	ErrInvalidDigest = errors.New("invalid digest")
+	// ErrUnsupportedEntry means a tar entry has a type Unpack cannot create.
+	ErrUnsupportedEntry = errors.New("unsupported tar entry")
+)

@@ -1,0 +1,181 @@
+package overlay
+
+import (
+	"bufio"
+	"context"
+	_ "crypto/sha256" // digest algorithms for diffIDs
+	_ "crypto/sha512"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+)
+
+// readBufSize is the size of the buffer between the caller's stream and the
+// tar reader, and of the copy buffer for file data.
+const readBufSize = 1 << 20
+
+// Unpack reads an uncompressed OCI layer tar from r into the layer directory
+// for chainID, converting whiteouts to overlay form and resolving every path
+// inside the layer root (see the package doc's threat model). The stream is
+// read to EOF, tar padding included, and its digest must equal diffID, or
+// Unpack fails with an error wrapping ErrDiffIDMismatch that names both
+// digests.
+//
+// The layer is built in a temp dir and renamed into place, so it becomes
+// visible complete or not at all; a failed or cancelled Unpack leaves neither
+// a layer nor a temp dir. If the layer exists already Unpack returns nil at
+// once without reading r. Unpack is safe to call concurrently for the same or
+// different chainIDs, from several goroutines or processes: the second caller
+// for a chainID waits for the first and then returns nil.
+func (s *Store) Unpack(ctx context.Context, chainID, diffID digest.Digest, r io.Reader) error {
+	hex, err := checkChainID(chainID)
+	if err != nil {
+		return err
+	}
+	if err := diffID.Validate(); err != nil {
+		return fmt.Errorf("unpack layer %s: diffID %q: %w: %v", chainID, diffID, ErrInvalidDigest, err)
+	}
+	if s.Has(chainID) {
+		return nil
+	}
+	unlock, err := s.lock(ctx, hex)
+	if err != nil {
+		return fmt.Errorf("unpack layer %s: %w", chainID, err)
+	}
+	defer unlock()
+	if s.Has(chainID) {
+		return nil
+	}
+	start := time.Now()
+	n, err := s.unpackLocked(ctx, hex, diffID, r)
+	if err != nil {
+		return fmt.Errorf("unpack layer %s: %w", chainID, err)
+	}
+	slog.Debug("overlay: unpacked layer", "chainID", chainID, "diffID", diffID, "bytes", n, "took", time.Since(start))
+	return nil
+}
+
+func (s *Store) unpackLocked(ctx context.Context, hex string, diffID digest.Digest, r io.Reader) (n int64, err error) {
+	tmp, err := os.MkdirTemp(s.root, tmpPfx+hex+"-")
+	if err != nil {
+		return 0, err
+	}
+	link := filepath.Join(s.root, linksDir, shortName(hex))
+	linkMade := false
+	defer func() {
+		if err != nil {
+			if linkMade {
+				_ = os.Remove(link)
+			}
+			if rerr := os.RemoveAll(tmp); rerr != nil {
+				slog.Warn("overlay: remove temp dir", "dir", tmp, "err", rerr)
+			}
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return 0, err
+	}
+	diff := filepath.Join(tmp, diffDir)
+	if err := os.Mkdir(diff, 0o755); err != nil {
+		return 0, err
+	}
+
+	hr := &hashReader{r: r, h: diffID.Algorithm().Hash()}
+	if hr.h == nil {
+		return 0, fmt.Errorf("diffID %s: %w: unsupported algorithm", diffID, ErrInvalidDigest)
+	}
+	br := bufio.NewReaderSize(hr, readBufSize)
+	if err := extract(ctx, diff, br); err != nil {
+		return hr.n, err
+	}
+	// Read to EOF: the hash covers the tar's trailing zero blocks and record
+	// padding too.
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return hr.n, fmt.Errorf("read layer stream: %w", err)
+	}
+	got := digest.NewDigest(diffID.Algorithm(), hr.h)
+	if got != diffID {
+		return hr.n, fmt.Errorf("%w: want %s, got %s (%d bytes read)", ErrDiffIDMismatch, diffID, got, hr.n)
+	}
+	if err := ctx.Err(); err != nil {
+		return hr.n, err
+	}
+
+	// Short link first (it dangles until the rename), then flush everything
+	// once, then publish.
+	if err := os.Symlink(filepath.Join("..", hex, diffDir), link); err != nil {
+		if !errors.Is(err, os.ErrExist) {
+			return hr.n, err
+		}
+		if t, rerr := os.Readlink(link); rerr != nil || t != filepath.Join("..", hex, diffDir) {
+			return hr.n, fmt.Errorf("short link %s exists and points to %q, not layer %s", link, t, hex)
+		}
+	} else {
+		linkMade = true
+	}
+	if err := syncTree(tmp); err != nil {
+		return hr.n, err
+	}
+	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, s.layerDir(hex), unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) {
+		// Somebody else won without holding the lock (e.g. a broken lock
+		// file system). Their copy is as good as ours.
+		linkMade = false
+		_ = os.RemoveAll(tmp)
+		return hr.n, nil
+	}
+	if err != nil {
+		return hr.n, &os.PathError{Op: "rename", Path: tmp, Err: err}
+	}
+	if err := syncDir(s.root); err != nil {
+		slog.Warn("overlay: fsync layers dir", "dir", s.root, "err", err)
+	}
+	return hr.n, nil
+}
+
+// syncTree flushes the file system holding dir (one syncfs instead of an
+// fsync per file).
+func syncTree(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Syncfs(fd); err != nil {
+		return &os.PathError{Op: "syncfs", Path: dir, Err: err}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Fsync(fd)
+}
+
+// hashReader hashes and counts what is read through it.
+type hashReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 {
+		h.h.Write(p[:n])
+		h.n += int64(n)
+	}
+	return n, err
+}
