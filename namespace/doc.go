@@ -1,0 +1,66 @@
+// Package namespace starts a container's first process in fresh Linux namespaces and
+// prepares its root filesystem, the way runc's libcontainer does, without a C helper.
+//
+// # Vocabulary
+//
+//   - parent: the Go program embedding Skiff (it calls [Create]).
+//   - init: the same program re-executed from a sealed copy of its own binary with a
+//     marker in its environment; [Init] recognises it and runs the container setup. It
+//     becomes the container's PID 1 and finally execve's the user command.
+//   - created: init has set up the rootfs, switched user and resolved the command, and
+//     waits on the exec fifo (StateDir/exec.fifo). [Process.Start] releases it.
+//
+// # Why a re-exec
+//
+// The Go runtime is multi-threaded before main runs, so a Go program cannot safely
+// fork and then set up namespaces in the child. Instead os/exec clones the child with
+// SysProcAttr.Cloneflags (new mount, PID, UTS, IPC, network, cgroup namespaces) and the
+// child, a fresh Go process, finishes the job. Every program that uses this package
+// must therefore call [Init] first thing in main (skiff.Init does), and every test
+// binary that starts containers needs a TestMain calling it before m.Run.
+//
+// # The protocol
+//
+// Parent and init talk over a unix socketpair (init's end is fd 3) with JSON messages:
+//
+//	parent (Create)                          init (Init, fd 3 = sync socket)
+//	---------------                          -------------------------------
+//	sealed memfd copy of /proc/self/exe
+//	mkfifo StateDir/exec.fifo
+//	cmd.Start (clone NEWNS|NEWPID|...) ───►  Go runtime starts, Init() sees the marker
+//	                                         blocks reading fd 3 (no container code ran)
+//	cfg.BeforeInit(pid)
+//	  (engine: cgroup, network)
+//	send {"type":"go", spec, fifo} ──────►   mount / rprivate, bind rootfs onto itself,
+//	                                         Spec.Mounts, /dev nodes + symlinks,
+//	                                         open exec fifo O_PATH, pivot_root, detach
+//	                                         old root, masked + read-only paths, ro root,
+//	                                         hostname, rlimits, mkdir cwd, user, chdir,
+//	                                         resolve Args[0] in PATH of Process.Env
+//	         ◄──────────────────────────────  {"type":"ready"} or {"type":"error", ...}
+//	Create returns *Process                  clear Pdeathsig
+//	   ...  (any time, any OS process)       open exec fifo O_WRONLY (blocks)
+//	Process.Start: open fifo, read ◄────────  write one byte, close
+//	remove fifo                              mark fds >= 3 close-on-exec
+//	wait for EOF on the socket ◄────────────  execve(Args) — EOF on success, or
+//	                                         {"type":"error"} then exit 127/126
+//	Process.Wait: reap, ExitStatus
+//
+// An error before "ready" kills init; Create returns it wrapped ([ErrNotFound],
+// [ErrNotExecutable] or [ErrInit]) and naming the spec field or path involved.
+//
+// # Threat model
+//
+// Init runs inside the container's namespaces with root privileges before the user
+// command execs, so two known escapes are closed:
+//
+//   - CVE-2019-5736: a container process overwriting the runtime binary through
+//     /proc/<pid>/exe. Init executes from a memfd copy sealed with F_SEAL_WRITE,
+//     F_SEAL_SHRINK, F_SEAL_GROW and F_SEAL_SEAL: nothing can modify it. One sealed copy
+//     is made per process and reused (BenchmarkSealedExe measures the copy).
+//   - CVE-2024-21626: a host fd leaking into the container. Every fd above 2 is marked
+//     close-on-exec (close_range CLOSE_RANGE_CLOEXEC) right before execve.
+//
+// Capabilities, seccomp and user namespaces are applied in security.go (hooks for
+// issue 5); today the process keeps root's capabilities, and NoNewPrivileges is honoured.
+package namespace

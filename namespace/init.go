@@ -1,0 +1,141 @@
+package namespace
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// isInit reports whether this process is a container init re-exec'd by Create.
+func isInit() bool {
+	return len(os.Args) > 0 && os.Args[0] == initArgv0 && os.Getenv(initEnv) == "1"
+}
+
+func init() {
+	if isInit() {
+		// Locking in an init function keeps main (and so Init) on the main thread:
+		// the thread that carries Pdeathsig, joins namespaces and finally execve's.
+		runtime.LockOSThread()
+	}
+}
+
+// Init must be called first thing in main (skiff.Init calls it), and in TestMain of
+// tests that start containers. In a container init re-exec'd by Create it sets up the
+// container and execve's its command: it never returns. In any other process it
+// returns at once.
+func Init() {
+	if !isInit() {
+		return
+	}
+	_ = os.Unsetenv(initEnv)
+	sync := os.NewFile(initSyncFd, "sync")
+	code, err := runInit(sync)
+	if err != nil {
+		_ = writeMsg(sync, &syncMsg{Type: msgError, Err: toChildError(err)})
+	}
+	os.Exit(code)
+}
+
+// runInit is the child side of the protocol in doc.go. It returns only on failure,
+// with the exit code to use.
+func runInit(sync *os.File) (int, error) {
+	_ = unix.Close(initExeFd) // the sealed exe; /proc/self/exe still refers to it
+	m, err := readMsg(json.NewDecoder(sync))
+	if err != nil {
+		return 1, fmt.Errorf("read spec: %w", err)
+	}
+	if m.Type != msgGo || m.Spec == nil {
+		return 1, fmt.Errorf("unexpected message %q", m.Type)
+	}
+	s := m.Spec
+	if err := joinNamespaces(s); err != nil {
+		return 1, err
+	}
+	fifo, err := setupRootfs(s, m.Fifo)
+	if err != nil {
+		return 1, err
+	}
+	exe, err := setupProcess(s)
+	if err != nil {
+		return 1, err
+	}
+	// Created: from now on init must survive its creator.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return 1, fmt.Errorf("prctl PR_SET_PDEATHSIG: %w", err)
+	}
+	if err := writeMsg(sync, &syncMsg{Type: msgReady}); err != nil {
+		return 1, fmt.Errorf("report ready: %w", err)
+	}
+	if err := waitStart(fifo); err != nil {
+		return 1, err
+	}
+	// CVE-2024-21626: nothing above stdio may cross execve, the sync socket included.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return 1, fmt.Errorf("close_range: %w", err)
+	}
+	if err := applySeccomp(s); err != nil { // last: the filter also covers init's own calls
+		return 1, err
+	}
+	err = syscall.Exec(exe, s.Process.Args, s.Process.Env)
+	kind, code := kindNotExec, 126
+	if errors.Is(err, unix.ENOENT) {
+		kind, code = kindNotFound, 127
+	}
+	return code, &fieldError{kind: kind, field: "process.args[0]", err: &os.PathError{Op: "execve", Path: exe, Err: err}}
+}
+
+// waitStart blocks until Start opens the exec fifo for reading. fifo is an O_PATH fd
+// opened before pivot_root; it is reopened for writing through /proc/self/fd.
+func waitStart(fifo int) error {
+	path := "/proc/self/fd/" + strconv.Itoa(fifo)
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("open exec fifo %s (needs /proc mounted in the container): %w", path, err)
+	}
+	_, err = unix.Write(fd, []byte{0})
+	unix.Close(fd)
+	unix.Close(fifo)
+	if err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	return nil
+}
+
+// joinNamespaces setns'es into the namespaces of spec that have a Path. Only
+// thread-local ones (net, uts, ipc) are allowed (see cloneFlags); init runs on its
+// locked main thread, which is the one that execve's.
+func joinNamespaces(s *specs.Spec) error {
+	if s.Linux == nil {
+		return nil
+	}
+	for i, ns := range s.Linux.Namespaces {
+		if ns.Path == "" {
+			continue
+		}
+		field := fmt.Sprintf("linux.namespaces[%d]", i)
+		fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return inField(field, &os.PathError{Op: "open", Path: ns.Path, Err: err})
+		}
+		err = unix.Setns(fd, joinable[ns.Type])
+		unix.Close(fd)
+		if err != nil {
+			return inField(field, &os.PathError{Op: "setns", Path: ns.Path, Err: err})
+		}
+	}
+	return nil
+}

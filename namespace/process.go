@@ -1,0 +1,173 @@
+package namespace
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultPath is the PATH used to find the command when Process.Env has none
+// (Docker's default).
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// setupProcess runs after pivot_root: hostname, rlimits, user, working directory,
+// security settings; then it resolves the command. It returns the path to execve.
+func setupProcess(s *specs.Spec) (string, error) {
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return "", inField("hostname", fmt.Errorf("sethostname %q: %w", s.Hostname, err))
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return "", inField("domainname", fmt.Errorf("setdomainname %q: %w", s.Domainname, err))
+		}
+	}
+	p := s.Process
+	for i, rl := range p.Rlimits {
+		if err := setRlimit(rl); err != nil {
+			return "", inField(fmt.Sprintf("process.rlimits[%d]", i), err)
+		}
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	} else {
+		unix.Umask(0o022)
+	}
+	if err := applyCapabilities(s); err != nil {
+		return "", err
+	}
+	if err := setUser(p.User); err != nil {
+		return "", err
+	}
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return "", inField("process.cwd", &os.PathError{Op: "chdir", Path: cwd, Err: err})
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return "", inField("process.noNewPrivileges", fmt.Errorf("prctl PR_SET_NO_NEW_PRIVS: %w", err))
+		}
+	}
+	return lookPath(p.Args[0], p.Env)
+}
+
+var rlimitTypes = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE,
+	"RLIMIT_LOCKS": unix.RLIMIT_LOCKS, "RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK,
+	"RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
+	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+func setRlimit(rl specs.POSIXRlimit) error {
+	r, ok := rlimitTypes[rl.Type]
+	if !ok {
+		return fmt.Errorf("unknown rlimit %q", rl.Type)
+	}
+	// syscall.Setrlimit (not x/sys) so the Go runtime forgets its saved RLIMIT_NOFILE
+	// and syscall.Exec does not restore it over ours.
+	if err := syscall.Setrlimit(r, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
+		return fmt.Errorf("setrlimit %s soft %d hard %d: %w", rl.Type, rl.Soft, rl.Hard, err)
+	}
+	return nil
+}
+
+// setUser switches to the spec's numeric user (all threads, via the syscall package).
+func setUser(u specs.User) error {
+	groups := make([]int, len(u.AdditionalGids))
+	for i, g := range u.AdditionalGids {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return inField("process.user.additionalGids", fmt.Errorf("setgroups %v: %w", groups, err))
+	}
+	if err := syscall.Setgid(int(u.GID)); err != nil {
+		return inField("process.user.gid", fmt.Errorf("setgid %d: %w", u.GID, err))
+	}
+	if err := syscall.Setuid(int(u.UID)); err != nil {
+		return inField("process.user.uid", fmt.Errorf("setuid %d: %w", u.UID, err))
+	}
+	return nil
+}
+
+// getenv returns the last value of key in env (execve semantics are the first, but
+// shells and Docker let a later entry win).
+func getenv(env []string, key string) (string, bool) {
+	val, found := "", false
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			val, found = v, true
+		}
+	}
+	return val, found
+}
+
+// lookPath resolves the command inside the (new) root as a shell would: a name with a
+// slash is used as is, anything else is searched in PATH of env (DefaultPath if unset).
+// It runs as the container user, so permissions are the user's.
+func lookPath(file string, env []string) (string, error) {
+	const field = "process.args[0]"
+	if strings.Contains(file, "/") {
+		if err := checkExecutable(file); err != nil {
+			return "", err
+		}
+		return file, nil
+	}
+	path, ok := getenv(env, "PATH")
+	if !ok {
+		path = DefaultPath
+	}
+	var notExec error
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		err := checkExecutable(p)
+		if err == nil {
+			return p, nil
+		}
+		var fe *fieldError
+		if errors.As(err, &fe) && fe.kind == kindNotExec && notExec == nil {
+			notExec = err
+		}
+	}
+	if notExec != nil {
+		return "", notExec
+	}
+	return "", &fieldError{kind: kindNotFound, field: field,
+		err: fmt.Errorf("%q: executable file not found in $PATH (%s)", file, path)}
+}
+
+// checkExecutable reports kindNotFound or kindNotExec field errors for path.
+func checkExecutable(path string) error {
+	const field = "process.args[0]"
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+			return &fieldError{kind: kindNotFound, field: field, err: fmt.Errorf("%q: no such file or directory", path)}
+		}
+		return &fieldError{kind: kindNotExec, field: field, err: err}
+	}
+	if fi.IsDir() {
+		return &fieldError{kind: kindNotExec, field: field, err: fmt.Errorf("%q: is a directory", path)}
+	}
+	if err := unix.Access(path, unix.X_OK); err != nil {
+		return &fieldError{kind: kindNotExec, field: field, err: fmt.Errorf("%q: permission denied", path)}
+	}
+	return nil
+}
