@@ -1,0 +1,144 @@
+package netbridge
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestIPAM(t *testing.T) {
+	a := netip.MustParseAddr
+	type step struct {
+		op   string // "alloc" or "release"
+		addr string // expected result of alloc, or address to release
+		err  error
+	}
+	tests := []struct {
+		name   string
+		subnet string
+		steps  []step
+	}{
+		{"lowest free skips network and gateway", "10.1.2.0/24", []step{
+			{"alloc", "10.1.2.2", nil}, {"alloc", "10.1.2.3", nil}, {"alloc", "10.1.2.4", nil},
+		}},
+		{"release then reuse lowest", "10.1.2.0/24", []step{
+			{"alloc", "10.1.2.2", nil}, {"alloc", "10.1.2.3", nil}, {"release", "10.1.2.2", nil},
+			{"alloc", "10.1.2.2", nil}, {"alloc", "10.1.2.4", nil},
+		}},
+		{"slash 30 has one address", "10.9.0.0/30", []step{
+			{"alloc", "10.9.0.2", nil}, {"alloc", "", ErrAddressExhausted},
+		}},
+		{"slash 29 never hands out broadcast", "10.9.0.8/29", []step{
+			{"alloc", "10.9.0.10", nil}, {"alloc", "10.9.0.11", nil}, {"alloc", "10.9.0.12", nil},
+			{"alloc", "10.9.0.13", nil}, {"alloc", "10.9.0.14", nil}, {"alloc", "", ErrAddressExhausted},
+		}},
+		{"release unallocated", "10.1.2.0/24", []step{
+			{"release", "10.1.2.7", ErrAddressNotAllocated},
+		}},
+		{"slash 16 crosses octets", "172.20.0.0/16", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewIPAM(netip.MustParsePrefix(tt.subnet))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range tt.steps {
+				switch s.op {
+				case "alloc":
+					got, err := p.Allocate("c")
+					if !errors.Is(err, s.err) {
+						t.Fatalf("step %d: Allocate in %s: err %v, want %v", i, tt.subnet, err, s.err)
+					}
+					if err != nil {
+						if !strings.Contains(err.Error(), tt.subnet) {
+							t.Errorf("step %d: error %q does not name subnet %s", i, err, tt.subnet)
+						}
+						continue
+					}
+					if got != a(s.addr) {
+						t.Fatalf("step %d: Allocate in %s = %s, want %s", i, tt.subnet, got, s.addr)
+					}
+				case "release":
+					if err := p.Release(a(s.addr)); !errors.Is(err, s.err) {
+						t.Fatalf("step %d: Release(%s) = %v, want %v", i, s.addr, err, s.err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestIPAMSlash20Exhaustion(t *testing.T) {
+	p, _ := NewIPAM(netip.MustParsePrefix("172.20.16.0/20"))
+	seen := map[netip.Addr]bool{}
+	for {
+		ip, err := p.Allocate("x")
+		if err != nil {
+			if !errors.Is(err, ErrAddressExhausted) {
+				t.Fatal(err)
+			}
+			break
+		}
+		if seen[ip] || ip == p.Gateway || ip == p.Subnet.Addr() || ip == p.Broadcast() {
+			t.Fatalf("bad address %s", ip)
+		}
+		seen[ip] = true
+	}
+	if len(seen) != 4096-3 {
+		t.Fatalf("allocated %d addresses, want %d", len(seen), 4096-3)
+	}
+}
+
+func TestNewIPAMInvalid(t *testing.T) {
+	for _, s := range []string{"10.1.2.1/24", "10.0.0.0/31", "10.0.0.0/32", "fd00::/64"} {
+		if _, err := NewIPAM(netip.MustParsePrefix(s)); !errors.Is(err, ErrInvalidSubnet) {
+			t.Errorf("NewIPAM(%s) = %v, want ErrInvalidSubnet", s, err)
+		}
+	}
+	if _, err := NewIPAM(netip.Prefix{}); !errors.Is(err, ErrInvalidSubnet) {
+		t.Errorf("NewIPAM(zero) = %v", err)
+	}
+}
+
+func TestChooseSubnet(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	tests := []struct {
+		used []string
+		want string
+	}{
+		{nil, "172.17.0.0/16"},
+		{[]string{"0.0.0.0/0", "192.0.2.0/24"}, "172.17.0.0/16"},
+		{[]string{"172.17.5.0/24"}, "172.18.0.0/16"},
+		{[]string{"172.16.0.0/12"}, "192.168.0.0/20"},
+		{[]string{"172.16.0.0/12", "192.168.1.0/24"}, "192.168.16.0/20"},
+	}
+	for _, tt := range tests {
+		var used []usedPrefix
+		for _, u := range tt.used {
+			used = append(used, usedPrefix{pfx(u), "test"})
+		}
+		got, err := chooseSubnet(defaultPool(), used)
+		if err != nil || got != pfx(tt.want) {
+			t.Errorf("chooseSubnet(used=%v) = %v, %v; want %s", tt.used, got, err, tt.want)
+		}
+	}
+	_, err := chooseSubnet(defaultPool(), []usedPrefix{{pfx("128.0.0.0/1"), "test"}})
+	if !errors.Is(err, ErrNoSubnet) {
+		t.Errorf("all overlapping: err = %v, want ErrNoSubnet", err)
+	}
+}
+
+func TestHostVethName(t *testing.T) {
+	nid := strings.Repeat("ab", 32)
+	for _, cid := range []string{"0123456789abcdef", "x", "my container/with slash", strings.Repeat("z", 200)} {
+		n := hostVethName(cid, nid)
+		if len(n) > 15 || validIfName(n) != nil {
+			t.Errorf("hostVethName(%q) = %q: invalid", cid, n)
+		}
+	}
+	if got := hostVethName("0123456789abcdef", nid); got != "sk01234567ababa" {
+		t.Errorf("hostVethName = %q", got)
+	}
+}

@@ -1,0 +1,5 @@
+package netbridge
+
+func resolvePorts(nets map[string]*netFile, ports []PortMapping) ([]PortMapping, error) {
+	return ports, nil
+}

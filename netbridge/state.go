@@ -1,0 +1,198 @@
+package netbridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// On disk, under the state dir (<engine root>/network):
+//
+//	lock                    flock(2) taken exclusively by every operation
+//	networks/<name>.json    one network: its config, its IPAM and its endpoints
+//
+// Each file is written to a temp file, fsynced, renamed into place, and the directory is
+// fsynced. Files are read and written only while the lock is held, so a read-modify-write
+// by one process never interleaves with another's.
+
+// netFile is the persisted form of one network.
+type netFile struct {
+	Network   Network              `json:"network"`
+	IPAM      *IPAM                `json:"ipam"`
+	Endpoints map[string]*Endpoint `json:"endpoints,omitempty"` // by container id
+}
+
+// lock takes the state-dir flock, polling so that ctx can cancel the wait.
+func (m *Manager) lock(ctx context.Context) (unlock func(), err error) {
+	path := filepath.Join(m.dir, "lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	delay := time.Millisecond
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing the fd drops the lock
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("flock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("flock %s: %w", path, ctx.Err())
+		case <-time.After(delay):
+		}
+		if delay < 20*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+func (m *Manager) netPath(name string) string {
+	return filepath.Join(m.dir, "networks", name+".json")
+}
+
+// loadAll reads every network file. Call with the lock held.
+func (m *Manager) loadAll() (map[string]*netFile, error) {
+	dir := filepath.Join(m.dir, "networks")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read network state %s: %w", dir, err)
+	}
+	out := map[string]*netFile{}
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || strings.HasPrefix(name, ".") {
+			continue
+		}
+		nf, err := m.load(name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = nf
+	}
+	return out, nil
+}
+
+// load reads one network file; ErrNetworkNotFound if absent. Call with the lock held.
+func (m *Manager) load(name string) (*netFile, error) {
+	path := m.netPath(name)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("network %q: %w", name, ErrNetworkNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read network %q: %w", name, err)
+	}
+	var nf netFile
+	if err := json.Unmarshal(b, &nf); err != nil {
+		return nil, fmt.Errorf("parse network state %s: %w", path, err)
+	}
+	if nf.IPAM == nil {
+		return nil, fmt.Errorf("parse network state %s: no ipam", path)
+	}
+	if nf.Endpoints == nil {
+		nf.Endpoints = map[string]*Endpoint{}
+	}
+	return &nf, nil
+}
+
+// save writes one network file durably. Call with the lock held.
+func (m *Manager) save(nf *netFile) error {
+	b, err := json.MarshalIndent(nf, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode network %q: %w", nf.Network.Name, err)
+	}
+	return writeFileAtomic(m.netPath(nf.Network.Name), b)
+}
+
+// remove deletes one network file. Call with the lock held.
+func (m *Manager) remove(name string) error {
+	path := m.netPath(name)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove network state %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// removeStrayTemps deletes temp files left by a process killed mid-write. It runs only if
+// the lock is free right now: a temp file of a writer holding the lock is not stray.
+func (m *Manager) removeStrayTemps() {
+	f, err := os.OpenFile(filepath.Join(m.dir, "lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return
+	}
+	ents, _ := os.ReadDir(filepath.Join(m.dir, "networks"))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-") {
+			os.Remove(filepath.Join(m.dir, "networks", e.Name()))
+		}
+	}
+}
+
+// sortedNames returns the keys of nets in order.
+func sortedNames(nets map[string]*netFile) []string {
+	names := make([]string, 0, len(nets))
+	for n := range nets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
