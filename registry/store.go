@@ -1,0 +1,199 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sys/unix"
+)
+
+// RefNameAnnotation is the index.json annotation that names an image: the full normalized
+// reference, e.g. "docker.io/library/busybox:latest".
+const RefNameAnnotation = "org.opencontainers.image.ref.name"
+
+// Files of the layout dir. The two lock files are Skiff's own; OCI tools ignore them.
+const (
+	layoutFile  = "oci-layout"
+	indexFile   = "index.json"
+	indexLock   = ".skiff-index.lock" // exclusive around every index.json read-modify-write
+	gcLock      = ".skiff-gc.lock"    // shared while writing blobs, exclusive for Prune/Check
+	tmpPrefix   = ".tmp-"             // temp files (blobs in flight, index.json in flight)
+	layoutValue = `{"imageLayoutVersion":"1.0.0"}`
+)
+
+// Store is the image store: an OCI image layout (oci-layout, index.json, blobs/sha256/…)
+// in one directory, readable by skopeo ("oci:DIR:REF") and umoci. Images are named in
+// index.json by the annotation org.opencontainers.image.ref.name holding the full
+// normalized reference; there is one entry per name.
+//
+// A Store is safe for concurrent use by goroutines and by several processes on the same
+// directory: blobs are written to temp files, verified against their digest, fsync'ed and
+// renamed into place; index.json is read-modified-written under an flock and replaced by
+// rename. A crash at any instant leaves the old index.json or the new one, never a torn one,
+// and never a visible blob whose bytes don't match its name; temp files it leaves are removed
+// by Prune (or Check with repair).
+type Store struct {
+	dir string
+}
+
+// Open opens the image store at dir, creating dir and an empty layout if needed.
+func Open(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("registry: open: empty directory")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
+	}
+	s := &Store{dir: abs}
+	if err := os.MkdirAll(s.blobDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
+	}
+	err = s.withIndexLock(func() error {
+		if _, err := os.Stat(filepath.Join(abs, layoutFile)); errors.Is(err, fs.ErrNotExist) {
+			if err := writeFileAtomic(abs, layoutFile, []byte(layoutValue)); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if _, err := os.Stat(filepath.Join(abs, indexFile)); errors.Is(err, fs.ErrNotExist) {
+			return s.writeIndex(&v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex})
+		} else if err != nil {
+			return err
+		}
+		_, err := s.readIndex()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// Dir returns the layout directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) blobDir() string { return filepath.Join(s.dir, "blobs", "sha256") }
+
+// flock takes a lock on file name in the layout dir and returns its release.
+func (s *Store) flock(ctx context.Context, name string, how int) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	// Poll with LOCK_NB so ctx can interrupt a wait behind another process.
+	for {
+		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
+		}
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if err := sleepCtx(ctx); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return func() { f.Close() }, nil // closing drops the lock
+}
+
+// withIndexLock runs fn with the index lock held.
+func (s *Store) withIndexLock(fn func() error) error {
+	release, err := s.flock(context.Background(), indexLock, unix.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn()
+}
+
+// readIndex parses index.json. Caller holds the index lock when it will write it back.
+func (s *Store) readIndex() (*v1.IndexManifest, error) {
+	b, err := os.ReadFile(filepath.Join(s.dir, indexFile))
+	if err != nil {
+		return nil, err
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptStore, filepath.Join(s.dir, indexFile), err)
+	}
+	return idx, nil
+}
+
+// writeIndex replaces index.json atomically (temp, fsync, rename, fsync dir).
+func (s *Store) writeIndex(idx *v1.IndexManifest) error {
+	if idx.Manifests == nil {
+		idx.Manifests = []v1.Descriptor{}
+	}
+	b, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.dir, indexFile, b)
+}
+
+// updateIndex runs fn on index.json under the index lock and writes back the result.
+func (s *Store) updateIndex(fn func(idx *v1.IndexManifest) error) error {
+	return s.withIndexLock(func() error {
+		idx, err := s.readIndex()
+		if err != nil {
+			return err
+		}
+		if err := fn(idx); err != nil {
+			return err
+		}
+		return s.writeIndex(idx)
+	})
+}
+
+// writeFileAtomic writes dir/name via a temp file, fsync, rename and a dir fsync.
+func writeFileAtomic(dir, name string, b []byte) error {
+	f, err := os.CreateTemp(dir, tmpPrefix+name+"-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
