@@ -60,6 +60,7 @@ type Process struct {
 	cmd      *exec.Cmd // nil when loaded by another OS process (Load)
 	sync     *os.File  // parent end of the sync socket; nil after Start/Wait or Load
 	syncDec  *json.Decoder
+	started  bool // an Exec'd process: running from the start
 }
 
 // ExitStatus is how a container's process ended.
@@ -193,10 +194,13 @@ func Load(pid int, stateDir string) *Process {
 }
 
 // Start releases a created init to execve the user command by opening the exec fifo in
-// StateDir, then removes the fifo. It may be called from any OS process (see Load).
+// StateDir, then removes the fifo (for an Exec'd process it does nothing). It may be called from any OS process (see Load).
 // In the creating process it also waits until the execve happened and returns its
 // error (ErrNotFound, ErrNotExecutable) if it failed.
 func (p *Process) Start() error {
+	if p.started {
+		return nil
+	}
 	fifo := filepath.Join(p.stateDir, FifoName)
 	fd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -261,7 +265,9 @@ func (p *Process) Wait() (ExitStatus, error) {
 	}
 	err := p.cmd.Wait()
 	p.closeSync()
-	_ = os.Remove(filepath.Join(p.stateDir, FifoName))
+	if p.stateDir != "" {
+		_ = os.Remove(filepath.Join(p.stateDir, FifoName))
+	}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		if p.cmd.ProcessState == nil {
