@@ -55,6 +55,9 @@ func runInit(sync *os.File) (int, error) {
 		return 1, fmt.Errorf("unexpected message %q", m.Type)
 	}
 	s := m.Spec
+	if err := unshareCgroupns(s); err != nil {
+		return 1, err
+	}
 	if err := joinNamespaces(s); err != nil {
 		return 1, err
 	}
@@ -135,6 +138,23 @@ func joinNamespaces(s *specs.Spec) error {
 		unix.Close(fd)
 		if err != nil {
 			return inField(field, &os.PathError{Op: "setns", Path: ns.Path, Err: err})
+		}
+	}
+	return nil
+}
+
+// unshareCgroupns makes a new cgroup namespace if the spec asks for one. It runs after
+// BeforeInit placed init in its cgroup, which becomes the namespace's root. The
+// namespace belongs to this (locked main) thread, which is the one that execve's.
+func unshareCgroupns(s *specs.Spec) error {
+	if s.Linux == nil {
+		return nil
+	}
+	for i, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.CgroupNamespace && ns.Path == "" {
+			if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+				return inField(fmt.Sprintf("linux.namespaces[%d]", i), fmt.Errorf("unshare CLONE_NEWCGROUP: %w", err))
+			}
 		}
 	}
 	return nil

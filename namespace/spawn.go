@@ -330,14 +330,16 @@ var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.NetworkNamespace: unix.CLONE_NEWNET,
 	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
 	specs.UserNamespace:    unix.CLONE_NEWUSER,
-	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+	specs.TimeNamespace:    0, // not supported yet
 }
 
-// joinable lists the namespaces init can join by path (setns on its locked thread).
+// joinable lists the namespaces init can join by path (setns on its locked thread,
+// the one that execve's).
 var joinable = map[specs.LinuxNamespaceType]int{
 	specs.NetworkNamespace: unix.CLONE_NEWNET,
 	specs.UTSNamespace:     unix.CLONE_NEWUTS,
 	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
 }
 
 // cloneFlags returns the clone flags for the namespaces of spec without a Path.
@@ -353,8 +355,8 @@ func cloneFlags(s *specs.Spec) (uintptr, error) {
 		if !ok {
 			return 0, fmt.Errorf("%w: linux.namespaces[%d]: unknown type %q", ErrInvalidSpec, i, ns.Type)
 		}
-		if ns.Type == specs.UserNamespace {
-			return 0, fmt.Errorf("%w: linux.namespaces[%d]: user namespaces are not supported yet", ErrInvalidSpec, i)
+		if ns.Type == specs.UserNamespace || ns.Type == specs.TimeNamespace {
+			return 0, fmt.Errorf("%w: linux.namespaces[%d]: %s namespaces are not supported yet", ErrInvalidSpec, i, ns.Type)
 		}
 		if ns.Path != "" {
 			if _, ok := joinable[ns.Type]; !ok {
@@ -362,7 +364,15 @@ func cloneFlags(s *specs.Spec) (uintptr, error) {
 			}
 			continue
 		}
+		if ns.Type == specs.CgroupNamespace {
+			// Unshared by init after BeforeInit moved it into its cgroup, so that
+			// the container's cgroup is the namespace's root.
+			continue
+		}
 		flags |= f
+	}
+	if s.Hostname != "" && flags&unix.CLONE_NEWUTS == 0 {
+		return 0, fmt.Errorf("%w: hostname %q needs a new uts namespace in linux.namespaces", ErrInvalidSpec, s.Hostname)
 	}
 	return flags, nil
 }
