@@ -349,3 +349,43 @@ func TestDefaultNetworkOnFirstUse(t *testing.T) {
 		t.Errorf("default network %+v, endpoint %+v", n, ep)
 	}
 }
+
+func TestNetworksIsolated(t *testing.T) {
+	ctx := context.Background()
+	m := newTestManager(t)
+	a, b := createTestNetwork(t, m), createTestNetwork(t, m)
+	nsA, nsB, nsAB := newNetns(t), newNetns(t), newNetns(t)
+	epA, err := m.Attach(ctx, a.Name, "ia"+randHex(10), nsA, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epB, err := m.Attach(ctx, b.Name, "ib"+randHex(10), nsB, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listenIn(t, nsA, "0.0.0.0:7000", "a")
+	listenIn(t, nsB, "0.0.0.0:7000", "b")
+	// B cannot reach A across the host: the forward chain drops bridge-to-bridge traffic.
+	var c net.Conn
+	err = inNetns(t, nsB, func() (err error) {
+		c, err = net.DialTimeout("tcp4", epA.IP().String()+":7000", 700*time.Millisecond)
+		return err
+	})
+	if err == nil {
+		c.Close()
+		t.Errorf("container on %s reached container on %s", b.Name, a.Name)
+	}
+	// A container on both networks reaches both.
+	id := "iab" + randHex(10)
+	if _, err := m.Attach(ctx, a.Name, id, nsAB, AttachOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Attach(ctx, b.Name, id, nsAB, AttachOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range []*Endpoint{epA, epB} {
+		if got, err := dialIn(t, nsAB, ep.IP().String()+":7000"); err != nil || !strings.HasPrefix(got, "hello") {
+			t.Errorf("dual-homed container → %s: %q, %v", ep.IP(), got, err)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package netbridge
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+)
+
+func TestParsePortMapping(t *testing.T) {
+	tests := []struct {
+		in   string
+		want PortMapping
+		err  bool
+	}{
+		{"80", PortMapping{ContainerPort: 80, Proto: "tcp"}, false},
+		{"8080:80", PortMapping{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}, false},
+		{"127.0.0.1:8080:80/udp", PortMapping{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: 8080, ContainerPort: 80, Proto: "udp"}, false},
+		{"127.0.0.1::80", PortMapping{HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: 80, Proto: "tcp"}, false},
+		{"0.0.0.0:1:2", PortMapping{HostPort: 1, ContainerPort: 2, Proto: "tcp"}, false},
+		{"80/sctp", PortMapping{}, true},
+		{"0", PortMapping{}, true},
+		{"65536", PortMapping{}, true},
+		{"a:b:c:d", PortMapping{}, true},
+		{"::1:80:80", PortMapping{}, true},
+		{"x:80:80", PortMapping{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParsePortMapping(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParsePortMapping(%q) = %+v, %v; want %+v (error %v)", tt.in, got, err, tt.want, tt.err)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidPort) {
+			t.Errorf("ParsePortMapping(%q): error %v is not ErrInvalidPort", tt.in, err)
+		}
+	}
+}
+
+func FuzzParsePortMapping(f *testing.F) {
+	for _, s := range []string{"80", "1:2", "127.0.0.1:8080:80/udp", "::/tcp"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		pm, err := ParsePortMapping(s)
+		if err != nil {
+			return
+		}
+		back, err := ParsePortMapping(pm.String())
+		if err != nil || back != pm {
+			t.Fatalf("round trip %q → %q → %+v, %v", s, pm, back, err)
+		}
+	})
+}
+
+// nftList returns `nft list table ip NAME` without handles, or "" if nft is missing.
+func nftList(t *testing.T, table string) string {
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		return ""
+	}
+	out, err := exec.Command(nft, "list", "table", "ip", table).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list table ip %s: %v\n%s", table, err, out)
+	}
+	return string(out)
+}
+
+func dialHost(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	return readAll(c)
+}
+
+func TestPublishedPort(t *testing.T) {
+	ctx := context.Background()
+	m := newTestManager(t)
+	n := createTestNetwork(t, m)
+	ns1, ns2 := newNetns(t), newNetns(t)
+	listenIn(t, ns1, "0.0.0.0:8080", "web")
+
+	ep, err := m.Attach(ctx, n.Name, "p"+randHex(12), ns1, AttachOptions{Ports: []PortMapping{
+		{ContainerPort: 8080},
+		{HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: 8080},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ep.Ports) != 2 || ep.Ports[0].HostPort == 0 || ep.Ports[1].HostPort == 0 || ep.Ports[0].Proto != "tcp" {
+		t.Fatalf("ports not resolved: %+v", ep.Ports)
+	}
+	any, lo := ep.Ports[0].HostPort, ep.Ports[1].HostPort
+	client, err := m.Attach(ctx, n.Name, "q"+randHex(12), ns2, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rs, err := m.Rules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := rs.String()
+	for _, want := range []string{
+		"fib daddr type local tcp dport " + strconv.Itoa(int(any)) + " dnat to " + ep.IP().String() + ":8080",
+		"ip daddr 127.0.0.1 tcp dport " + strconv.Itoa(int(lo)) + " dnat to " + ep.IP().String() + ":8080",
+		"oifname != \"" + n.Bridge + "\" ip saddr " + n.Subnet.String() + " masquerade",
+		"oifname \"" + n.Bridge + "\" ip saddr 127.0.0.0/8 masquerade",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("rules lack %q:\n%s", want, text)
+		}
+	}
+	// The kernel holds exactly what was described (nft renders it the same way).
+	if listed := nftList(t, m.table); listed != "" && listed != text {
+		t.Errorf("nft list table differs from the description:\n--- kernel\n%s--- described\n%s", listed, text)
+	}
+
+	for _, addr := range []string{
+		"127.0.0.1:" + strconv.Itoa(int(any)),
+		"127.0.0.1:" + strconv.Itoa(int(lo)),
+		n.Gateway.String() + ":" + strconv.Itoa(int(any)),
+	} {
+		if got, err := dialHost(addr); err != nil || got != "hello from web" {
+			t.Errorf("host → %s: %q, %v", addr, got, err)
+		}
+	}
+	// From another container through the gateway (hairpin).
+	hp := n.Gateway.String() + ":" + strconv.Itoa(int(any))
+	if got, err := dialIn(t, ns2, hp); err != nil || got != "hello from web" {
+		t.Errorf("container %s → %s: %q, %v", client.IP(), hp, got, err)
+	}
+
+	// Removing the last endpoints removes the table.
+	if err := m.Detach(ctx, n.Name, ep.ContainerID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dialHost("127.0.0.1:" + strconv.Itoa(int(any))); err == nil {
+		t.Errorf("port %d still forwarded after Detach", any)
+	}
+	if rs, _ := m.Rules(ctx); strings.Contains(rs.String(), "dnat to") {
+		t.Errorf("dnat rules remain after Detach:\n%s", rs)
+	}
+	if !tableExists(m.table) {
+		t.Errorf("table gone while an endpoint remains")
+	}
+	if err := m.Detach(ctx, n.Name, client.ContainerID); err != nil {
+		t.Fatal(err)
+	}
+	if tableExists(m.table) {
+		t.Errorf("nft table %s remains after the last endpoint left", m.table)
+	}
+	if err := m.RemoveNetwork(ctx, n.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(n.Bridge); err == nil || tableExists(m.table) {
+		t.Errorf("bridge or table left after RemoveNetwork")
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	ctx := context.Background()
+	m := newTestManager(t)
+	n := createTestNetwork(t, m)
+	ns := newNetns(t)
+
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := uint16(l.Addr().(*net.TCPAddr).Port)
+	for _, pm := range []PortMapping{
+		{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: busy, ContainerPort: 80},
+		{HostPort: busy, ContainerPort: 80},
+	} {
+		_, err := m.Attach(ctx, n.Name, "u"+randHex(12), ns, AttachOptions{Ports: []PortMapping{pm}})
+		if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), strconv.Itoa(int(busy))) {
+			t.Errorf("port %s bound on host: err = %v, want ErrPortInUse naming the port", pm, err)
+		}
+	}
+
+	// A port published by another container.
+	first, err := m.Attach(ctx, n.Name, "v"+randHex(12), ns, AttachOptions{Ports: []PortMapping{{ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns2 := newNetns(t)
+	_, err = m.Attach(ctx, n.Name, "w"+randHex(12), ns2, AttachOptions{Ports: []PortMapping{{HostPort: first.Ports[0].HostPort, ContainerPort: 81}}})
+	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), first.ContainerID) {
+		t.Errorf("port published twice: err = %v, want ErrPortInUse naming %s", err, first.ContainerID)
+	}
+	// A udp port of the same number is fine.
+	if _, err := m.Attach(ctx, n.Name, "x"+randHex(12), ns2, AttachOptions{Ports: []PortMapping{{HostPort: first.Ports[0].HostPort, ContainerPort: 81, Proto: "udp"}}}); err != nil {
+		t.Errorf("udp on a tcp-published port: %v", err)
+	}
+	eps, _ := m.Endpoints(ctx, n.Name)
+	if len(eps) != 2 {
+		t.Errorf("endpoints after failed attaches: %d, want 2", len(eps))
+	}
+}
