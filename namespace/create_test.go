@@ -1,8 +1,10 @@
 package namespace_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -227,5 +229,37 @@ func TestCreateCancelled(t *testing.T) {
 	cfg.BeforeInit = func(int) error { cancel(); return nil }
 	if _, err := namespace.Create(ctx, cfg); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Create with cancelled ctx: %v", err)
+	}
+}
+
+func TestParallelContainers(t *testing.T) {
+	root := busyboxRootfs(t)
+	const n = 6
+	errc := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			var o bytes.Buffer
+			spec := namespace.DefaultSpec(root, "sh", "-c", "hostname")
+			spec.Hostname = "c" + strconv.Itoa(i)
+			p, err := namespace.Create(context.Background(), &namespace.Config{Spec: spec, StateDir: t.TempDir(), Stdout: &o})
+			if err != nil {
+				errc <- err
+				return
+			}
+			if err := p.Start(); err != nil {
+				errc <- err
+				return
+			}
+			st, err := p.Wait()
+			if err == nil && (st.Code != 0 || o.String() != spec.Hostname+"\n") {
+				err = fmt.Errorf("container %d: %+v %q", i, st, o.String())
+			}
+			errc <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
 	}
 }

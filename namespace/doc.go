@@ -46,8 +46,17 @@
 //	                                         {"type":"error"} then exit 127/126
 //	Process.Wait: reap, ExitStatus
 //
-// An error before "ready" kills init; Create returns it wrapped ([ErrNotFound],
+// A cgroup namespace is unshared by init right after "go", so its root is the cgroup
+// BeforeInit put init in. An error before "ready" kills init; Create returns it wrapped ([ErrNotFound],
 // [ErrNotExecutable] or [ErrInit]) and naming the spec field or path involved.
+//
+// # Exec
+//
+// [Exec] runs another process in a running container without a re-exec: a goroutine
+// locked to a fresh OS thread calls unshare(CLONE_FS), setns into each of the
+// container's namespaces (mount last), resolves the command in the container's root and
+// forks it from that thread; the thread is then thrown away (the goroutine exits
+// locked). The main thread is never used for this, since the runtime keeps it forever.
 //
 // # Threat model
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/skiffrt/skiff/namespace"
 )
 
@@ -42,4 +44,20 @@ func ExampleDefaultSpec() {
 	// Output:
 	// PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	// /proc /sys [nosuid noexec nodev ro]
+}
+
+// Exec runs a second process in a running container, like docker exec.
+func ExampleExec() {
+	var initPid int // Process.Pid of a running container
+	p, err := namespace.Exec(context.Background(), initPid, &namespace.ExecConfig{
+		Process: &specs.Process{Args: []string{"ps"}, Env: []string{"PATH=/bin"}, Cwd: "/"},
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	st, err := p.Wait()
+	fmt.Println(st.Code, err)
 }
