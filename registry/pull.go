@@ -68,9 +68,13 @@ func (o *options) parseRemote(ref string) (name.Reference, error) {
 }
 
 func (o *options) remoteOptions(ctx context.Context) []remote.Option {
+	return append(o.transportOptions(ctx), remote.WithAuthFromKeychain(o.keychain))
+}
+
+// transportOptions are the remote options without credentials.
+func (o *options) transportOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(o.keychain),
 		remote.WithTransport(o.httpTransport()),
 		remote.WithJobs(o.jobs),
 		remote.WithUserAgent("skiff"),
