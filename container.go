@@ -1,0 +1,503 @@
+package skiff
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/skiffrt/skiff/cgroup"
+	"github.com/skiffrt/skiff/namespace"
+	"github.com/skiffrt/skiff/overlay"
+)
+
+// Resources are a container's cgroup limits. Zero values mean "no limit".
+type Resources = cgroup.Resources
+
+// ContainerConfig describes a container to create. Only Image is required; every
+// other field falls back to the image's config or to Docker's default.
+type ContainerConfig struct {
+	// Image is the image reference (name, digest or ID prefix) in the local store.
+	Image string
+	// Name is the container's unique name ([a-zA-Z0-9][a-zA-Z0-9_.-]*). Default: the
+	// first 12 hex digits of its ID.
+	Name string
+	// Entrypoint, when non-nil, replaces the image's entrypoint (and, as in Docker,
+	// drops the image's Cmd).
+	Entrypoint []string
+	// Cmd, when non-empty, replaces the image's Cmd.
+	Cmd []string
+	// Env entries (KEY=VALUE) are added to the image's, replacing the same keys.
+	Env []string
+	// WorkingDir replaces the image's working directory. Created if missing.
+	WorkingDir string
+	// User is "uid", "uid:gid", "name" or "name:group", resolved in the image's
+	// /etc/passwd and /etc/group. Default: the image's user, else root.
+	User string
+	// Hostname of the container's UTS namespace. Default: the short container ID.
+	Hostname string
+	// Resources are the cgroup limits.
+	Resources Resources
+	// ReadonlyRootfs mounts the container's root filesystem read-only.
+	ReadonlyRootfs bool
+	// Labels are free-form metadata recorded with the container.
+	Labels map[string]string
+	// AutoRemove deletes the container when Run returns (docker run --rm).
+	AutoRemove bool
+	// Stdin, Stdout and Stderr connect the container's standard streams. Nil means
+	// /dev/null. They are used only by the process that creates the container.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// ExitStatus is how a container's process ended.
+type ExitStatus struct {
+	// Code is the exit code, or 128+N when signal N killed the process (as a shell
+	// reports it).
+	Code int
+	// OOMKilled is true when the kernel's OOM killer killed a process of the container
+	// because it hit its memory limit.
+	OOMKilled bool
+}
+
+// Container is one container of an Engine. Its methods are the lifecycle steps; each
+// refuses a step the current state does not allow with a *StateError.
+//
+// A Container obtained from Create holds the container's process and can Wait for it;
+// one obtained from Engine.Container in another process sees and controls the same
+// container through its persisted state.
+type Container struct {
+	e  *Engine
+	mu sync.Mutex
+	st *State
+	cg cgroup.Manager
+
+	proc     *namespace.Process // set only in the process that created the container
+	waitOnce sync.Once
+	waitDone chan struct{}
+	exit     ExitStatus
+	waitErr  error
+}
+
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+func newID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// Create makes a container from cfg: it mounts the container's root filesystem (an
+// overlay of the image's shared layers under a private upper dir), creates its cgroup,
+// and starts its init in new namespaces, where it waits just before running the
+// command until Start. On error nothing of the container is left behind.
+func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container, err error) {
+	if cfg.Image == "" {
+		return nil, fmt.Errorf("%w: Image is empty", ErrInvalidConfig)
+	}
+	if cfg.Name != "" && !validName.MatchString(cfg.Name) {
+		return nil, fmt.Errorf("%w: Name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", ErrInvalidConfig, cfg.Name)
+	}
+	img, err := e.images.Image(ctx, cfg.Image)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.unpack(ctx, img); err != nil {
+		return nil, err
+	}
+
+	id := newID()
+	name := cfg.Name
+	if name == "" {
+		name = id[:12]
+	}
+	unlock, err := e.lockRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if other, err := e.lookup(name); err == nil {
+		return nil, fmt.Errorf("%w: %q is used by container %s", ErrNameInUse, name, shortID(other))
+	}
+
+	dir := e.containerDir(id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+			os.RemoveAll(dir)
+		}
+	}()
+
+	chains := chainIDs(img)
+	m, err := e.layers.Prepare(ctx, dir, chains)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	merged := filepath.Join(dir, "merged")
+	if err := os.Mkdir(merged, 0o755); err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	if err := m.Mount(merged); err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	undo = append(undo, func() { overlay.Unmount(merged) })
+
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname = id[:12]
+	}
+	spec, err := buildSpec(img, cfg, merged, hostname)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
+		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	}
+
+	cgPath := "/" + strings.Trim(e.cgroupParent, "/") + "/" + id
+	cg, err := cgroup.New(cgPath, cfg.Resources)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	undo = append(undo, func() { cg.Kill(); cg.Delete() })
+
+	proc, err := namespace.Create(ctx, &namespace.Config{
+		Spec:       spec,
+		StateDir:   dir,
+		Stdin:      cfg.Stdin,
+		Stdout:     cfg.Stdout,
+		Stderr:     cfg.Stderr,
+		BeforeInit: cg.AddProc,
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, namespace.ErrNotFound):
+			err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+		case errors.Is(err, namespace.ErrNotExecutable):
+			err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+		}
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	undo = append(undo, func() { proc.Signal(syscall.SIGKILL); proc.Wait() })
+
+	layers := make([]string, len(chains))
+	for i, c := range chains {
+		layers[i] = c.String()
+	}
+	st := &State{
+		ID:      id,
+		Name:    name,
+		Image:   cfg.Image,
+		ImageID: img.ID.String(),
+		Status:  StatusCreated,
+		Pid:     proc.Pid,
+		Created: time.Now().UTC(),
+		Cgroup:  cgPath,
+		Layers:  layers,
+		Labels:  cfg.Labels,
+	}
+	if err := e.saveState(st); err != nil {
+		return nil, err
+	}
+	e.log.Debug("container created", "id", shortID(id), "name", name, "image", cfg.Image, "pid", proc.Pid)
+	return &Container{e: e, st: st, cg: cg, proc: proc, waitDone: make(chan struct{})}, nil
+}
+
+// lookup resolves a container name, full ID or unique ID prefix to its ID.
+func (e *Engine) lookup(ref string) (string, error) {
+	if ref == "" {
+		return "", fmt.Errorf("%w: empty reference", ErrNotFound)
+	}
+	entries, err := os.ReadDir(filepath.Join(e.root, "containers"))
+	if err != nil {
+		return "", fmt.Errorf("list containers: %w", err)
+	}
+	var prefixed []string
+	for _, ent := range entries {
+		id := ent.Name()
+		if strings.HasPrefix(id, ".") {
+			continue
+		}
+		if id == ref {
+			return id, nil
+		}
+		st, err := e.loadState(id)
+		if err != nil {
+			continue
+		}
+		if st.Name == ref {
+			return id, nil
+		}
+		if strings.HasPrefix(id, ref) {
+			prefixed = append(prefixed, id)
+		}
+	}
+	switch len(prefixed) {
+	case 1:
+		return prefixed[0], nil
+	case 0:
+		return "", fmt.Errorf("%w: %s", ErrNotFound, ref)
+	default:
+		return "", fmt.Errorf("%w: %q matches %d containers", ErrNotFound, ref, len(prefixed))
+	}
+}
+
+// Container finds a container by name, full ID or unique ID prefix, also one created
+// by another process on the same root.
+func (e *Engine) Container(ctx context.Context, ref string) (*Container, error) {
+	id, err := e.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	return e.load(id)
+}
+
+func (e *Engine) load(id string) (*Container, error) {
+	st, err := e.loadState(id)
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{e: e, st: st, waitDone: make(chan struct{})}
+	if cg, err := cgroup.Load(st.Cgroup); err == nil {
+		c.cg = cg
+	}
+	return c, nil
+}
+
+// Containers lists every container of the engine root, oldest first.
+func (e *Engine) Containers(ctx context.Context) ([]*Container, error) {
+	entries, err := os.ReadDir(filepath.Join(e.root, "containers"))
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []*Container
+	for _, ent := range entries {
+		if strings.HasPrefix(ent.Name(), ".") {
+			continue
+		}
+		c, err := e.load(ent.Name())
+		if err != nil {
+			continue // half-created or being removed
+		}
+		out = append(out, c)
+	}
+	sortContainers(out)
+	return out, nil
+}
+
+// ID returns the container's 64-hex-digit ID.
+func (c *Container) ID() string { return c.st.ID }
+
+// Name returns the container's name.
+func (c *Container) Name() string { return c.st.Name }
+
+// State returns a copy of the container's current state, read again from disk when
+// another process may have changed it.
+func (c *Container) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh()
+	return *c.st
+}
+
+// refresh re-reads the persisted state (c.mu held) and notices a container whose
+// process ended while no process of the engine watched it.
+func (c *Container) refresh() {
+	if c.proc != nil {
+		return // this process is the container's parent: its state is authoritative
+	}
+	if st, err := c.e.loadState(c.st.ID); err == nil {
+		c.st = st
+	}
+}
+
+// Start releases the container's process to run its command.
+func (c *Container) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh()
+	if c.st.Status != StatusCreated {
+		return &StateError{ID: c.st.ID, Op: "start", From: c.st.Status, Want: string(StatusCreated)}
+	}
+	if c.proc == nil {
+		return fmt.Errorf("start container %s: %w: only the process that created it can start it", shortID(c.st.ID), ErrInvalidState)
+	}
+	if err := c.proc.Start(); err != nil {
+		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), err)
+	}
+	c.st.Status = StatusRunning
+	c.st.Started = time.Now().UTC()
+	return c.e.saveState(c.st)
+}
+
+// Wait blocks until the container's process exits and returns its exit status. It may
+// be called many times and from many goroutines. A ctx that ends stops the waiting,
+// not the container.
+func (c *Container) Wait(ctx context.Context) (ExitStatus, error) {
+	if c.proc == nil {
+		return c.pollExit(ctx)
+	}
+	c.waitOnce.Do(func() { go c.reap() })
+	select {
+	case <-ctx.Done():
+		return ExitStatus{}, ctx.Err()
+	case <-c.waitDone:
+		return c.exit, c.waitErr
+	}
+}
+
+// reap waits for the container's init and records its exit.
+func (c *Container) reap() {
+	defer close(c.waitDone)
+	ws, err := c.proc.Wait()
+	if err != nil {
+		c.waitErr = fmt.Errorf("wait for container %s: %w", shortID(c.st.ID), err)
+		return
+	}
+	c.exit = ExitStatus{Code: ws.Code}
+	if c.cg != nil {
+		if oom, err := c.cg.OOMKilled(); err == nil {
+			c.exit.OOMKilled = oom
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.st.Status = StatusExited
+	c.st.ExitCode = c.exit.Code
+	c.st.OOMKilled = c.exit.OOMKilled
+	c.st.Finished = time.Now().UTC()
+	c.st.Pid = 0
+	if err := c.e.saveState(c.st); err != nil {
+		c.waitErr = err
+	}
+}
+
+// pollExit waits for a container this process did not create, by watching its state.
+func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		st := c.State()
+		if st.Status == StatusExited {
+			return ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ExitStatus{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Signal sends sig to the container's init process.
+func (c *Container) Signal(ctx context.Context, sig syscall.Signal) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh()
+	if c.st.Status != StatusRunning && c.st.Status != StatusCreated {
+		return &StateError{ID: c.st.ID, Op: "kill", From: c.st.Status, Want: "running"}
+	}
+	if err := syscall.Kill(c.st.Pid, sig); err != nil {
+		return fmt.Errorf("signal container %s (pid %d): %w", shortID(c.st.ID), c.st.Pid, err)
+	}
+	return nil
+}
+
+// DeleteOption changes how Delete treats a container that is still alive.
+type DeleteOption func(*deleteOptions)
+
+type deleteOptions struct{ force bool }
+
+// WithForce makes Delete kill a running container first (docker rm -f).
+func WithForce() DeleteOption { return func(o *deleteOptions) { o.force = true } }
+
+// Delete removes the container: it unmounts its root filesystem, removes its cgroup and
+// its directory. A running container is refused unless WithForce is given; a created
+// one is killed.
+func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
+	var o deleteOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c.mu.Lock()
+	c.refresh()
+	status := c.st.Status
+	c.mu.Unlock()
+	if (status == StatusRunning || status == StatusPaused) && !o.force {
+		return &StateError{ID: c.st.ID, Op: "remove", From: status, Want: "exited or created (or use force)"}
+	}
+	if status != StatusExited {
+		if c.cg != nil {
+			if err := c.cg.Kill(); err != nil {
+				return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+			}
+		} else if c.st.Pid > 0 {
+			syscall.Kill(c.st.Pid, syscall.SIGKILL)
+		}
+		if c.proc != nil {
+			c.Wait(context.WithoutCancel(ctx))
+		}
+	}
+	dir := c.e.containerDir(c.st.ID)
+	var errs []error
+	if err := overlay.Unmount(filepath.Join(dir, "merged")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.cg != nil {
+		if err := c.cg.Delete(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+	}
+	// Rename first so a concurrent lookup never sees a half-removed container.
+	gone := filepath.Join(c.e.root, "containers", ".rm-"+c.st.ID)
+	if err := os.Rename(dir, gone); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+	}
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+	}
+	c.e.log.Debug("container removed", "id", shortID(c.st.ID))
+	return nil
+}
+
+// Run creates a container, starts it, waits for it and, with cfg.AutoRemove, deletes
+// it: `docker run` as one call. When ctx ends first the container is killed.
+func (e *Engine) Run(ctx context.Context, cfg ContainerConfig) (ExitStatus, error) {
+	c, err := e.Create(ctx, cfg)
+	if err != nil {
+		return ExitStatus{}, err
+	}
+	if cfg.AutoRemove {
+		defer c.Delete(context.WithoutCancel(ctx), WithForce())
+	}
+	if err := c.Start(ctx); err != nil {
+		return ExitStatus{}, err
+	}
+	st, err := c.Wait(ctx)
+	if ctx.Err() != nil {
+		c.proc.Signal(syscall.SIGKILL)
+		c.Wait(context.WithoutCancel(ctx))
+		return ExitStatus{}, ctx.Err()
+	}
+	return st, err
+}

@@ -1,0 +1,177 @@
+package skiff
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	godigest "github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+
+	"github.com/skiffrt/skiff/overlay"
+	"github.com/skiffrt/skiff/registry"
+)
+
+// DefaultRoot is the engine root used when WithRoot is not given.
+const DefaultRoot = "/var/lib/skiff"
+
+// Engine is one Skiff state root: its image store, its unpacked layers and its
+// containers. Several Engines (in one process or in several) may share a root; every
+// write that others read is atomic and guarded by file locks.
+type Engine struct {
+	root         string
+	log          *slog.Logger
+	images       *registry.Store
+	layers       *overlay.Store
+	insecure     []string
+	cgroupParent string
+}
+
+type options struct {
+	root         string
+	log          *slog.Logger
+	insecure     []string
+	cgroupParent string
+}
+
+// Option configures an Engine.
+type Option func(*options)
+
+// WithRoot sets the engine's state root. Default: DefaultRoot (/var/lib/skiff).
+func WithRoot(dir string) Option { return func(o *options) { o.root = dir } }
+
+// WithLogger sets the logger for engine events. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithInsecureRegistries lets the engine talk plain HTTP to these registry hosts
+// ("host" or "host:port"). localhost, 127.0.0.1 and ::1 are always allowed. Default: none.
+func WithInsecureRegistries(hosts ...string) Option {
+	return func(o *options) { o.insecure = append(o.insecure, hosts...) }
+}
+
+// WithCgroupParent sets the cgroup under which every container's cgroup is created
+// (its own directory "<parent>/<container id>"). Default: "skiff".
+func WithCgroupParent(name string) Option { return func(o *options) { o.cgroupParent = name } }
+
+// New opens (creating if needed) the engine root and returns an Engine on it.
+func New(opts ...Option) (*Engine, error) {
+	o := options{root: DefaultRoot, log: slog.Default(), cgroupParent: "skiff"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	root, err := filepath.Abs(o.root)
+	if err != nil {
+		return nil, fmt.Errorf("engine root %q: %w", o.root, err)
+	}
+	for _, d := range []string{root, filepath.Join(root, "containers")} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("engine root: %w", err)
+		}
+	}
+	images, err := registry.Open(filepath.Join(root, "images"))
+	if err != nil {
+		return nil, fmt.Errorf("engine root %s: %w", root, err)
+	}
+	layers, err := overlay.NewStore(filepath.Join(root, "layers"))
+	if err != nil {
+		return nil, fmt.Errorf("engine root %s: %w", root, err)
+	}
+	return &Engine{
+		root:         root,
+		log:          o.log,
+		images:       images,
+		layers:       layers,
+		insecure:     o.insecure,
+		cgroupParent: o.cgroupParent,
+	}, nil
+}
+
+// Root returns the engine's state root directory.
+func (e *Engine) Root() string { return e.root }
+
+// Images returns the engine's image store (an OCI image layout under Root()/images).
+func (e *Engine) Images() *registry.Store { return e.images }
+
+// Layers returns the engine's store of unpacked layers (Root()/layers).
+func (e *Engine) Layers() *overlay.Store { return e.layers }
+
+// Pull fetches ref from its registry into the image store and unpacks its layers, so
+// that containers of it start without further I/O. Options are those of
+// registry.Store.Pull; the engine adds its insecure registries.
+func (e *Engine) Pull(ctx context.Context, ref string, opts ...registry.Option) (*registry.Image, error) {
+	all := append([]registry.Option{registry.WithInsecure(e.insecure...)}, opts...)
+	img, err := e.images.Pull(ctx, ref, all...)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.unpack(ctx, img); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// Image finds an image in the local store by name, digest or ID (prefix). It wraps
+// registry.ErrImageNotFound when there is none.
+func (e *Engine) Image(ctx context.Context, ref string) (*registry.Image, error) {
+	return e.images.Image(ctx, ref)
+}
+
+// chainIDs returns the chain ID of each layer of img, bottom to top.
+func chainIDs(img *registry.Image) []godigest.Digest {
+	diffIDs := make([]godigest.Digest, len(img.Layers))
+	for i, l := range img.Layers {
+		diffIDs[i] = l.DiffID
+	}
+	return identity.ChainIDs(diffIDs)
+}
+
+// unpack makes sure every layer of img is unpacked in the layer store. Layers unpack
+// concurrently: each goes into its own directory, independent of the others.
+func (e *Engine) unpack(ctx context.Context, img *registry.Image) error {
+	chains := chainIDs(img)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, l := range img.Layers {
+		chain := chains[i]
+		if e.layers.Has(chain) {
+			continue
+		}
+		g.Go(func() error {
+			rc, err := e.images.OpenLayer(ctx, l)
+			if err != nil {
+				return fmt.Errorf("image %s: layer %s: %w", img.Name, l.Digest, err)
+			}
+			defer rc.Close()
+			if err := e.layers.Unpack(ctx, chain, l.DiffID, rc); err != nil {
+				return fmt.Errorf("image %s: layer %s: %w", img.Name, l.Digest, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// lockRoot takes the engine root's exclusive lock (across processes) and returns its
+// release function.
+func (e *Engine) lockRoot() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(e.root, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock engine root: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock engine root %s: %w", e.root, err)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,86 @@
+// Command skiff is a Docker-like command line over the Skiff library: the same command
+// names, flags and exit codes as docker, with no daemon.
+//
+//	skiff [--root DIR] pull REF
+//	skiff [--root DIR] run [--rm] [--name N] [-e K=V] [--memory 128m] IMAGE [CMD...]
+//	skiff [--root DIR] images | ps [-a] [-q] | rm [-f] CONTAINER...
+//
+// Exit status: the container's for run; 125 when the engine fails, 126 when the
+// command cannot be executed, 127 when it is not found (as docker's).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/skiffrt/skiff"
+)
+
+// exitError carries a process exit status out of a command.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+type globalFlags struct {
+	root     string
+	insecure []string
+	debug    bool
+}
+
+func (g *globalFlags) engine() (*skiff.Engine, error) {
+	level := slog.LevelWarn
+	if g.debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return skiff.New(skiff.WithRoot(g.root), skiff.WithLogger(log), skiff.WithInsecureRegistries(g.insecure...))
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:           "skiff",
+		Short:         "A daemonless container engine",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	defRoot := os.Getenv("SKIFF_ROOT")
+	if defRoot == "" {
+		defRoot = skiff.DefaultRoot
+	}
+	root.PersistentFlags().StringVar(&g.root, "root", defRoot, "engine state root (env SKIFF_ROOT)")
+	root.PersistentFlags().StringSliceVar(&g.insecure, "insecure-registry", nil, "allow plain HTTP to this registry host[:port] (localhost always is)")
+	root.PersistentFlags().BoolVarP(&g.debug, "debug", "D", false, "print debug logs")
+	root.AddCommand(
+		newPullCommand(g),
+		newRunCommand(g),
+		newImagesCommand(g),
+		newPsCommand(g),
+		newRmCommand(g),
+		newImportCommand(g),
+	)
+	return root
+}
+
+func main() {
+	skiff.Init()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGPIPE)
+	defer stop()
+	err := newRootCommand().ExecuteContext(ctx)
+	var ee exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		os.Exit(ee.code)
+	default:
+		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
+		os.Exit(skiff.ExitCodeOf(err))
+	}
+}

@@ -1,0 +1,154 @@
+package skiff
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiffrt/skiff/namespace"
+	"github.com/skiffrt/skiff/registry"
+)
+
+// defaultCapabilities is Docker's default capability set.
+var defaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+// buildSpec turns an image config and a ContainerConfig into the OCI runtime spec of
+// the container's first process. rootfs is the mounted root filesystem, used to
+// resolve user and group names.
+func buildSpec(img *registry.Image, cfg ContainerConfig, rootfs, hostname string) (*specs.Spec, error) {
+	ic := img.Config.Config
+	args := slices.Clone(ic.Entrypoint)
+	if cfg.Entrypoint != nil {
+		args = slices.Clone(cfg.Entrypoint)
+		args = append(args, cfg.Cmd...)
+	} else if len(cfg.Cmd) > 0 {
+		args = append(args, cfg.Cmd...)
+	} else {
+		args = append(args, ic.Cmd...)
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: the image %s has no Cmd or Entrypoint and none was given", ErrNoCommand, cfg.Image)
+	}
+
+	env := mergeEnv(ic.Env, []string{"HOSTNAME=" + hostname}, cfg.Env)
+	if !hasEnv(env, "PATH") {
+		env = append([]string{"PATH=" + namespace.DefaultPath}, env...)
+	}
+
+	userSpec := cfg.User
+	if userSpec == "" {
+		userSpec = ic.User
+	}
+	u, err := resolveUser(rootfs, userSpec)
+	if err != nil {
+		return nil, err
+	}
+	if !hasEnv(env, "HOME") {
+		home := u.Home
+		if home == "" {
+			home = "/"
+		}
+		env = append(env, "HOME="+home)
+	}
+
+	cwd := cfg.WorkingDir
+	if cwd == "" {
+		cwd = ic.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	if !path.IsAbs(cwd) {
+		return nil, fmt.Errorf("%w: WorkingDir %q is not an absolute path", ErrInvalidConfig, cwd)
+	}
+
+	gids := make([]uint32, 0, len(u.Sgids))
+	for _, g := range u.Sgids {
+		gids = append(gids, uint32(g))
+	}
+	caps := slices.Clone(defaultCapabilities)
+	return &specs.Spec{
+		Version:  specs.Version,
+		Hostname: hostname,
+		Root:     &specs.Root{Path: rootfs, Readonly: cfg.ReadonlyRootfs},
+		Process: &specs.Process{
+			Args: args,
+			Env:  env,
+			Cwd:  path.Clean(cwd),
+			User: specs.User{UID: uint32(u.Uid), GID: uint32(u.Gid), AdditionalGids: gids},
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding: caps, Effective: caps, Permitted: caps,
+			},
+		},
+		Mounts: namespace.DefaultMounts(),
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
+				{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace},
+			},
+			MaskedPaths:   slices.Clone(namespace.DefaultMaskedPaths),
+			ReadonlyPaths: slices.Clone(namespace.DefaultReadonlyPaths),
+		},
+	}, nil
+}
+
+// resolveUser resolves a Docker user spec in the image's /etc/passwd and /etc/group.
+// Numeric IDs need no entry; names do.
+func resolveUser(rootfs, spec string) (*user.ExecUser, error) {
+	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
+	if err != nil {
+		return nil, fmt.Errorf("%w: User %q: %w", ErrInvalidConfig, spec, err)
+	}
+	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
+	if err != nil {
+		return nil, fmt.Errorf("%w: User %q: %w", ErrInvalidConfig, spec, err)
+	}
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	u, err := user.GetExecUserPath(spec, defaults, passwd, group)
+	if err != nil {
+		return nil, fmt.Errorf("%w: User %q: %w", ErrInvalidConfig, spec, err)
+	}
+	return u, nil
+}
+
+// mergeEnv merges KEY=VALUE lists; a later list replaces the keys of earlier ones and
+// the first position of a key is kept.
+func mergeEnv(lists ...[]string) []string {
+	var out []string
+	index := map[string]int{}
+	for _, l := range lists {
+		for _, kv := range l {
+			k, _, _ := strings.Cut(kv, "=")
+			if i, ok := index[k]; ok {
+				out[i] = kv
+				continue
+			}
+			index[k] = len(out)
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+func sortContainers(cs []*Container) {
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].st.Created.Before(cs[j].st.Created) })
+}

@@ -1,0 +1,89 @@
+package skiff
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Status is a container's place in its lifecycle. The words follow Docker's, so
+// "exited" is what the lifecycle calls stopped.
+type Status string
+
+// The container lifecycle: created → running ⇄ paused → exited → (deleted).
+const (
+	StatusCreated Status = "created" // rootfs mounted, cgroup made, init waiting before exec
+	StatusRunning Status = "running" // the container's process runs
+	StatusPaused  Status = "paused"  // every process of it is frozen
+	StatusExited  Status = "exited"  // its process ended; the exit code is recorded
+)
+
+// State is what the engine records of a container under Root()/containers/<id>/state.json.
+// It is written atomically (temp file, fsync, rename) at each lifecycle step, so another
+// process on the same root reads a complete state.
+type State struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Image     string            `json:"image"`    // the reference the container was created from
+	ImageID   string            `json:"image_id"` // the image's config digest
+	Status    Status            `json:"status"`
+	Pid       int               `json:"pid,omitempty"` // host pid of the container's init
+	ExitCode  int               `json:"exit_code"`
+	OOMKilled bool              `json:"oom_killed,omitempty"`
+	Created   time.Time         `json:"created"`
+	Started   time.Time         `json:"started,omitzero"`
+	Finished  time.Time         `json:"finished,omitzero"`
+	Cgroup    string            `json:"cgroup"`
+	Layers    []string          `json:"layers"` // chain IDs of the image layers, bottom to top
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+func (e *Engine) containerDir(id string) string { return filepath.Join(e.root, "containers", id) }
+
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func (e *Engine) saveState(s *State) error {
+	if err := writeJSONAtomic(filepath.Join(e.containerDir(s.ID), "state.json"), s); err != nil {
+		return fmt.Errorf("container %s: save state: %w", shortID(s.ID), err)
+	}
+	return nil
+}
+
+func (e *Engine) loadState(id string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(e.containerDir(id), "state.json"))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, fmt.Errorf("container %s: read state: %w", shortID(id), err)
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("container %s: state.json: %w", shortID(id), err)
+	}
+	return &s, nil
+}
