@@ -14,7 +14,7 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-func createTestNetwork(t *testing.T, m *Manager) *Network {
+func createTestNetwork(t testing.TB, m *Manager) *Network {
 	t.Helper()
 	n, err := m.CreateNetwork(context.Background(), NetworkConfig{Name: "net-" + randHex(6), Subnet: testSubnet(t)})
 	if err != nil {
@@ -386,6 +386,24 @@ func TestNetworksIsolated(t *testing.T) {
 	for _, ep := range []*Endpoint{epA, epB} {
 		if got, err := dialIn(t, nsAB, ep.IP().String()+":7000"); err != nil || !strings.HasPrefix(got, "hello") {
 			t.Errorf("dual-homed container → %s: %q, %v", ep.IP(), got, err)
+		}
+	}
+}
+
+// BenchmarkAttachDetach times one container joining and leaving a network (veth, address,
+// routes, nftables rewrite, state writes).
+func BenchmarkAttachDetach(b *testing.B) {
+	ctx := context.Background()
+	m := newTestManager(b)
+	n := createTestNetwork(b, m)
+	ns := newNetns(b)
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("bench%d", i)
+		if _, err := m.Attach(ctx, n.Name, id, ns, AttachOptions{Ports: []PortMapping{{ContainerPort: 80}}}); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Detach(ctx, n.Name, id); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

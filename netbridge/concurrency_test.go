@@ -106,7 +106,7 @@ func TestIPAMTwoManagersParallel(t *testing.T) {
 func TestIPAMHelperProcess(t *testing.T) {
 	dir := os.Getenv("NETBRIDGE_HELPER_DIR")
 	if dir == "" {
-		t.Skip("helper process for TestIPAMTwoProcesses")
+		return // only meaningful as a child of TestIPAMTwoProcesses
 	}
 	m, err := New(dir)
 	if err != nil {

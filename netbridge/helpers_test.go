@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"runtime"
@@ -61,11 +62,12 @@ func testSubnet(t testing.TB) netip.Prefix {
 // newTestManager returns a Manager on a temp state dir with its own nft table and default
 // bridge name. Cleanup detaches every endpoint, removes every network and deletes the
 // table, then fails the test if any of its links or the table remain.
-func newTestManager(t *testing.T, opts ...Option) *Manager {
+func newTestManager(t testing.TB, opts ...Option) *Manager {
 	t.Helper()
 	requireRoot(t)
 	suffix := randHex(6)
-	opts = append([]Option{WithTable("skifftest" + suffix), WithDefaultBridge("skt" + suffix)}, opts...)
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts = append([]Option{WithTable("skifftest" + suffix), WithDefaultBridge("skt" + suffix), WithLogger(quiet)}, opts...)
 	m, err := New(t.TempDir(), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func tableExists(name string) bool {
 }
 
 // newNetns creates a named netns (ip netns add) and returns its path; cleanup deletes it.
-func newNetns(t *testing.T) string {
+func newNetns(t testing.TB) string {
 	t.Helper()
 	name := "skifft-" + randHex(8)
 	runtime.LockOSThread()
@@ -154,7 +156,7 @@ func newNetns(t *testing.T) string {
 	}
 	ns.Close()
 	t.Cleanup(func() {
-		if err := netns.DeleteNamed(name); err != nil {
+		if err := netns.DeleteNamed(name); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("ip netns del %s: %v", name, err)
 		}
 	})
