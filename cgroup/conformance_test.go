@@ -23,6 +23,7 @@ func TestConformance(t *testing.T) {
 			t.Run("AddProcProcs", func(t *testing.T) { testAddProcProcs(t, b) })
 			t.Run("FreezeThaw", func(t *testing.T) { testFreezeThaw(t, b) })
 			t.Run("Kill", func(t *testing.T) { testKill(t, b) })
+			t.Run("KillFrozen", func(t *testing.T) { testKillFrozen(t, b) })
 			t.Run("DeleteBusy", func(t *testing.T) { testDeleteBusy(t, b) })
 			t.Run("Nested", func(t *testing.T) { testNested(t, b) })
 			t.Run("Stats", func(t *testing.T) { testStats(t, b) })
@@ -288,5 +289,79 @@ func testStats(t *testing.T, b backend) {
 	t.Logf("%s stats: %+v", b.name, *st)
 	if b.limits && st.PidsCurrent != 1 {
 		t.Fatalf("PidsCurrent = %d, want 1", st.PidsCurrent)
+	}
+}
+
+// docker kill of a paused container: Kill works on a frozen cgroup and leaves it thawed.
+func testKillFrozen(t *testing.T, b backend) {
+	m := newTestCgroup(t, b, Resources{})
+	c := startCmd(t, exec.Command("sleep", "1000"))
+	if err := m.AddProc(c.pid()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Freeze(ctxT(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Kill(); err != nil {
+		t.Fatalf("Kill of a frozen cgroup: %v", err)
+	}
+	if err := c.wait(t, 5*time.Second); err == nil {
+		t.Fatal("sleep exited 0 after Kill")
+	}
+	if pids, err := m.Procs(); err != nil || len(pids) != 0 {
+		t.Fatalf("after Kill: Procs = %v, %v", pids, err)
+	}
+	if err := m.Delete(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// New and Load pick the backend from DetectMode: v1 on legacy and hybrid hosts.
+func TestNewPicksBackend(t *testing.T) {
+	requireRoot(t)
+	path := testPath(t)
+	m, err := New(path, Resources{PidsLimit: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Kill(); _ = m.Delete() })
+	var file string
+	switch DetectMode() {
+	case Legacy, Hybrid:
+		file = filepath.Join("/sys/fs/cgroup/pids", path, "pids.max")
+	case Unified:
+		file = filepath.Join(UnifiedMountpoint, path, "pids.max")
+	}
+	if got, err := readFile(file); err != nil || got != "16" {
+		t.Fatalf("%s = %q, %v; want 16", file, got, err)
+	}
+	l, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("Load after Delete: %v, want ErrNotExist", err)
+	}
+}
+
+// Without a memory controller in the v2 hierarchy, OOMKilled says so instead of guessing.
+func TestV2NoMemoryController(t *testing.T) {
+	for _, b := range backends(t) {
+		if b.name != "v2" || b.limits {
+			continue
+		}
+		m := newTestCgroup(t, b, Resources{})
+		if _, err := m.OOMKilled(); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "memory.events") {
+			t.Fatalf("OOMKilled: %v, want ErrNotSupported naming memory.events", err)
+		}
+		if err := m.Update(Resources{MemoryLimit: 1 << 30}); !errors.Is(err, ErrNotSupported) {
+			t.Fatalf("Update with a memory limit: %v, want ErrNotSupported", err)
+		}
+		if err := m.Update(Resources{}); err != nil {
+			t.Fatalf("Update with defaults only: %v", err)
+		}
 	}
 }

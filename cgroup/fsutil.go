@@ -272,6 +272,10 @@ func apply(op, path string, settings []Setting, resolve func(Setting) (string, e
 				}
 			}
 		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the Error names the file already
+		}
 		return newErr(op, path, file, fmt.Errorf("write %q: %w", s.Value, notSupported(err)))
 	}
 	return nil

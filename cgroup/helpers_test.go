@@ -33,7 +33,27 @@ func TestMain(m *testing.M) {
 		runHelper(mode)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if leaks := leakedCgroups(); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: tests left cgroups behind: %v\n", leaks)
+		for _, d := range leaks {
+			_ = rmdirAll(d, time.Now().Add(time.Second))
+		}
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// leakedCgroups lists skiff-cgtest-* cgroup directories in any hierarchy.
+func leakedCgroups() []string {
+	var out []string
+	for _, pattern := range []string{"/sys/fs/cgroup/*/skiff-cgtest-*", "/sys/fs/cgroup/skiff-cgtest-*"} {
+		m, _ := filepath.Glob(pattern)
+		out = append(out, m...)
+	}
+	return out
 }
 
 func runHelper(mode string) {
@@ -120,7 +140,7 @@ func testPath(t testing.TB) string {
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
-	return "/skiff-test-" + hex.EncodeToString(b[:])
+	return "/skiff-cgtest-" + hex.EncodeToString(b[:])
 }
 
 // child is a helper or binary started by a test, cleaned up (killed, reaped) at the end.
@@ -178,23 +198,29 @@ func startCmd(t testing.TB, cmd *exec.Cmd) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := cmd.StdoutPipe()
+	// Our own pipe, not StdoutPipe: Wait (in the goroutine below) would close that one
+	// under a reader that has not finished.
+	out, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	cmd.Stdout = w
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		out.Close()
 		t.Fatalf("start %v: %v", cmd.Args, err)
 	}
 	c := &child{cmd: cmd, stdin: in, stdout: bufio.NewReader(out), done: make(chan struct{})}
 	go func() {
-		// Drain stdout only through c.stdout; Wait closes the pipe once the process exits.
 		c.err = cmd.Wait()
 		close(c.done)
 	}()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-c.done
+		out.Close()
 	})
 	return c
 }
