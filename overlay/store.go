@@ -27,6 +27,8 @@ import (
 // (in any number of processes) may share one root.
 type Store struct {
 	root string // <root>/layers, absolute
+
+	noSync bool // benchmarks only: skip the syncfs before publishing
 }
 
 const (

@@ -121,8 +121,10 @@ func (s *Store) unpackLocked(ctx context.Context, hex string, diffID digest.Dige
 	} else {
 		linkMade = true
 	}
-	if err := syncTree(tmp); err != nil {
-		return hr.n, err
+	if !s.noSync {
+		if err := syncTree(tmp); err != nil {
+			return hr.n, err
+		}
 	}
 	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, s.layerDir(hex), unix.RENAME_NOREPLACE)
 	if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) {
