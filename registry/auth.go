@@ -46,8 +46,16 @@ func Login(ctx context.Context, host, user, password string, opts ...Option) err
 		return fmt.Errorf("registry: login %s: %w", host, err)
 	}
 	key := authKey(reg)
-	if err := cf.GetCredentialsStore(key).Store(types.AuthConfig{Username: user, Password: password, ServerAddress: key}); err != nil {
-		return fmt.Errorf("registry: login %s: store credentials in %s: %w", host, cf.Filename, err)
+	ac := types.AuthConfig{Username: user, Password: password, ServerAddress: key}
+	if cf.CredentialsStore == "" && cf.CredentialHelpers[key] == "" {
+		// Plain config.json entry (what docker's file store does, minus its stderr warning:
+		// a library does not print).
+		if cf.AuthConfigs == nil {
+			cf.AuthConfigs = map[string]types.AuthConfig{}
+		}
+		cf.AuthConfigs[key] = ac
+	} else if err := cf.GetCredentialsStore(key).Store(ac); err != nil {
+		return fmt.Errorf("registry: login %s: store credentials with helper: %w", host, err)
 	}
 	if err := cf.Save(); err != nil {
 		return fmt.Errorf("registry: login %s: %w", host, err)

@@ -57,6 +57,13 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(s.blobDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("registry: open %s: %w", dir, err)
 	}
+	for _, l := range []string{indexLock, gcLock} {
+		f, err := os.OpenFile(filepath.Join(abs, l), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("registry: open %s: %w", dir, err)
+		}
+		f.Close()
+	}
 	err = s.withIndexLock(func() error {
 		if _, err := os.Stat(filepath.Join(abs, layoutFile)); errors.Is(err, fs.ErrNotExist) {
 			if err := writeFileAtomic(abs, layoutFile, []byte(layoutValue)); err != nil {
