@@ -3,6 +3,7 @@ package cgroup
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +28,7 @@ func TestConformance(t *testing.T) {
 			t.Run("DeleteBusy", func(t *testing.T) { testDeleteBusy(t, b) })
 			t.Run("Nested", func(t *testing.T) { testNested(t, b) })
 			t.Run("Stats", func(t *testing.T) { testStats(t, b) })
+			t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, b) })
 		})
 	}
 }
@@ -350,7 +352,7 @@ func TestNewPicksBackend(t *testing.T) {
 // Without a memory controller in the v2 hierarchy, OOMKilled says so instead of guessing.
 func TestV2NoMemoryController(t *testing.T) {
 	for _, b := range backends(t) {
-		if b.name != "v2" || b.limits {
+		if !strings.HasPrefix(b.name, "v2") || b.limits {
 			continue
 		}
 		m := newTestCgroup(t, b, Resources{})
@@ -362,6 +364,57 @@ func TestV2NoMemoryController(t *testing.T) {
 		}
 		if err := m.Update(Resources{}); err != nil {
 			t.Fatalf("Update with defaults only: %v", err)
+		}
+	}
+}
+
+// Many containers come and go at once under one parent (the engine's /skiff): creates and
+// deletes of siblings must not disturb each other, and the parent stays usable.
+func testConcurrent(t *testing.T, b backend) {
+	parent := testPath(t)
+	t.Cleanup(func() {
+		if p, err := b.load(parent); err == nil {
+			_ = p.Kill()
+			_ = p.Delete()
+		}
+	})
+	const n = 16
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			path := fmt.Sprintf("%s/c%d", parent, i)
+			for round := 0; round < 5; round++ {
+				m, err := b.new(path, Resources{})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := m.Procs(); err != nil {
+					errs <- fmt.Errorf("round %d: %w", round, err)
+					return
+				}
+				if err := m.Delete(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, d := range b.dirs(parent) {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatalf("parent %s: %v", d, err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				t.Errorf("leftover %s/%s", d, e.Name())
+			}
 		}
 	}
 }

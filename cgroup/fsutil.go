@@ -202,9 +202,10 @@ func missingDirs(root, dir string) []string {
 }
 
 // removeDirs removes dirs deepest (last) first, ignoring errors: cleanup of a failed New.
+// It never recurses: a parent that another New filled meanwhile stays (rmdir fails).
 func removeDirs(dirs []string) {
 	for i := len(dirs) - 1; i >= 0; i-- {
-		_ = rmdirAll(dirs[i], time.Now().Add(100*time.Millisecond))
+		_ = unix.Rmdir(dirs[i])
 	}
 }
 

@@ -313,11 +313,25 @@ func backends(t *testing.T) []backend {
 		}
 		t.Cleanup(func() { _ = unix.Unmount(mount, unix.MNT_DETACH) })
 	}
+	out = append(out, v2Backend("v2", mount))
+	if mode == Hybrid && os.Getenv("SKIFF_CGROUP_TEST_FRESH_MOUNT") != "0" {
+		// The same hierarchy through a fresh cgroup2 mount, as a legacy host would test it.
+		fresh := t.TempDir()
+		if err := unix.Mount("none", fresh, "cgroup2", 0, ""); err != nil {
+			t.Fatalf("mount cgroup2 on %s: %v", fresh, err)
+		}
+		t.Cleanup(func() { _ = unix.Unmount(fresh, unix.MNT_DETACH) })
+		out = append(out, v2Backend("v2-fresh-mount", fresh))
+	}
+	return out
+}
+
+func v2Backend(name, mount string) backend {
 	ctrls, _ := readFile(filepath.Join(mount, "cgroup.controllers"))
 	have := strings.Fields(ctrls)
 	limits := contains(have, "memory") && contains(have, "pids") && contains(have, "cpu")
-	out = append(out, backend{
-		name:   "v2",
+	return backend{
+		name:   name,
 		limits: limits,
 		new:    func(path string, r Resources) (Manager, error) { return NewV2(mount, path, r) },
 		load:   func(path string) (Manager, error) { return LoadV2(mount, path) },
@@ -330,8 +344,7 @@ func backends(t *testing.T) []backend {
 			return v == 1
 		},
 		file: func(_, path, name string) string { return filepath.Join(mount, path, name) },
-	})
-	return out
+	}
 }
 
 func contains(list []string, s string) bool {

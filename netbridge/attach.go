@@ -334,3 +334,80 @@ func (m *Manager) detachLocked(nf *netFile, containerID string) error {
 		"ip", ep.IP(), "veth", ep.HostVeth)
 	return nil
 }
+
+// DetachAll detaches the container from every network it is on (engine Delete, failed
+// Create) and returns the endpoints removed; a container on no network is not an error.
+func (m *Manager) DetachAll(ctx context.Context, containerID string) ([]Endpoint, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	nets, err := m.loadAll()
+	if err != nil {
+		return nil, err
+	}
+	var removed []Endpoint
+	var errs []error
+	for _, name := range sortedNames(nets) {
+		nf := nets[name]
+		ep, ok := nf.Endpoints[containerID]
+		if !ok {
+			continue
+		}
+		if err := m.detachLocked(nf, containerID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, *ep)
+	}
+	if len(removed) > 0 {
+		if err := m.applyRulesLocked(context.WithoutCancel(ctx)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// ContainerEndpoints returns the container's endpoints on every network, by network name.
+func (m *Manager) ContainerEndpoints(ctx context.Context, containerID string) ([]Endpoint, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	nets, err := m.loadAll()
+	if err != nil {
+		return nil, err
+	}
+	var out []Endpoint
+	for _, name := range sortedNames(nets) {
+		if ep, ok := nets[name].Endpoints[containerID]; ok {
+			out = append(out, *ep)
+		}
+	}
+	return out, nil
+}
+
+// LoopbackUp brings lo up in the netns at netnsPath (ip -n NETNS link set lo up): all
+// that --network none needs. Attach does it too.
+func LoopbackUp(netnsPath string) error {
+	ns, err := netns.GetFromPath(netnsPath)
+	if err != nil {
+		return fmt.Errorf("open netns %s: %w", netnsPath, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink handle in netns %s: %w", netnsPath, err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("lo in netns %s: %w", netnsPath, err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("ip link set lo up in netns %s: %w", netnsPath, err)
+	}
+	return nil
+}

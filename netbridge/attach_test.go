@@ -407,3 +407,42 @@ func BenchmarkAttachDetach(b *testing.B) {
 		}
 	}
 }
+
+func TestDetachAllAndLoopback(t *testing.T) {
+	ctx := context.Background()
+	m := newTestManager(t)
+	a, b := createTestNetwork(t, m), createTestNetwork(t, m)
+	ns := newNetns(t)
+	if err := LoopbackUp(ns); err != nil {
+		t.Fatal(err)
+	}
+	lo, _ := nsHandle(t, ns).LinkByName("lo")
+	if lo.Attrs().Flags&net.FlagUp == 0 {
+		t.Errorf("lo not up after LoopbackUp")
+	}
+	id := "all" + randHex(10)
+	for _, n := range []*Network{a, b} {
+		if _, err := m.Attach(ctx, n.Name, id, ns, AttachOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eps, err := m.ContainerEndpoints(ctx, id)
+	if err != nil || len(eps) != 2 {
+		t.Fatalf("ContainerEndpoints = %+v, %v", eps, err)
+	}
+	removed, err := m.DetachAll(ctx, id)
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("DetachAll = %+v, %v", removed, err)
+	}
+	for _, ep := range removed {
+		if _, err := netlink.LinkByName(ep.HostVeth); err == nil {
+			t.Errorf("veth %s remains", ep.HostVeth)
+		}
+	}
+	if tableExists(m.table) {
+		t.Errorf("table remains after DetachAll")
+	}
+	if removed, err := m.DetachAll(ctx, id); err != nil || len(removed) != 0 {
+		t.Errorf("second DetachAll = %v, %v", removed, err)
+	}
+}

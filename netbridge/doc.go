@@ -48,7 +48,19 @@
 // with golden files) and then replaced in one atomic netlink batch. It holds rules only
 // for networks that have endpoints, so it disappears with the last container.
 //
+// Each Manager owns its table outright and rewrites it whole, so engines on different
+// roots sharing one host need different tables (WithTable) and default bridges
+// (WithDefaultBridge).
+//
 // Publishing on 127.0.0.1 works without a userland proxy: DNAT also runs in the output
 // hook, the bridge gets net.ipv4.conf.<bridge>.route_localnet=1, and traffic from
 // 127.0.0.0/8 into the bridge is masqueraded to the gateway address.
+//
+// # Names
+//
+// Containers of one user network find each other through /etc/hosts (no DNS server):
+// HostsFor renders a container's file from the endpoint registry (its own names and
+// every named peer on its user networks), and Neighbors says whose files to rewrite when a
+// container joins or leaves. ResolvConf derives resolv.conf from the host's, dropping
+// loopback nameservers as Docker does.
 package netbridge
