@@ -177,8 +177,16 @@ func testUpdate(t *testing.T, b backend) {
 	if err := m.Update(Resources{MemoryLimit: 64 << 20}); err != nil {
 		t.Fatalf("raise memory: %v", err)
 	}
+	if b.name == "v1" {
+		checkFile(t, b.file("memory", m.Path(), "memory.limit_in_bytes"), "67108864")
+		checkFile(t, b.file("memory", m.Path(), "memory.memsw.limit_in_bytes"), "67108864")
+	}
 	if err := m.Update(Resources{MemoryLimit: 8 << 20, MemorySwap: 16 << 20}); err != nil {
 		t.Fatalf("lower memory: %v", err)
+	}
+	if b.name == "v1" {
+		checkFile(t, b.file("memory", m.Path(), "memory.limit_in_bytes"), "8388608")
+		checkFile(t, b.file("memory", m.Path(), "memory.memsw.limit_in_bytes"), "16777216")
 	}
 	if err := m.Update(Resources{}); err != nil {
 		t.Fatal(err)
@@ -223,5 +231,28 @@ func TestNewCleansUp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func checkFile(t testing.TB, file, want string) {
+	t.Helper()
+	if got, err := readFile(file); err != nil || got != want {
+		t.Fatalf("%s = %q, %v; want %q", file, got, err, want)
+	}
+}
+
+// BenchmarkNewDelete measures what a container start and removal pay for the cgroup.
+func BenchmarkNewDelete(b *testing.B) {
+	requireRoot(b)
+	path := testPath(b)
+	r := Resources{MemoryLimit: 64 << 20, PidsLimit: 64, CPUQuota: 50000}
+	for b.Loop() {
+		m, err := New(path, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Delete(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
