@@ -35,7 +35,7 @@ type Manager interface {
 	Stats() (*Stats, error)
 	// Kill sends SIGKILL to every process in the cgroup and below it (v1: freeze, kill,
 	// thaw, repeated until empty; v2: cgroup.kill when the kernel has it, else the same)
-	// and waits up to KillTimeout for the cgroup to empty; then it fails with ErrNotEmpty.
+	// and waits up to 5s for the cgroup to empty; then it fails with ErrNotEmpty.
 	// Killed children still need to be reaped by their parent, but zombies are no longer
 	// members of the cgroup. Kill of a cgroup that does not exist does nothing.
 	Kill() error
@@ -55,8 +55,8 @@ type Stats struct {
 	CPUUsageNS  uint64 // total CPU time consumed, in nanoseconds
 }
 
-// KillTimeout bounds how long Kill waits for the cgroup to empty.
-var KillTimeout = 5 * time.Second
+// killTimeout bounds how long Kill waits for the cgroup to empty (5s).
+var killTimeout = 5 * time.Second
 
 // deleteBusyTimeout bounds Delete's EBUSY retries (a var for tests).
 var deleteBusyTimeout = 2 * time.Second
@@ -103,9 +103,9 @@ type procser interface {
 
 // killLoop is the portable Kill: freeze (so nothing forks while we look), SIGKILL every
 // pid, thaw (a frozen task only dies once thawed on v1), until the cgroup is empty or
-// KillTimeout passes.
+// killTimeout passes.
 func killLoop(m procser) error {
-	ctx, cancel := context.WithTimeout(context.Background(), KillTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
 	var last []int
 	for {
@@ -121,7 +121,7 @@ func killLoop(m procser) error {
 		}
 		last = pids
 		if ctx.Err() != nil {
-			return newErr("kill", m.Path(), "", fmt.Errorf("%w after %v: pids %v", ErrNotEmpty, KillTimeout, last))
+			return newErr("kill", m.Path(), "", fmt.Errorf("%w after %v: pids %v", ErrNotEmpty, killTimeout, last))
 		}
 		frozen := false
 		if m.canFreeze() {
@@ -146,7 +146,7 @@ func killLoop(m procser) error {
 			}
 		}
 		if m.canFreeze() {
-			tctx, tcancel := context.WithTimeout(context.Background(), KillTimeout)
+			tctx, tcancel := context.WithTimeout(context.Background(), killTimeout)
 			err := m.Thaw(tctx)
 			tcancel()
 			if err != nil {
