@@ -163,7 +163,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if hostname == "" {
 		hostname = id[:12]
 	}
-	spec, err := buildSpec(img, cfg, merged, hostname)
+	spec, err := buildSpec(img.Config.Config, cfg, merged, hostname)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}

@@ -8,11 +8,11 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiffrt/skiff/namespace"
-	"github.com/skiffrt/skiff/registry"
 )
 
 // defaultCapabilities is Docker's default capability set.
@@ -25,8 +25,7 @@ var defaultCapabilities = []string{
 // buildSpec turns an image config and a ContainerConfig into the OCI runtime spec of
 // the container's first process. rootfs is the mounted root filesystem, used to
 // resolve user and group names.
-func buildSpec(img *registry.Image, cfg ContainerConfig, rootfs, hostname string) (*specs.Spec, error) {
-	ic := img.Config.Config
+func buildSpec(ic v1.Config, cfg ContainerConfig, rootfs, hostname string) (*specs.Spec, error) {
 	args := slices.Clone(ic.Entrypoint)
 	if cfg.Entrypoint != nil {
 		args = slices.Clone(cfg.Entrypoint)
@@ -37,7 +36,7 @@ func buildSpec(img *registry.Image, cfg ContainerConfig, rootfs, hostname string
 		args = append(args, ic.Cmd...)
 	}
 	if len(args) == 0 {
-		return nil, fmt.Errorf("%w: the image %s has no Cmd or Entrypoint and none was given", ErrNoCommand, cfg.Image)
+		return nil, fmt.Errorf("%w: the image %q has no Cmd or Entrypoint and none was given", ErrNoCommand, cfg.Image)
 	}
 
 	env := mergeEnv(ic.Env, []string{"HOSTNAME=" + hostname}, cfg.Env)

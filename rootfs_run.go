@@ -1,0 +1,86 @@
+package skiff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/skiffrt/skiff/cgroup"
+	"github.com/skiffrt/skiff/namespace"
+)
+
+// RunInRootfs runs one process in a throwaway container whose root filesystem is
+// rootfs, a directory the caller has prepared and mounted (a build step's snapshot,
+// say). cfg.Entrypoint and cfg.Cmd give the command, cfg.Env the whole environment
+// (no image config applies), and cfg.Resources, User, WorkingDir, Hostname and the
+// streams apply as in Create. Nothing of the container outlives the call; what the
+// process writes stays in rootfs.
+func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerConfig) (_ ExitStatus, err error) {
+	id := newID()
+	dir := filepath.Join(e.root, "containers", ".run-"+id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
+	}
+	defer os.RemoveAll(dir)
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname = id[:12]
+	}
+	spec, err := buildSpec(v1.Config{}, cfg, rootfs, hostname)
+	if err != nil {
+		return ExitStatus{}, err
+	}
+	cg, err := cgroup.New("/"+strings.Trim(e.cgroupParent, "/")+"/"+id, cfg.Resources)
+	if err != nil {
+		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
+	}
+	defer func() {
+		cg.Kill()
+		if derr := cg.Delete(); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	proc, err := namespace.Create(ctx, &namespace.Config{
+		Spec: spec, StateDir: dir,
+		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
+		BeforeInit: cg.AddProc,
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, namespace.ErrNotFound):
+			err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+		case errors.Is(err, namespace.ErrNotExecutable):
+			err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+		}
+		return ExitStatus{}, err
+	}
+	if err := proc.Start(); err != nil {
+		proc.Signal(os.Kill)
+		proc.Wait()
+		return ExitStatus{}, err
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			cg.Kill()
+		case <-done:
+		}
+	}()
+	ws, err := proc.Wait()
+	close(done)
+	if err != nil {
+		return ExitStatus{}, err
+	}
+	st := ExitStatus{Code: ws.Code}
+	st.OOMKilled, _ = cg.OOMKilled()
+	if ctx.Err() != nil {
+		return st, ctx.Err()
+	}
+	return st, nil
+}
