@@ -20,6 +20,15 @@ import (
 // fixture line is replaced by the absolute path of outside/.
 func TestHostileTars(t *testing.T) {
 	requireRoot(t)
+	t.Run("openat2", func(t *testing.T) { testHostileTars(t) })
+	t.Run("pathrs-lite", func(t *testing.T) {
+		forcePathrs = true
+		t.Cleanup(func() { forcePathrs = false })
+		testHostileTars(t)
+	})
+}
+
+func testHostileTars(t *testing.T) {
 	cases := []struct {
 		name    string
 		lines   []string

@@ -45,12 +45,16 @@ type resolver struct {
 	cacheFd   int
 }
 
+// forcePathrs makes resolvers skip openat2 and use pathrs-lite (tests run the
+// hostile-tar table both ways).
+var forcePathrs = false
+
 func newResolver(root string) (*resolver, error) {
 	f, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &resolver{root: f, rootFd: int(f.Fd()), cacheFd: -1}, nil
+	return &resolver{root: f, rootFd: int(f.Fd()), cacheFd: -1, noOpenat2: forcePathrs}, nil
 }
 
 func (r *resolver) close() {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -279,6 +281,71 @@ func TestRemoveAndCheck(t *testing.T) {
 	}
 	if err := s.Check(t.Context()); err != nil {
 		t.Fatalf("Check: %v", err)
+	}
+	noTempDirs(t, s)
+}
+
+// TestUnpackConcurrentProcesses runs Unpack of one layer in several processes
+// at once (the test binary re-executed as a helper): all succeed, one copy.
+func TestUnpackConcurrentProcesses(t *testing.T) {
+	requireRoot(t)
+	root := t.TempDir()
+	lines := []string{"dir d"}
+	for i := range 300 {
+		lines = append(lines, fmt.Sprintf("file d/f%03d %d", i, i))
+	}
+	b := makeTar(t, lines...)
+	tarPath := filepath.Join(t.TempDir(), "layer.tar")
+	if err := os.WriteFile(tarPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := chainFor("processes")
+	const n = 4
+	cmds := make([]*exec.Cmd, n)
+	outs := make([]*bytes.Buffer, n)
+	for i := range n {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "SKIFF_OVERLAY_HELPER=unpack", "HELPER_ROOT="+root,
+			"HELPER_TAR="+tarPath, "HELPER_CHAIN="+id.String(), "HELPER_DIFF="+sha(b).String())
+		outs[i] = &bytes.Buffer{}
+		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds[i] = cmd
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("helper %d: %v: %s", i, err, outs[i])
+		}
+	}
+	s, _ := NewStore(root)
+	if got := len(listTree(t, s.Dir(id))); got != 301 {
+		t.Errorf("layer has %d entries, want 301", got)
+	}
+	if l, _ := s.List(); len(l) != 1 {
+		t.Errorf("List = %v, want one layer", l)
+	}
+	noTempDirs(t, s)
+}
+
+// Without the lock (e.g. a file system where flock does nothing), the rename
+// still lets exactly one copy win and the loser succeeds.
+func TestUnpackRenameLosesGracefully(t *testing.T) {
+	requireRoot(t)
+	s := newTestStore(t)
+	b := makeTar(t, "file a x", "file b y")
+	hex := chainFor("race").Encoded()
+	for range 2 {
+		if _, err := s.unpackLocked(t.Context(), hex, sha(b), bytes.NewReader(b)); err != nil {
+			t.Fatalf("unpackLocked: %v", err)
+		}
+	}
+	if got := listTree(t, s.Dir(chainFor("race"))); len(got) != 2 {
+		t.Errorf("layer = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(s.Root(), linksDir, shortName(hex))); err != nil {
+		t.Errorf("short link gone after the losing unpack: %v", err)
 	}
 	noTempDirs(t, s)
 }
