@@ -119,6 +119,19 @@ func (t *txn) put(ctx context.Context, r io.Reader, want digest.Digest, size int
 	return nil
 }
 
+// path returns where blob d can be read now: its staged temp file, or its final path.
+func (t *txn) path(d digest.Digest) string {
+	final := t.s.blobPath(d)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, st := range t.staged {
+		if st.final == final {
+			return st.tmp
+		}
+	}
+	return final
+}
+
 // commit renames every staged blob into place, in staging order, and fsyncs blobs/sha256.
 func (t *txn) commit() error {
 	t.mu.Lock()

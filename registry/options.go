@@ -1,11 +1,14 @@
 package registry
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/opencontainers/go-digest"
 )
 
 // MaxManifestSize bounds manifests and indexes read from a registry (4 MiB, like
@@ -23,6 +26,7 @@ type options struct {
 	progress    func(Progress)
 	jobs        int
 	transport   http.RoundTripper
+	unpack      UnpackFunc
 }
 
 func makeOptions(opts []Option) *options {
@@ -88,4 +92,25 @@ func WithJobs(n int) Option {
 // of http.DefaultTransport. The insecure-registry guard and the manifest size bound wrap it.
 func WithTransport(t http.RoundTripper) Option {
 	return func(o *options) { o.transport = t }
+}
+
+// UnpackFunc receives the UNCOMPRESSED tar stream of one layer of an image being pulled,
+// with the layer's chain ID. See WithUnpack.
+type UnpackFunc func(ctx context.Context, l Layer, chainID digest.Digest, tar io.Reader) error
+
+// WithUnpack makes Pull hand every layer of the image to fn as an uncompressed tar stream,
+// so the caller can unpack while the download runs (download, verify, decompress and
+// unpack overlap; no temp tarball). fn is called once per layer (per chain ID), for layers
+// the store already has too (the stream then comes from the stored blob), concurrently for
+// up to WithJobs layers and in no particular order, and always before the image is named in
+// index.json: an error from fn fails the pull and leaves the store as it was.
+//
+// fn reads bytes before the download's digest check has finished, so it MUST verify the
+// stream against l.DiffID (overlay.Store.Unpack does) and make its result visible only
+// then: the diff ID comes from the config, whose digest is verified, so a matching stream
+// is sound whatever the transport did. If fn returns before the end of the stream, the rest
+// is drained. If a download is retried, fn is called again with a fresh stream. Default:
+// none (layers are only stored; OpenLayer reads them later).
+func WithUnpack(fn UnpackFunc) Option {
+	return func(o *options) { o.unpack = fn }
 }

@@ -111,22 +111,43 @@ func (s *Store) ingest(ctx context.Context, ref string, img v1.Image, o *options
 		}
 	}
 
+	chains := chainIDs(cfg.RootFS.DiffIDs)
+	job := func(i int) *unpackJob {
+		if o.unpack == nil {
+			return nil
+		}
+		l := m.Layers[i]
+		return &unpackJob{fn: o.unpack, chainID: chains[i], layer: Layer{
+			Digest: toDigest(l.Digest), DiffID: toDigest(cfg.RootFS.DiffIDs[i]), MediaType: string(l.MediaType), Size: l.Size,
+		}}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.jobs)
 	seen := map[v1.Hash]bool{}
-	for _, l := range m.Layers {
+	var dups []int
+	for i, l := range m.Layers {
 		if seen[l.Digest] {
+			dups = append(dups, i)
 			continue
 		}
 		seen[l.Digest] = true
 		ev := Progress{Ref: ref, Digest: toDigest(l.Digest), MediaType: string(l.MediaType), Total: l.Size}
 		rep.send(ev) // Waiting
+		uj := job(i)
 		g.Go(func() error {
-			return s.fetchLayer(gctx, t, img, l, ev, rep)
+			return s.fetchLayer(gctx, t, img, l, ev, rep, uj)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	// A blob used by two layers was fetched once; unpack its other chain IDs from disk.
+	for _, i := range dups {
+		if uj := job(i); uj != nil {
+			if err := uj.fromFile(ctx, t.path(uj.layer.Digest)); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	mdig := digest.FromBytes(rawManifest)
@@ -157,11 +178,14 @@ func (s *Store) ingest(ctx context.Context, ref string, img v1.Image, o *options
 
 // fetchLayer copies one layer blob into t unless the store has it, retrying transient
 // failures (a connection cut mid-blob) with backoff. A digest mismatch is not retried.
-func (s *Store) fetchLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descriptor, ev Progress, rep *reporter) error {
+func (s *Store) fetchLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descriptor, ev Progress, rep *reporter, uj *unpackJob) error {
 	d := toDigest(l.Digest)
 	if s.hasBlob(d, l.Size) {
 		ev.State, ev.Done = Exists, l.Size
 		rep.send(ev)
+		if uj != nil {
+			return uj.fromFile(ctx, s.blobPath(d))
+		}
 		return nil
 	}
 	var err error
@@ -173,9 +197,10 @@ func (s *Store) fetchLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descr
 			case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
 			}
 		}
-		err = s.copyLayer(ctx, t, img, l, ev, rep)
+		err = s.copyLayer(ctx, t, img, l, ev, rep, uj)
 		var de *DigestError
-		if err == nil || ctx.Err() != nil || (errors.As(err, &de) && de.Got != "") {
+		var ue *unpackError
+		if err == nil || ctx.Err() != nil || (errors.As(err, &de) && de.Got != "") || errors.As(err, &ue) {
 			break
 		}
 	}
@@ -189,7 +214,7 @@ func (s *Store) fetchLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descr
 	return nil
 }
 
-func (s *Store) copyLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descriptor, ev Progress, rep *reporter) error {
+func (s *Store) copyLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descriptor, ev Progress, rep *reporter, uj *unpackJob) error {
 	layer, err := img.LayerByDigest(l.Digest)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", l.Digest, err)
@@ -201,11 +226,47 @@ func (s *Store) copyLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descri
 	defer rc.Close()
 	ev.State = Downloading
 	rep.send(ev)
-	var pw io.Writer
+	var ws []io.Writer
 	if rep.fn != nil {
-		pw = &progressWriter{r: rep, ev: ev}
+		ws = append(ws, &progressWriter{r: rep, ev: ev})
 	}
-	return t.put(ctx, rc, toDigest(l.Digest), l.Size, pw)
+	if uj == nil {
+		return t.put(ctx, rc, toDigest(l.Digest), l.Size, multi(ws))
+	}
+	// Tee the compressed bytes into the unpacker as they arrive.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- uj.fromStream(ctx, pr) }()
+	err = t.put(ctx, rc, toDigest(l.Digest), l.Size, multi(append(ws, pw)))
+	pw.CloseWithError(err) // nil: EOF for the unpacker
+	uerr := <-done
+	var ue *unpackError
+	switch {
+	case errors.As(uerr, &ue):
+		return uerr
+	case err != nil:
+		return err
+	}
+	return uerr
+}
+
+func multi(ws []io.Writer) io.Writer {
+	switch len(ws) {
+	case 0:
+		return nil
+	case 1:
+		return ws[0]
+	}
+	return io.MultiWriter(ws...)
+}
+
+// chainIDs computes the chain ID of each layer from the diff IDs.
+func chainIDs(diffIDs []v1.Hash) []digest.Digest {
+	ls := make([]Layer, len(diffIDs))
+	for i, d := range diffIDs {
+		ls[i].DiffID = toDigest(d)
+	}
+	return (&Image{Layers: ls}).ChainIDs()
 }
 
 // setEntry puts desc in idx under its ref name, replacing any entry of that name.
