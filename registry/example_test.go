@@ -3,9 +3,16 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
+	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/skiffrt/skiff/registry"
 )
 
@@ -46,4 +53,32 @@ func ExampleNormalize() {
 	// docker.io/library/busybox:latest
 	// docker.io/user/app:v2
 	// 127.0.0.1:5000/busybox:latest
+}
+
+// Pull an image from a registry (here go-containerregistry's in-process one) into the store,
+// with progress events.
+func ExampleStore_Pull() {
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(1024, 3)
+	ref, _ := name.ParseReference(host + "/demo/app:v1")
+	if err := remote.Write(ref, img); err != nil {
+		panic(err)
+	}
+
+	dir, _ := os.MkdirTemp("", "skiff-images-")
+	defer os.RemoveAll(dir)
+	store, _ := registry.Open(dir)
+	done := 0
+	im, err := store.Pull(context.Background(), host+"/demo/app:v1", registry.WithProgress(func(p registry.Progress) {
+		if p.State == registry.Done {
+			done++
+		}
+	}))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(im.Layers), "layers,", done, "downloaded and verified")
+	// Output: 3 layers, 3 downloaded and verified
 }
