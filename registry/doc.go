@@ -24,6 +24,21 @@
 //   - layer digest / diff ID ([Layer]): the digest of the stored (compressed) blob and of
 //     the uncompressed tar; chain IDs ([Image.ChainIDs]) key unpacked layers.
 //
+// # Verbs
+//
+// [Store.Pull] and [Store.Push] move images between the store and registries
+// (`skopeo copy docker://REF oci:DIR:REF` and back); [Store.Image], [Store.List],
+// [Store.Tag] and [Store.Remove] work on the store alone (`docker image inspect / ls / tag /
+// rm`); [Store.OpenLayer] streams a layer's uncompressed tar; [Store.Prune] collects blobs no
+// image references and [Store.Check] is fsck. [Login] and [Logout] keep credentials in the
+// docker config.json that Pull and Push read through authn.DefaultKeychain. [WithUnpack]
+// lets a caller unpack layers while Pull downloads them.
+//
+// Manifests are stored byte for byte, so digests stay the registry's. A consequence: an image
+// whose registry manifest is Docker schema 2 (not OCI) keeps its Docker media types, and
+// skopeo's and umoci's oci: readers list only OCI-typed entries of index.json; images pushed
+// as OCI (and everything skopeo writes into the store) interoperate both ways.
+//
 // # Safety
 //
 // Nothing is trusted before its digest matches: blobs are streamed to temp files inside

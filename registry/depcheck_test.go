@@ -1,0 +1,22 @@
+package registry
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The registry package sits low in the engine: it must not import any other Skiff package
+// (only its tests use internal/testutil).
+func TestNoSkiffImports(t *testing.T) {
+	goBin := requireBinary(t, "go")
+	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, "github.com/skiffrt/skiff") && p != "github.com/skiffrt/skiff/registry" {
+			t.Errorf("registry imports %s", p)
+		}
+	}
+}
