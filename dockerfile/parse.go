@@ -171,14 +171,16 @@ func splitDirective(line string) (name, value string, ok bool) {
 		return "", "", false
 	}
 	rest = rest[1:]
-	for len(rest) > 0 && isReSpace(rest[0]) {
-		rest = rest[1:]
-	}
-	for len(rest) > 0 && isReSpace(rest[len(rest)-1]) {
-		rest = rest[:len(rest)-1]
-	}
 	if rest == "" {
 		return "", "", false
+	}
+	// As the pattern \s*(.+?)\s*$: the value is never empty, so a value of
+	// blanks only is its last blank.
+	for len(rest) > 1 && isReSpace(rest[0]) {
+		rest = rest[1:]
+	}
+	for len(rest) > 1 && isReSpace(rest[len(rest)-1]) {
+		rest = rest[:len(rest)-1]
 	}
 	return name, rest, true
 }
