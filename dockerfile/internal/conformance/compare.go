@@ -333,7 +333,6 @@ func contentsS(c []dockerfile.SourceContent) []string {
 	return out
 }
 
-
 // latin1All re-encodes each byte of non-ASCII flags as BuildKit does.
 func latin1All(flags []string) []string {
 	out := make([]string, len(flags))
