@@ -70,6 +70,16 @@
 //   - CVE-2024-21626: a host fd leaking into the container. Every fd above 2 is marked
 //     close-on-exec (close_range CLOSE_RANGE_CLOEXEC) right before execve.
 //
-// Capabilities, seccomp and user namespaces are applied in security.go (hooks for
-// issue 5); today the process keeps root's capabilities, and NoNewPrivileges is honoured.
+// # Security settings
+//
+// Process.Capabilities (all five sets), Process.NoNewPrivileges and Linux.Seccomp are
+// applied by init in runc's order (see security.go): seccomp first when no_new_privs
+// is off (loading a filter then needs CAP_SYS_ADMIN), bounding set, PR_SET_KEEPCAPS
+// around the user switch, capset, ambient set, no_new_privs, and seccomp right before
+// execve when no_new_privs is on. A nil Process.Capabilities leaves root's
+// capabilities; [DefaultSpec] fills Docker's defaults ([DefaultCapabilities],
+// [DefaultSeccomp]).
+//
+// Seccomp needs no libseccomp: Linux.Seccomp is compiled in pure Go to a classic BPF
+// program (seccomp.go, bpf.go) for x86_64; other ABIs (i386, x32) are killed.
 package namespace

@@ -65,7 +65,7 @@ func runInit(sync *os.File) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	exe, err := setupProcess(s)
+	exe, sec, err := setupProcess(s)
 	if err != nil {
 		return 1, err
 	}
@@ -83,7 +83,7 @@ func runInit(sync *os.File) (int, error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 1, fmt.Errorf("close_range: %w", err)
 	}
-	if err := applySeccomp(s); err != nil { // last: the filter also covers init's own calls
+	if err := sec.beforeExec(); err != nil { // last: the filter also covers init's own calls
 		return 1, err
 	}
 	err = syscall.Exec(exe, s.Process.Args, s.Process.Env)

@@ -18,22 +18,24 @@ import (
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // setupProcess runs after pivot_root: hostname, rlimits, user, working directory,
-// security settings; then it resolves the command. It returns the path to execve.
-func setupProcess(s *specs.Spec) (string, error) {
+// security settings (see security.go for the order); then it resolves the command.
+// It returns the path to execve and the security settings whose last step
+// (beforeExec) is still to run.
+func setupProcess(s *specs.Spec) (string, *security, error) {
 	if s.Hostname != "" {
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
-			return "", inField("hostname", fmt.Errorf("sethostname %q: %w", s.Hostname, err))
+			return "", nil, inField("hostname", fmt.Errorf("sethostname %q: %w", s.Hostname, err))
 		}
 	}
 	if s.Domainname != "" {
 		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
-			return "", inField("domainname", fmt.Errorf("setdomainname %q: %w", s.Domainname, err))
+			return "", nil, inField("domainname", fmt.Errorf("setdomainname %q: %w", s.Domainname, err))
 		}
 	}
 	p := s.Process
 	for i, rl := range p.Rlimits {
 		if err := setRlimit(rl); err != nil {
-			return "", inField(fmt.Sprintf("process.rlimits[%d]", i), err)
+			return "", nil, inField(fmt.Sprintf("process.rlimits[%d]", i), err)
 		}
 	}
 	if p.User.Umask != nil {
@@ -41,25 +43,25 @@ func setupProcess(s *specs.Spec) (string, error) {
 	} else {
 		unix.Umask(0o022)
 	}
-	if err := applyCapabilities(s); err != nil {
-		return "", err
+	sec, err := newSecurity(p, specSeccomp(s))
+	if err != nil {
+		return "", nil, err
 	}
-	if err := setUser(p.User); err != nil {
-		return "", err
+	if err := sec.applyWithUser(p.User); err != nil {
+		return "", nil, err
 	}
 	cwd := p.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
 	if err := unix.Chdir(cwd); err != nil {
-		return "", inField("process.cwd", &os.PathError{Op: "chdir", Path: cwd, Err: err})
+		return "", nil, inField("process.cwd", &os.PathError{Op: "chdir", Path: cwd, Err: err})
 	}
-	if p.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return "", inField("process.noNewPrivileges", fmt.Errorf("prctl PR_SET_NO_NEW_PRIVS: %w", err))
-		}
+	if err := sec.setNoNewPrivs(); err != nil {
+		return "", nil, err
 	}
-	return lookPath(p.Args[0], p.Env)
+	exe, err := lookPath(p.Args[0], p.Env)
+	return exe, sec, err
 }
 
 var rlimitTypes = map[string]int{

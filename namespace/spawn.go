@@ -319,6 +319,9 @@ func validate(cfg *Config) error {
 	if cwd := cfg.Spec.Process.Cwd; cwd != "" && !filepath.IsAbs(cwd) {
 		return fmt.Errorf("%w: process.cwd %q is not absolute", ErrInvalidSpec, cwd)
 	}
+	if _, err := newSecurity(cfg.Spec.Process, specSeccomp(cfg.Spec)); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package namespace
 
 import (
+	"log/slog"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -32,16 +34,27 @@ func DefaultMounts() []specs.Mount {
 
 // DefaultSpec returns a spec for running args as root in rootfs (an already mounted
 // root filesystem) with Docker's defaults: new mount, PID, UTS, IPC and network
-// namespaces, DefaultMounts, masked and read-only paths, PATH=DefaultPath, cwd /.
-// Callers adjust it (Hostname, Env, User, Mounts, ...) before Create.
+// namespaces, DefaultMounts, masked and read-only paths, PATH=DefaultPath, cwd /,
+// DefaultCapabilities in the bounding, effective and permitted sets, and Docker's
+// seccomp profile for them (DefaultSeccomp). Callers adjust it (Hostname, Env, User,
+// Mounts, ...) before Create; a privileged container sets Process.Capabilities to
+// AllCapabilities in every set but ambient, Linux.Seccomp to nil and clears
+// MaskedPaths and ReadonlyPaths. When changing the capabilities, recompute Linux.Seccomp
+// with DefaultSeccomp: the profile allows some syscalls only with some capabilities.
 func DefaultSpec(rootfs string, args ...string) *specs.Spec {
-	return &specs.Spec{
+	caps := DefaultCapabilities()
+	s := &specs.Spec{
 		Version: specs.Version,
 		Root:    &specs.Root{Path: rootfs},
 		Process: &specs.Process{
 			Args: args,
 			Env:  []string{"PATH=" + DefaultPath},
 			Cwd:  "/",
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  caps,
+				Effective: append([]string(nil), caps...),
+				Permitted: append([]string(nil), caps...),
+			},
 		},
 		Mounts: DefaultMounts(),
 		Linux: &specs.Linux{
@@ -54,4 +67,11 @@ func DefaultSpec(rootfs string, args ...string) *specs.Spec {
 			ReadonlyPaths: append([]string(nil), DefaultReadonlyPaths...),
 		},
 	}
+	// GetDefaultProfile fails only if uname's release cannot be parsed.
+	sc, err := DefaultSeccomp(s.Process.Capabilities)
+	if err != nil {
+		slog.Warn("namespace: default spec without seccomp", "err", err)
+	}
+	s.Linux.Seccomp = sc
+	return s
 }
