@@ -52,11 +52,23 @@
 //
 // # Exec
 //
-// [Exec] runs another process in a running container without a re-exec: a goroutine
-// locked to a fresh OS thread calls unshare(CLONE_FS), setns into each of the
-// container's namespaces (mount last), resolves the command in the container's root and
-// forks it from that thread; the thread is then thrown away (the goroutine exits
-// locked). The main thread is never used for this, since the runtime keeps it forever.
+// [Exec] runs another process in a running container: a goroutine locked to a fresh
+// OS thread calls unshare(CLONE_FS), setns into each of the container's namespaces
+// (mount last) and forks from that thread the sealed binary in exec mode (initEnv =
+// "exec"); the thread is then thrown away (the goroutine exits locked). The main
+// thread is never used for this, since the runtime keeps it forever. The helper,
+// already inside the namespaces and cgroup, gets the process over its sync socket
+// and applies rlimits, seccomp, capabilities, user, cwd and no_new_privs exactly as
+// init does before execve'ing the command:
+//
+//	parent (Exec)                            helper (Init, mode exec)
+//	locked thread: unshare(CLONE_FS),
+//	setns ..., BeforeFork(tid)
+//	cmd.Start /proc/self/fd/4 ───────────►   Go runtime starts in the container
+//	send {"type":"exec", spec} ──────────►   rlimits, seccomp (no NNP), bounding,
+//	                                         user, caps, chdir, NNP, resolve Args[0],
+//	                                         close_range, seccomp (NNP), execve
+//	EOF: running ◄──────────────────────────  or {"type":"error"} then exit 126/127
 //
 // # Threat model
 //

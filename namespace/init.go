@@ -13,9 +13,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isInit reports whether this process is a container init re-exec'd by Create.
+// Values of initEnv: the mode of a re-exec'd process.
+const (
+	modeCreate = "1"    // a container's init (Create)
+	modeExec   = "exec" // an exec'd process's helper (Exec)
+)
+
+// isInit reports whether this process is a container init re-exec'd by Create or
+// an exec helper re-exec'd by Exec.
 func isInit() bool {
-	return len(os.Args) > 0 && os.Args[0] == initArgv0 && os.Getenv(initEnv) == "1"
+	if len(os.Args) == 0 || os.Args[0] != initArgv0 {
+		return false
+	}
+	m := os.Getenv(initEnv)
+	return m == modeCreate || m == modeExec
 }
 
 func init() {
@@ -34,9 +45,14 @@ func Init() {
 	if !isInit() {
 		return
 	}
+	mode := os.Getenv(initEnv)
 	_ = os.Unsetenv(initEnv)
 	sync := os.NewFile(initSyncFd, "sync")
-	code, err := runInit(sync)
+	run := runInit
+	if mode == modeExec {
+		run = runExec
+	}
+	code, err := run(sync)
 	if err != nil {
 		_ = writeMsg(sync, &syncMsg{Type: msgError, Err: toChildError(err)})
 	}
@@ -79,6 +95,12 @@ func runInit(sync *os.File) (int, error) {
 	if err := waitStart(fifo); err != nil {
 		return 1, err
 	}
+	return execve(exe, s.Process, sec)
+}
+
+// execve closes every fd above stdio on exec, loads a late seccomp filter and
+// execve's exe. It returns only on failure.
+func execve(exe string, p *specs.Process, sec *security) (int, error) {
 	// CVE-2024-21626: nothing above stdio may cross execve, the sync socket included.
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return 1, fmt.Errorf("close_range: %w", err)
@@ -86,12 +108,31 @@ func runInit(sync *os.File) (int, error) {
 	if err := sec.beforeExec(); err != nil { // last: the filter also covers init's own calls
 		return 1, err
 	}
-	err = syscall.Exec(exe, s.Process.Args, s.Process.Env)
+	err := syscall.Exec(exe, p.Args, p.Env)
 	kind, code := kindNotExec, 126
 	if errors.Is(err, unix.ENOENT) {
 		kind, code = kindNotFound, 127
 	}
 	return code, &fieldError{kind: kind, field: "process.args[0]", err: &os.PathError{Op: "execve", Path: exe, Err: err}}
+}
+
+// runExec is the helper of Exec: forked from a thread that joined the container's
+// namespaces (and cgroup), it applies the process's security settings, user, rlimits
+// and cwd as init does, and execve's the command. It returns only on failure.
+func runExec(sync *os.File) (int, error) {
+	_ = unix.Close(initExeFd)
+	m, err := readMsg(json.NewDecoder(sync))
+	if err != nil {
+		return 1, fmt.Errorf("read exec spec: %w", err)
+	}
+	if m.Type != msgExec || m.Spec == nil || m.Spec.Process == nil {
+		return 1, fmt.Errorf("unexpected message %q", m.Type)
+	}
+	exe, sec, err := prepareProcess(m.Spec)
+	if err != nil {
+		return 1, err
+	}
+	return execve(exe, m.Spec.Process, sec)
 }
 
 // waitStart blocks until Start opens the exec fifo for reading. fifo is an O_PATH fd

@@ -2,11 +2,13 @@ package namespace
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -18,8 +20,14 @@ import (
 // ExecConfig says how to run an extra process in a running container (docker exec).
 type ExecConfig struct {
 	// Process gives Args (Args[0] is resolved in the container's PATH of Env), Env,
-	// Cwd (default /) and User. Terminal must be false for now.
+	// Cwd (default /, must exist), User, Rlimits, Capabilities, NoNewPrivileges,
+	// applied as for the container's init. To run it as confined as the container,
+	// copy the container spec's Process.Capabilities and NoNewPrivileges (a nil
+	// Capabilities keeps root's). Terminal must be false for now.
 	Process *specs.Process
+	// Seccomp is the filter to load before execve; the container's Linux.Seccomp to
+	// confine the process as the container is. nil means none.
+	Seccomp *specs.LinuxSeccomp
 	// Stdin, Stdout and Stderr as in Config.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -34,22 +42,28 @@ type ExecConfig struct {
 	CgroupFD int
 }
 
-// nsOrder is the order Exec joins namespaces in: mnt last, since joining it changes
-// the thread's root (and so what /proc is).
-var nsOrder = []string{"cgroup", "ipc", "uts", "net", "pid", "mnt"}
+// nsOrder is the order Exec joins namespaces in (a user namespace is refused): mnt
+// last, since joining it changes the thread's root (and so what /proc is).
+var nsOrder = []string{"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"}
 
 // Exec starts a process in the namespaces of the running container whose init has
-// host pid pid: it sees the container's rootfs, PID namespace, hostname and network.
-// The returned Process is already running; Wait and Signal work as for Create (Start
-// is a no-op).
+// host pid pid: it sees the container's rootfs, PID namespace, hostname and network,
+// with the capabilities, seccomp filter, no_new_privs, user, rlimits and cwd of
+// cfg. The returned Process is already running; Wait and Signal work as for Create
+// (Start is a no-op).
 //
-// How: Go cannot setns(CLONE_NEWNS) in a multi-threaded process, except on a thread
-// that unshared its filesystem info. Exec locks a fresh goroutine to its OS thread,
-// unshare(CLONE_FS), setns into each of the container's namespaces that differs from
-// ours, forks the process from that thread (os/exec), and lets the thread die with the
-// goroutine. Joining a user namespace needs a single-threaded process, so containers
-// with a user namespace will need the re-exec'd init to join instead (issue 5), as will
-// capabilities and seccomp for exec'd processes.
+// How (exec mode): Go cannot setns(CLONE_NEWNS) in a multi-threaded process, except
+// on a thread that unshared its filesystem info. Exec locks a fresh goroutine to its
+// OS thread, unshare(CLONE_FS), setns into each of the container's namespaces that
+// differs from ours, and forks from that thread the sealed copy of this binary (the
+// one init runs from) in exec mode; the thread then dies with the goroutine. The
+// helper is born in the container's namespaces (and cgroup, see BeforeFork), reads
+// the process over a sync socket, applies rlimits, seccomp, bounding set, user,
+// capabilities, cwd and no_new_privs as init does, resolves the command and execve's
+// it; the socket closing on exec tells Exec it ran. Running the helper from the
+// sealed memfd needs /proc mounted in the container. Joining a user namespace needs
+// a single-threaded process, which neither side is: containers with a user namespace
+// cannot be exec'd into yet.
 func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	if cfg == nil || cfg.Process == nil || len(cfg.Process.Args) == 0 {
 		return nil, fmt.Errorf("%w: exec: process.args is empty", ErrInvalidSpec)
@@ -57,8 +71,18 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	if cfg.Process.Terminal {
 		return nil, fmt.Errorf("%w: exec: process.terminal is not supported yet", ErrInvalidSpec)
 	}
+	if cwd := cfg.Process.Cwd; cwd != "" && !filepath.IsAbs(cwd) {
+		return nil, fmt.Errorf("%w: exec: process.cwd %q is not absolute", ErrInvalidSpec, cwd)
+	}
+	if _, err := newSecurity(cfg.Process, cfg.Seccomp); err != nil {
+		return nil, fmt.Errorf("%w: exec: %w", ErrInvalidSpec, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("exec in pid %d: %w", pid, err)
+	}
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
 	}
 	type result struct {
 		p   *Process
@@ -80,7 +104,7 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 			runtime.UnlockOSThread()
 			return
 		}
-		p, err := execLocked(pid, cfg)
+		p, err := execLocked(pid, cfg, exe)
 		ch <- result{p, err}
 	}
 	go join()
@@ -88,10 +112,46 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("exec in pid %d: %w", pid, r.err)
 	}
-	return r.p, nil
+	p := r.p
+	fail := func(err error) (*Process, error) {
+		_ = p.cmd.Process.Kill()
+		_, _ = p.Wait()
+		return nil, fmt.Errorf("exec in pid %d: %w", pid, err)
+	}
+	spec := &specs.Spec{Process: cfg.Process, Linux: &specs.Linux{Seccomp: cfg.Seccomp}}
+	if err := writeMsg(p.sync, &syncMsg{Type: msgExec, Spec: spec}); err != nil {
+		return fail(fmt.Errorf("send process to exec helper (pid %d): %w", p.Pid, err))
+	}
+	type reply struct {
+		m   *syncMsg
+		err error
+	}
+	rc := make(chan reply, 1)
+	go func() {
+		m, err := readMsg(p.syncDec)
+		rc <- reply{m, err}
+	}()
+	var rep reply
+	select {
+	case rep = <-rc:
+	case <-ctx.Done():
+		_ = p.cmd.Process.Kill()
+		<-rc
+		return fail(ctx.Err())
+	}
+	switch {
+	case rep.err == io.EOF:
+		p.closeSync() // execve happened
+		return p, nil
+	case rep.err != nil:
+		return fail(rep.err)
+	case rep.m.Type == msgError && rep.m.Err != nil:
+		return fail(rep.m.Err.toError())
+	}
+	return fail(fmt.Errorf("%w: unexpected message %q from exec helper %d", ErrInit, rep.m.Type, p.Pid))
 }
 
-func execLocked(pid int, cfg *ExecConfig) (*Process, error) {
+func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 	var fds []int
 	defer func() {
 		for _, fd := range fds {
@@ -110,6 +170,9 @@ func execLocked(pid int, cfg *ExecConfig) (*Process, error) {
 		if err := unix.Stat("/proc/thread-self/ns/"+ns, &ours); err == nil && ours.Ino == theirs.Ino && ours.Dev == theirs.Dev {
 			continue
 		}
+		if ns == "user" {
+			return nil, fmt.Errorf("%w: joining the user namespace of pid %d is not supported", ErrInvalidSpec, pid)
+		}
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, &os.PathError{Op: "open", Path: path, Err: err}
@@ -125,21 +188,7 @@ func execLocked(pid int, cfg *ExecConfig) (*Process, error) {
 			return nil, fmt.Errorf("setns %s: %w", link, err)
 		}
 	}
-	p := cfg.Process
-	// On this thread "/" is now the container's root: resolve as init would.
-	exe, err := lookPath(p.Args[0], p.Env)
-	if err != nil {
-		return nil, toChildError(err).toError()
-	}
-	cwd := p.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
-	groups := make([]uint32, len(p.User.AdditionalGids))
-	copy(groups, p.User.AdditionalGids)
-	attr := &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: p.User.UID, Gid: p.User.GID, Groups: groups},
-	}
+	attr := &syscall.SysProcAttr{}
 	if cfg.CgroupFD > 0 {
 		attr.UseCgroupFD, attr.CgroupFD = true, cfg.CgroupFD
 	}
@@ -148,10 +197,29 @@ func execLocked(pid int, cfg *ExecConfig) (*Process, error) {
 			return nil, fmt.Errorf("before fork: %w", err)
 		}
 	}
-	cmd := &exec.Cmd{Path: exe, Args: p.Args, Env: p.Env, Dir: cwd,
-		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr, SysProcAttr: attr}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", exe, err)
+	sv, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sync socketpair: %w", err)
 	}
-	return &Process{Pid: cmd.Process.Pid, cmd: cmd, started: true}, nil
+	parentSock := os.NewFile(uintptr(sv[0]), "sync-parent")
+	childSock := os.NewFile(uintptr(sv[1]), "sync-child")
+	defer childSock.Close()
+	// The path is resolved by the child, in the container's /proc: its own fd 4.
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/fd/" + strconv.Itoa(initExeFd),
+		Args:        []string{initArgv0},
+		Env:         []string{initEnv + "=" + modeExec},
+		Dir:         "/",
+		Stdin:       cfg.Stdin,
+		Stdout:      cfg.Stdout,
+		Stderr:      cfg.Stderr,
+		ExtraFiles:  []*os.File{childSock, exe},
+		SysProcAttr: attr,
+	}
+	if err := cmd.Start(); err != nil {
+		parentSock.Close()
+		return nil, fmt.Errorf("start exec helper: %w", err)
+	}
+	return &Process{Pid: cmd.Process.Pid, cmd: cmd, started: true, sync: parentSock,
+		syncDec: json.NewDecoder(parentSock)}, nil
 }

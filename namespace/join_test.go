@@ -163,3 +163,59 @@ func TestInitExeNotWritableFromContainer(t *testing.T) {
 		t.Fatalf("attack on the init binary: stdout %q stderr %q", o.String(), e.String())
 	}
 }
+
+func TestExecHasContainerSecurity(t *testing.T) {
+	p, cfg := runningContainer(t, "sec", "sleep", "100")
+	proc := *cfg.Spec.Process
+	proc.Args = []string{"sh", "-c", "grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status; unshare -m true; echo unshare=$?; ulimit -n"}
+	proc.NoNewPrivileges = true
+	proc.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 123, Hard: 456}}
+	var o, e bytes.Buffer
+	x, err := namespace.Exec(context.Background(), p.Pid, &namespace.ExecConfig{Process: &proc, Seccomp: cfg.Spec.Linux.Seccomp, Stdout: &o, Stderr: &e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := x.Wait()
+	if err != nil || st.Code != 0 {
+		t.Fatalf("exec: %+v %v stderr %q", st, err, e.String())
+	}
+	fields := statusFields(o.String())
+	for k, v := range map[string]string{"CapEff": dockerCaps, "CapPrm": dockerCaps, "CapBnd": dockerCaps,
+		"CapInh": "0000000000000000", "NoNewPrivs": "1", "Seccomp": "2"} {
+		if fields[k] != v {
+			t.Errorf("exec'd process: %s = %q, want %q", k, fields[k], v)
+		}
+	}
+	if !strings.Contains(o.String(), "unshare=1\n123\n") || !strings.Contains(e.String(), "Operation not permitted") {
+		t.Errorf("exec'd process: stdout %q stderr %q", o.String(), e.String())
+	}
+	// Without the container's settings (nil capabilities, no seccomp) it is root with
+	// every capability of the host.
+	st, out, _ := execIn(t, p.Pid, &specs.Process{Args: []string{"grep", "-E", "^(CapEff|Seccomp):", "/proc/self/status"}})
+	host, _ := os.ReadFile("/proc/self/status")
+	if st.Code != 0 || statusFields(out)["CapEff"] != statusFields(string(host))["CapEff"] || statusFields(out)["Seccomp"] != "0" {
+		t.Errorf("exec without settings: %q", out)
+	}
+}
+
+func TestExecNonRootAndErrors(t *testing.T) {
+	p, cfg := runningContainer(t, "x", "sleep", "100")
+	proc := *cfg.Spec.Process
+	proc.Args = []string{"grep", "-E", "^(Uid|CapEff):", "/proc/self/status"}
+	proc.User = specs.User{UID: 1000, GID: 1000}
+	st, out, _ := execIn(t, p.Pid, &proc)
+	if f := statusFields(out); st.Code != 0 || f["CapEff"] != "0000000000000000" || !strings.HasPrefix(f["Uid"], "1000") {
+		t.Fatalf("non-root exec: %+v %q", st, out)
+	}
+	proc.Cwd = "/nonexistent"
+	_, err := namespace.Exec(context.Background(), p.Pid, &namespace.ExecConfig{Process: &proc})
+	if !errors.Is(err, namespace.ErrInit) || !strings.Contains(err.Error(), "process.cwd") {
+		t.Fatalf("exec with a missing cwd: %v", err)
+	}
+	proc.Cwd = "/"
+	proc.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_NOPE"}}
+	_, err = namespace.Exec(context.Background(), p.Pid, &namespace.ExecConfig{Process: &proc})
+	if !errors.Is(err, namespace.ErrInvalidSpec) || !strings.Contains(err.Error(), `process.capabilities.bounding[0]: unknown capability "CAP_NOPE"`) {
+		t.Fatalf("exec with a bad capability: %v", err)
+	}
+}

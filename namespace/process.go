@@ -32,6 +32,12 @@ func setupProcess(s *specs.Spec) (string, *security, error) {
 			return "", nil, inField("domainname", fmt.Errorf("setdomainname %q: %w", s.Domainname, err))
 		}
 	}
+	return prepareProcess(s)
+}
+
+// prepareProcess sets the rlimits, umask, security settings, user, cwd and
+// no_new_privs of the calling thread, then resolves the command (see setupProcess).
+func prepareProcess(s *specs.Spec) (string, *security, error) {
 	p := s.Process
 	for i, rl := range p.Rlimits {
 		if err := setRlimit(rl); err != nil {

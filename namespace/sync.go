@@ -13,6 +13,7 @@ const (
 	msgGo    = "go"    // parent → init: the spec; BeforeInit is done
 	msgReady = "ready" // init → parent: created, waiting on the exec fifo
 	msgError = "error" // init → parent: setup or execve failed
+	msgExec  = "exec"  // parent → exec helper: the process to run
 )
 
 // syncMsg is one JSON message on the sync socket.
