@@ -95,6 +95,9 @@ func runInit(sync *os.File) (int, error) {
 	if err := waitStart(fifo); err != nil {
 		return 1, err
 	}
+	if wantsReaper(s) {
+		return runReaper(exe, s.Process, sec, sync)
+	}
 	return execve(exe, s.Process, sec)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	regexpkg "regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,3 +122,5 @@ func assertGone(t testing.TB, pid int, rootfs string) {
 		t.Errorf("mounts under %s leaked into the host:\n%s", rootfs, mi)
 	}
 }
+
+func re(expr string) *regexpkg.Regexp { return regexpkg.MustCompile(expr) }
