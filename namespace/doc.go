@@ -82,6 +82,14 @@
 //   - CVE-2024-21626: a host fd leaking into the container. Every fd above 2 is marked
 //     close-on-exec (close_range CLOSE_RANGE_CLOEXEC) right before execve.
 //
+// # Terminal and init
+//
+// With Process.Terminal, init (or the exec helper) allocates a pty in the
+// container's devpts, sends the master to the parent over a console socket (fd 5,
+// SCM_RIGHTS) and takes the slave as stdio and controlling terminal ([Process.Console],
+// [Process.Resize]; see console.go). With Annotations[AnnotationInit] = "true" init
+// stays as PID 1, forks the command, forwards signals and reaps zombies (reaper.go).
+//
 // # Security settings
 //
 // Process.Capabilities (all five sets), Process.NoNewPrivileges and Linux.Seccomp are

@@ -81,6 +81,11 @@ func runInit(sync *os.File) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	if s.Process.Terminal {
+		if err := setupTerminal(s.Process, !wantsReaper(s)); err != nil {
+			return 1, err
+		}
+	}
 	exe, sec, err := setupProcess(s)
 	if err != nil {
 		return 1, err
@@ -130,6 +135,11 @@ func runExec(sync *os.File) (int, error) {
 	}
 	if m.Type != msgExec || m.Spec == nil || m.Spec.Process == nil {
 		return 1, fmt.Errorf("unexpected message %q", m.Type)
+	}
+	if m.Spec.Process.Terminal {
+		if err := setupTerminal(m.Spec.Process, true); err != nil {
+			return 1, err
+		}
 	}
 	exe, sec, err := prepareProcess(m.Spec)
 	if err != nil {

@@ -21,14 +21,14 @@ import (
 type ExecConfig struct {
 	// Process gives Args (Args[0] is resolved in the container's PATH of Env), Env,
 	// Cwd (default /, must exist), User, Rlimits, Capabilities, NoNewPrivileges,
-	// applied as for the container's init. To run it as confined as the container,
-	// copy the container spec's Process.Capabilities and NoNewPrivileges (a nil
-	// Capabilities keeps root's). Terminal must be false for now.
+	// Terminal and ConsoleSize, applied as for the container's init. To run it as
+	// confined as the container, copy the container spec's Process.Capabilities and
+	// NoNewPrivileges (a nil Capabilities keeps root's).
 	Process *specs.Process
 	// Seccomp is the filter to load before execve; the container's Linux.Seccomp to
 	// confine the process as the container is. nil means none.
 	Seccomp *specs.LinuxSeccomp
-	// Stdin, Stdout and Stderr as in Config.
+	// Stdin, Stdout and Stderr as in Config (with a terminal too).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// BeforeFork, if set, runs on the OS thread that will fork the process, after the
@@ -67,9 +67,6 @@ var nsOrder = []string{"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"}
 func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	if cfg == nil || cfg.Process == nil || len(cfg.Process.Args) == 0 {
 		return nil, fmt.Errorf("%w: exec: process.args is empty", ErrInvalidSpec)
-	}
-	if cfg.Process.Terminal {
-		return nil, fmt.Errorf("%w: exec: process.terminal is not supported yet", ErrInvalidSpec)
 	}
 	if cwd := cfg.Process.Cwd; cwd != "" && !filepath.IsAbs(cwd) {
 		return nil, fmt.Errorf("%w: exec: process.cwd %q is not absolute", ErrInvalidSpec, cwd)
@@ -116,6 +113,9 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	fail := func(err error) (*Process, error) {
 		_ = p.cmd.Process.Kill()
 		_, _ = p.Wait()
+		if p.console != nil && p.console.sock != nil {
+			p.console.sock.Close()
+		}
 		return nil, fmt.Errorf("exec in pid %d: %w", pid, err)
 	}
 	spec := &specs.Spec{Process: cfg.Process, Linux: &specs.Linux{Seccomp: cfg.Seccomp}}
@@ -142,6 +142,11 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	switch {
 	case rep.err == io.EOF:
 		p.closeSync() // execve happened
+		if p.console != nil {
+			if err := p.console.receive(cfg.Stdin, cfg.Stdout); err != nil {
+				return fail(err)
+			}
+		}
 		return p, nil
 	case rep.err != nil:
 		return fail(rep.err)
@@ -204,22 +209,30 @@ func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 	parentSock := os.NewFile(uintptr(sv[0]), "sync-parent")
 	childSock := os.NewFile(uintptr(sv[1]), "sync-child")
 	defer childSock.Close()
+	cio, err := newChildIO(cfg.Process.Terminal, cfg.Stdin, cfg.Stdout, cfg.Stderr)
+	if err != nil {
+		parentSock.Close()
+		return nil, err
+	}
 	// The path is resolved by the child, in the container's /proc: its own fd 4.
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/fd/" + strconv.Itoa(initExeFd),
 		Args:        []string{initArgv0},
 		Env:         []string{initEnv + "=" + modeExec},
 		Dir:         "/",
-		Stdin:       cfg.Stdin,
-		Stdout:      cfg.Stdout,
-		Stderr:      cfg.Stderr,
-		ExtraFiles:  []*os.File{childSock, exe},
+		Stdin:       cio.stdin,
+		Stdout:      cio.stdout,
+		Stderr:      cio.stderr,
+		ExtraFiles:  cio.extraFiles(childSock, exe),
 		SysProcAttr: attr,
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	cio.afterStart()
+	if err != nil {
 		parentSock.Close()
+		cio.abort()
 		return nil, fmt.Errorf("start exec helper: %w", err)
 	}
 	return &Process{Pid: cmd.Process.Pid, cmd: cmd, started: true, sync: parentSock,
-		syncDec: json.NewDecoder(parentSock)}, nil
+		syncDec: json.NewDecoder(parentSock), console: cio.console, stdin: cio.copy}, nil
 }

@@ -31,17 +31,25 @@ const (
 // Config says how to start a container's first process.
 //
 // Spec is an OCI runtime spec: Root.Path is the already-mounted rootfs on the host;
-// Process gives Args, Env, Cwd, User, Rlimits, NoNewPrivileges (Terminal must be
-// false for now); Hostname; Mounts (applied in order, see DefaultSpec);
+// Process gives Args, Env, Cwd, User, Rlimits, Capabilities, NoNewPrivileges,
+// Terminal and ConsoleSize; Hostname; Mounts (applied in order, see DefaultSpec);
 // Linux.Namespaces (a Path means join it; net, uts and ipc can be joined today);
-// Linux.MaskedPaths and ReadonlyPaths; Root.Readonly; Linux.Devices.
+// Linux.MaskedPaths and ReadonlyPaths; Root.Readonly; Linux.Devices; Linux.Seccomp;
+// Annotations[AnnotationInit] ("true": the init reaper).
 type Config struct {
 	Spec *specs.Spec
 	// StateDir is a host directory for this container's runtime files (the exec fifo).
 	// It must exist.
 	StateDir string
 	// Stdin, Stdout and Stderr are the container's stdio; nil means /dev/null. An
-	// *os.File is passed as is, anything else goes through a pipe (see os/exec.Cmd).
+	// *os.File is passed as is, anything else goes through a pipe (see os/exec.Cmd);
+	// Wait does not wait for a Stdin Reader to end.
+	//
+	// With Process.Terminal the process gets a pty allocated in the container
+	// (/dev/pts/N, its controlling terminal, sized Process.ConsoleSize) on fds 0-2,
+	// and [Process.Console] is the master: if Stdin or Stdout are set, they are copied
+	// to and from the master (Stderr is unused: the terminal merges both); leave them
+	// nil to use Console directly. Resize with [Process.Resize].
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// BeforeInit is called with the child's host pid after clone and before the child
@@ -60,7 +68,9 @@ type Process struct {
 	cmd      *exec.Cmd // nil when loaded by another OS process (Load)
 	sync     *os.File  // parent end of the sync socket; nil after Start/Wait or Load
 	syncDec  *json.Decoder
-	started  bool // an Exec'd process: running from the start
+	started  bool       // an Exec'd process: running from the start
+	console  *console   // Process.Terminal: the pty master
+	stdin    *stdinCopy // a non-file Stdin being copied into a pipe
 }
 
 // ExitStatus is how a container's process ended.
@@ -116,15 +126,21 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 	}
 	parentSock := os.NewFile(uintptr(fds[0]), "sync-parent")
 	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
+	cio, err := newChildIO(cfg.Spec.Process.Terminal, cfg.Stdin, cfg.Stdout, cfg.Stderr)
+	if err != nil {
+		parentSock.Close()
+		childSock.Close()
+		return nil, err
+	}
 
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/fd/" + strconv.Itoa(initExeFd),
 		Args:       []string{initArgv0},
-		Env:        []string{initEnv + "=1"},
-		Stdin:      cfg.Stdin,
-		Stdout:     cfg.Stdout,
-		Stderr:     cfg.Stderr,
-		ExtraFiles: []*os.File{childSock, exe}, // fds 3 and 4 in the child
+		Env:        []string{initEnv + "=" + modeCreate},
+		Stdin:      cio.stdin,
+		Stdout:     cio.stdout,
+		Stderr:     cio.stderr,
+		ExtraFiles: cio.extraFiles(childSock, exe), // fds 3, 4 (and 5) in the child
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: flags,
 			// Pdeathsig fires when the forking *thread* exits: keep this goroutine on
@@ -136,16 +152,19 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 	defer runtime.UnlockOSThread()
 	err = cmd.Start()
 	childSock.Close()
+	cio.afterStart()
 	if err != nil {
 		parentSock.Close()
+		cio.abort()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	p := &Process{Pid: cmd.Process.Pid, stateDir: cfg.StateDir, cmd: cmd, sync: parentSock,
-		syncDec: json.NewDecoder(parentSock)}
+		syncDec: json.NewDecoder(parentSock), console: cio.console, stdin: cio.copy}
 	fail := func(err error) (*Process, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		parentSock.Close()
+		cio.abort()
 		return nil, err
 	}
 	if cfg.BeforeInit != nil {
@@ -182,6 +201,11 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 		return fail(r.m.Err.toError())
 	case r.m.Type != msgReady:
 		return fail(fmt.Errorf("%w: unexpected message %q from pid %d", ErrInit, r.m.Type, p.Pid))
+	}
+	if p.console != nil {
+		if err := p.console.receive(cfg.Stdin, cfg.Stdout); err != nil {
+			return fail(fmt.Errorf("create container (pid %d): %w", p.Pid, err))
+		}
 	}
 	return p, nil
 }
@@ -265,6 +289,8 @@ func (p *Process) Wait() (ExitStatus, error) {
 	}
 	err := p.cmd.Wait()
 	p.closeSync()
+	p.stdin.close() // a Reader that never ends must not block anything
+	p.console.drain()
 	if p.stateDir != "" {
 		_ = os.Remove(filepath.Join(p.stateDir, FifoName))
 	}
@@ -311,8 +337,6 @@ func validate(cfg *Config) error {
 		return fmt.Errorf("%w: root.path %q is not absolute", ErrInvalidSpec, cfg.Spec.Root.Path)
 	case cfg.Spec.Process == nil || len(cfg.Spec.Process.Args) == 0:
 		return fmt.Errorf("%w: process.args is empty", ErrInvalidSpec)
-	case cfg.Spec.Process.Terminal:
-		return fmt.Errorf("%w: process.terminal is not supported yet", ErrInvalidSpec)
 	case cfg.StateDir == "":
 		return fmt.Errorf("%w: no state dir", ErrInvalidSpec)
 	}
