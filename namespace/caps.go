@@ -152,3 +152,15 @@ func setCapabilities(cs capSets) error {
 	}
 	return nil
 }
+
+// boundingCaps returns the numbers of the capabilities in the calling thread's
+// bounding set.
+func boundingCaps() []uintptr {
+	var caps []uintptr
+	for c := 0; c <= lastCap(); c++ {
+		if ok, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err == nil && ok == 1 {
+			caps = append(caps, uintptr(c))
+		}
+	}
+	return caps
+}

@@ -90,6 +90,14 @@
 // [Process.Resize]; see console.go). With Annotations[AnnotationInit] = "true" init
 // stays as PID 1, forks the command, forwards signals and reaps zombies (reaper.go).
 //
+// # User namespaces
+//
+// A {Type: "user"} namespace without Path plus Linux.UIDMappings/GIDMappings: init
+// is cloned into it keeping its capabilities as ambient ones, the parent writes the
+// maps (directly as root, newuidmap/newgidmap otherwise) before "go", and init
+// becomes root of the namespace. The rootfs must belong to the mapped ids (see
+// userns.go for what the engine does: chown or idmapped mounts).
+//
 // # Security settings
 //
 // Process.Capabilities (all five sets), Process.NoNewPrivileges and Linux.Seccomp are

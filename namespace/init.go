@@ -71,14 +71,22 @@ func runInit(sync *os.File) (int, error) {
 		return 1, fmt.Errorf("unexpected message %q", m.Type)
 	}
 	s := m.Spec
+	// The exec fifo is a host path: open it first, with host root's identity (in a
+	// user namespace the mapped root may not reach the state dir).
+	fifo, err := unix.Open(m.Fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 1, fmt.Errorf("open exec fifo: %w", &os.PathError{Op: "open", Path: m.Fifo, Err: err})
+	}
+	if err := becomeNamespaceRoot(s); err != nil {
+		return 1, err
+	}
 	if err := unshareCgroupns(s); err != nil {
 		return 1, err
 	}
 	if err := joinNamespaces(s); err != nil {
 		return 1, err
 	}
-	fifo, err := setupRootfs(s, m.Fifo)
-	if err != nil {
+	if err := setupRootfs(s); err != nil {
 		return 1, err
 	}
 	if s.Process.Terminal {

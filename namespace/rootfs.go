@@ -12,33 +12,32 @@ import (
 )
 
 // setupRootfs builds the container's filesystem view in init's (new) mount namespace
-// and pivots into it. It returns an O_PATH fd of the exec fifo, opened while the host
-// path was still reachable.
-func setupRootfs(s *specs.Spec, fifoPath string) (fifo int, err error) {
+// and pivots into it.
+func setupRootfs(s *specs.Spec) error {
 	prop := uintptr(unix.MS_REC | unix.MS_PRIVATE)
 	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
 		f, ok := propFlags[s.Linux.RootfsPropagation]
 		if !ok {
-			return -1, inField("linux.rootfsPropagation", fmt.Errorf("unknown propagation %q", s.Linux.RootfsPropagation))
+			return inField("linux.rootfsPropagation", fmt.Errorf("unknown propagation %q", s.Linux.RootfsPropagation))
 		}
 		prop = f
 	}
 	// Nothing mounted below may propagate back to the host.
 	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return -1, inField("linux.rootfsPropagation", err)
+		return inField("linux.rootfsPropagation", err)
 	}
 	rootfs, err := filepath.EvalSymlinks(s.Root.Path)
 	if err != nil {
-		return -1, inField("root.path", err)
+		return inField("root.path", err)
 	}
 	// pivot_root needs the new root to be a mount point.
 	if err := mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return -1, inField("root.path", err)
+		return inField("root.path", err)
 	}
 	devTmpfs := false
 	for i, m := range s.Mounts {
 		if err := mountOne(rootfs, m); err != nil {
-			return -1, inField(fmt.Sprintf("mounts[%d] (%s)", i, m.Destination), err)
+			return inField(fmt.Sprintf("mounts[%d] (%s)", i, m.Destination), err)
 		}
 		if filepath.Clean(m.Destination) == "/dev" && !isBind(m) {
 			devTmpfs = true
@@ -46,32 +45,26 @@ func setupRootfs(s *specs.Spec, fifoPath string) (fifo int, err error) {
 	}
 	if devTmpfs {
 		if err := setupDev(rootfs, s); err != nil {
-			return -1, err
+			return err
 		}
 	}
 	if prop != unix.MS_REC|unix.MS_PRIVATE {
 		if err := mount("", rootfs, "", prop, ""); err != nil {
-			return -1, inField("linux.rootfsPropagation", err)
-		}
-	}
-	if fifoPath != "" {
-		fifo, err = unix.Open(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return -1, fmt.Errorf("open exec fifo: %w", &os.PathError{Op: "open", Path: fifoPath, Err: err})
+			return inField("linux.rootfsPropagation", err)
 		}
 	}
 	if err := pivotRoot(rootfs); err != nil {
-		return -1, inField("root.path", err)
+		return inField("root.path", err)
 	}
 	if s.Linux != nil {
 		for i, p := range s.Linux.MaskedPaths {
 			if err := maskPath(p); err != nil {
-				return -1, inField(fmt.Sprintf("linux.maskedPaths[%d]", i), err)
+				return inField(fmt.Sprintf("linux.maskedPaths[%d]", i), err)
 			}
 		}
 		for i, p := range s.Linux.ReadonlyPaths {
 			if err := readonlyPath(p); err != nil {
-				return -1, inField(fmt.Sprintf("linux.readonlyPaths[%d]", i), err)
+				return inField(fmt.Sprintf("linux.readonlyPaths[%d]", i), err)
 			}
 		}
 	}
@@ -79,15 +72,15 @@ func setupRootfs(s *specs.Spec, fifoPath string) (fifo int, err error) {
 		// As runc does: create a missing working directory (as root, before the
 		// user switch and before the rootfs turns read-only).
 		if err := os.MkdirAll(cwd, 0o755); err != nil {
-			return -1, inField("process.cwd", err)
+			return inField("process.cwd", err)
 		}
 	}
 	if s.Root.Readonly {
 		if err := remountReadonly("/"); err != nil {
-			return -1, inField("root.readonly", err)
+			return inField("root.readonly", err)
 		}
 	}
-	return fifo, nil
+	return nil
 }
 
 func isBind(m specs.Mount) bool {

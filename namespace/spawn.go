@@ -33,7 +33,8 @@ const (
 // Spec is an OCI runtime spec: Root.Path is the already-mounted rootfs on the host;
 // Process gives Args, Env, Cwd, User, Rlimits, Capabilities, NoNewPrivileges,
 // Terminal and ConsoleSize; Hostname; Mounts (applied in order, see DefaultSpec);
-// Linux.Namespaces (a Path means join it; net, uts and ipc can be joined today);
+// Linux.Namespaces (a Path means join it; net, uts and ipc can be joined today; a
+// user namespace needs Linux.UIDMappings and GIDMappings);
 // Linux.MaskedPaths and ReadonlyPaths; Root.Readonly; Linux.Devices; Linux.Seccomp;
 // Annotations[AnnotationInit] ("true": the init reaper).
 type Config struct {
@@ -148,6 +149,11 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	if userNamespace(cfg.Spec) {
+		// Init execs before its ids are mapped, so it is not root of its namespace and
+		// the execve would drop the capabilities clone gave it: keep them as ambient.
+		cmd.SysProcAttr.AmbientCaps = boundingCaps()
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	err = cmd.Start()
@@ -166,6 +172,11 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 		parentSock.Close()
 		cio.abort()
 		return nil, err
+	}
+	if userNamespace(cfg.Spec) {
+		if err := writeIDMaps(p.Pid, cfg.Spec); err != nil {
+			return fail(fmt.Errorf("%w: pid %d: %w", ErrInit, p.Pid, err))
+		}
 	}
 	if cfg.BeforeInit != nil {
 		if err := cfg.BeforeInit(p.Pid); err != nil {
@@ -346,7 +357,7 @@ func validate(cfg *Config) error {
 	if _, err := newSecurity(cfg.Spec.Process, specSeccomp(cfg.Spec)); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
-	return nil
+	return validateIDMaps(cfg.Spec)
 }
 
 var nsFlags = map[specs.LinuxNamespaceType]uintptr{
@@ -382,7 +393,7 @@ func cloneFlags(s *specs.Spec) (uintptr, error) {
 		if !ok {
 			return 0, fmt.Errorf("%w: linux.namespaces[%d]: unknown type %q", ErrInvalidSpec, i, ns.Type)
 		}
-		if ns.Type == specs.UserNamespace || ns.Type == specs.TimeNamespace {
+		if ns.Type == specs.TimeNamespace {
 			return 0, fmt.Errorf("%w: linux.namespaces[%d]: %s namespaces are not supported yet", ErrInvalidSpec, i, ns.Type)
 		}
 		if ns.Path != "" {
