@@ -54,33 +54,25 @@
 //
 // [Exec] runs another process in a running container: a goroutine locked to a fresh
 // OS thread calls unshare(CLONE_FS), setns into each of the container's namespaces
-// (mount last) and forks from that thread the sealed binary in exec mode (initEnv =
-// "exec"); the thread is then thrown away (the goroutine exits locked). The main
-// thread is never used for this, since the runtime keeps it forever. The helper,
-// already inside the namespaces and cgroup, gets the process over its sync socket
-// and applies rlimits, seccomp, capabilities, user, cwd and no_new_privs exactly as
-// init does before execve'ing the command:
+// but the mount namespace, and forks from that thread the sealed binary in exec mode
+// (initEnv = "exec"); the thread is then thrown away (the goroutine exits locked).
+// The main thread is never used for this, since the runtime keeps it forever. The
+// helper starts from the host's filesystem (a cgo binary needs the host's dynamic
+// loader), joins the mount namespace on its own main thread (unshare CLONE_FS, setns
+// fd 6), gets the process over its sync socket and applies rlimits, seccomp,
+// capabilities, user, cwd and no_new_privs exactly as init does before execve'ing
+// the command:
 //
 //	parent (Exec)                            helper (Init, mode exec)
 //	locked thread: unshare(CLONE_FS),
-//	setns ..., BeforeFork(tid)
-//	cmd.Start /proc/self/fd/4 ───────────►   Go runtime starts in the container
+//	setns all but mnt, BeforeFork(tid)
+//	cmd.Start /proc/self/fd/4 ───────────►   Go runtime starts (host fs), in the
+//	  (fd 3 sync, 5 console, 6 mnt ns)       container's pid/net/ipc/uts/cgroup ns
+//	                                         unshare(CLONE_FS), setns(6, mnt)
 //	send {"type":"exec", spec} ──────────►   rlimits, seccomp (no NNP), bounding,
 //	                                         user, caps, chdir, NNP, resolve Args[0],
 //	                                         close_range, seccomp (NNP), execve
 //	EOF: running ◄──────────────────────────  or {"type":"error"} then exit 126/127
-//
-// # Threat model
-//
-// Init runs inside the container's namespaces with root privileges before the user
-// command execs, so two known escapes are closed:
-//
-//   - CVE-2019-5736: a container process overwriting the runtime binary through
-//     /proc/<pid>/exe. Init executes from a memfd copy sealed with F_SEAL_WRITE,
-//     F_SEAL_SHRINK, F_SEAL_GROW and F_SEAL_SEAL: nothing can modify it. One sealed copy
-//     is made per process and reused (BenchmarkSealedExe measures the copy).
-//   - CVE-2024-21626: a host fd leaking into the container. Every fd above 2 is marked
-//     close-on-exec (close_range CLOSE_RANGE_CLOEXEC) right before execve.
 //
 // # Terminal and init
 //

@@ -137,6 +137,9 @@ func execve(exe string, p *specs.Process, sec *security) (int, error) {
 // and cwd as init does, and execve's the command. It returns only on failure.
 func runExec(sync *os.File) (int, error) {
 	_ = unix.Close(initExeFd)
+	if err := joinMountNamespace(); err != nil {
+		return 1, err
+	}
 	m, err := readMsg(json.NewDecoder(sync))
 	if err != nil {
 		return 1, fmt.Errorf("read exec spec: %w", err)
@@ -154,6 +157,27 @@ func runExec(sync *os.File) (int, error) {
 		return 1, err
 	}
 	return execve(exe, m.Spec.Process, sec)
+}
+
+// initMntFd is the container's mount namespace in the exec helper, if it differs.
+const initMntFd = 6
+
+// joinMountNamespace moves the exec helper's main thread (the one that execve's) into
+// the container's mount namespace: unshare(CLONE_FS) first, as setns(CLONE_NEWNS)
+// refuses a thread sharing its fs info with others.
+func joinMountNamespace() error {
+	var st unix.Stat_t
+	if err := unix.Fstat(initMntFd, &st); err != nil {
+		return nil // same mount namespace as the parent
+	}
+	defer unix.Close(initMntFd)
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare CLONE_FS: %w", err)
+	}
+	if err := unix.Setns(initMntFd, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("setns mnt: %w", err)
+	}
+	return unix.Chdir("/")
 }
 
 // waitStart blocks until Start opens the exec fifo for reading. fifo is an O_PATH fd

@@ -42,8 +42,9 @@ type ExecConfig struct {
 	CgroupFD int
 }
 
-// nsOrder is the order Exec joins namespaces in (a user namespace is refused): mnt
-// last, since joining it changes the thread's root (and so what /proc is).
+// nsOrder is the order Exec joins namespaces in (a user namespace is refused). The
+// mount namespace is joined by the helper itself, after its execve: a dynamically
+// linked binary (cgo) needs the host's loader to start.
 var nsOrder = []string{"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"}
 
 // Exec starts a process in the namespaces of the running container whose init has
@@ -55,15 +56,16 @@ var nsOrder = []string{"user", "cgroup", "ipc", "uts", "net", "pid", "mnt"}
 // How (exec mode): Go cannot setns(CLONE_NEWNS) in a multi-threaded process, except
 // on a thread that unshared its filesystem info. Exec locks a fresh goroutine to its
 // OS thread, unshare(CLONE_FS), setns into each of the container's namespaces that
-// differs from ours, and forks from that thread the sealed copy of this binary (the
-// one init runs from) in exec mode; the thread then dies with the goroutine. The
-// helper is born in the container's namespaces (and cgroup, see BeforeFork), reads
-// the process over a sync socket, applies rlimits, seccomp, bounding set, user,
-// capabilities, cwd and no_new_privs as init does, resolves the command and execve's
-// it; the socket closing on exec tells Exec it ran. Running the helper from the
-// sealed memfd needs /proc mounted in the container. Joining a user namespace needs
-// a single-threaded process, which neither side is: containers with a user namespace
-// cannot be exec'd into yet.
+// differs from ours except the mount namespace, and forks from that thread the sealed
+// copy of this binary (the one init runs from) in exec mode; the thread then dies
+// with the goroutine. The helper starts with the host's filesystem (so a dynamically
+// linked binary finds its loader), inside the container's other namespaces (and
+// cgroup, see BeforeFork); its main thread unshares CLONE_FS and joins the mount
+// namespace (fd 6), reads the process over a sync socket, applies rlimits, seccomp,
+// bounding set, user, capabilities, cwd and no_new_privs as init does, resolves the
+// command and execve's it; the socket closing on exec tells Exec it ran. Joining a
+// user namespace needs a single-threaded process, which neither side is: containers
+// with a user namespace cannot be exec'd into yet (ErrInvalidSpec).
 func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	if cfg == nil || cfg.Process == nil || len(cfg.Process.Args) == 0 {
 		return nil, fmt.Errorf("%w: exec: process.args is empty", ErrInvalidSpec)
@@ -158,9 +160,13 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 
 func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 	var fds []int
+	var mnt *os.File // the container's mount namespace, for the helper (fd 6)
 	defer func() {
 		for _, fd := range fds {
 			unix.Close(fd)
+		}
+		if mnt != nil {
+			mnt.Close()
 		}
 	}()
 	for _, ns := range nsOrder {
@@ -181,6 +187,10 @@ func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		if ns == "mnt" {
+			mnt = os.NewFile(uintptr(fd), path)
+			continue
 		}
 		fds = append(fds, fd)
 	}
@@ -223,7 +233,7 @@ func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 		Stdin:       cio.stdin,
 		Stdout:      cio.stdout,
 		Stderr:      cio.stderr,
-		ExtraFiles:  cio.extraFiles(childSock, exe),
+		ExtraFiles:  append(cio.extraFiles(childSock, exe), mnt), // fd 6
 		SysProcAttr: attr,
 	}
 	err = cmd.Start()

@@ -52,12 +52,9 @@ func newChildIO(terminal bool, stdin io.Reader, stdout, stderr io.Writer) (*chil
 	return c, nil
 }
 
-// extraFiles returns the child's fds from 3 on.
+// extraFiles returns the child's fds 3 (sync), 4 (exe) and 5 (console, or closed).
 func (c *childIO) extraFiles(sync, exe *os.File) []*os.File {
-	if c.consoleChild != nil {
-		return []*os.File{sync, exe, c.consoleChild}
-	}
-	return []*os.File{sync, exe}
+	return []*os.File{sync, exe, c.consoleChild}
 }
 
 // afterStart closes the parent's copies of what only the child needs.
