@@ -61,3 +61,13 @@ func ExampleExec() {
 	st, err := p.Wait()
 	fmt.Println(st.Code, err)
 }
+
+// DefaultSpec gives a container Docker's default capabilities and seccomp profile.
+func ExampleDefaultCapabilities() {
+	spec := namespace.DefaultSpec("/var/lib/skiff/containers/abc/merged", "sh")
+	fmt.Println(len(spec.Process.Capabilities.Bounding), spec.Process.Capabilities.Bounding[0])
+	fmt.Println(spec.Linux.Seccomp.DefaultAction)
+	// Output:
+	// 14 CAP_CHOWN
+	// SCMP_ACT_ERRNO
+}
