@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiffrt/skiff/cgroup"
 	"github.com/skiffrt/skiff/namespace"
+	"github.com/skiffrt/skiff/netbridge"
 	"github.com/skiffrt/skiff/overlay"
 )
 
@@ -45,6 +46,13 @@ type ContainerConfig struct {
 	User string
 	// Hostname of the container's UTS namespace. Default: the short container ID.
 	Hostname string
+	// Network is NetworkBridge (the default), NetworkNone, NetworkHost or the name of a
+	// user-defined bridge network.
+	Network string
+	// Aliases are extra names other containers of a user network resolve to this one.
+	Aliases []string
+	// Ports are published ports (docker run -p), on bridge networks only.
+	Ports []netbridge.PortMapping
 	// Resources are the cgroup limits.
 	Resources Resources
 	// ReadonlyRootfs mounts the container's root filesystem read-only.
@@ -167,6 +175,10 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
+	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, name: name, host: hostname, aliases: cfg.Aliases, ports: cfg.Ports}
+	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
 	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
 		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
 	}
@@ -178,13 +190,19 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	}
 	undo = append(undo, func() { cg.Kill(); cg.Delete() })
 
+	undo = append(undo, func() { e.detachNetwork(context.WithoutCancel(ctx), id) })
 	proc, err := namespace.Create(ctx, &namespace.Config{
-		Spec:       spec,
-		StateDir:   dir,
-		Stdin:      cfg.Stdin,
-		Stdout:     cfg.Stdout,
-		Stderr:     cfg.Stderr,
-		BeforeInit: cg.AddProc,
+		Spec:     spec,
+		StateDir: dir,
+		Stdin:    cfg.Stdin,
+		Stdout:   cfg.Stdout,
+		Stderr:   cfg.Stderr,
+		BeforeInit: func(pid int) error {
+			if err := cg.AddProc(pid); err != nil {
+				return err
+			}
+			return e.attachNetwork(ctx, plan, pid)
+		},
 	})
 	if err != nil {
 		switch {
@@ -202,16 +220,18 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		layers[i] = c.String()
 	}
 	st := &State{
-		ID:      id,
-		Name:    name,
-		Image:   cfg.Image,
-		ImageID: img.ID.String(),
-		Status:  StatusCreated,
-		Pid:     proc.Pid,
-		Created: time.Now().UTC(),
-		Cgroup:  cgPath,
-		Layers:  layers,
-		Labels:  cfg.Labels,
+		ID:       id,
+		Name:     name,
+		Image:    cfg.Image,
+		ImageID:  img.ID.String(),
+		Status:   StatusCreated,
+		Pid:      proc.Pid,
+		Created:  time.Now().UTC(),
+		Cgroup:   cgPath,
+		Network:  plan.mode,
+		Hostname: hostname,
+		Layers:   layers,
+		Labels:   cfg.Labels,
 	}
 	if err := e.saveState(st); err != nil {
 		return nil, err
@@ -457,6 +477,9 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 	}
 	dir := c.e.containerDir(c.st.ID)
 	var errs []error
+	if err := c.e.detachNetwork(ctx, c.st.ID); err != nil {
+		errs = append(errs, err)
+	}
 	if err := overlay.Unmount(filepath.Join(dir, "merged")); err != nil {
 		errs = append(errs, err)
 	}

@@ -3,6 +3,7 @@ package skiff
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	godigest "github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 
+	"github.com/skiffrt/skiff/netbridge"
 	"github.com/skiffrt/skiff/overlay"
 	"github.com/skiffrt/skiff/registry"
 )
@@ -30,6 +32,7 @@ type Engine struct {
 	layers       *overlay.Store
 	insecure     []string
 	cgroupParent string
+	net          *netbridge.Manager
 }
 
 type options struct {
@@ -37,6 +40,7 @@ type options struct {
 	log          *slog.Logger
 	insecure     []string
 	cgroupParent string
+	netOpts      []netbridge.Option
 }
 
 // Option configures an Engine.
@@ -57,6 +61,15 @@ func WithInsecureRegistries(hosts ...string) Option {
 // WithCgroupParent sets the cgroup under which every container's cgroup is created
 // (its own directory "<parent>/<container id>"). Default: "skiff".
 func WithCgroupParent(name string) Option { return func(o *options) { o.cgroupParent = name } }
+
+// WithNetworkNames sets the names of the kernel objects the engine's networks own: the
+// nftables table holding its NAT rules and the bridge of the default network. Engines on
+// different roots of one host must use different names. Default: "skiff", "skiff0".
+func WithNetworkNames(table, defaultBridge string) Option {
+	return func(o *options) {
+		o.netOpts = append(o.netOpts, netbridge.WithTable(table), netbridge.WithDefaultBridge(defaultBridge))
+	}
+}
 
 // New opens (creating if needed) the engine root and returns an Engine on it.
 func New(opts ...Option) (*Engine, error) {
@@ -81,7 +94,12 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine root %s: %w", root, err)
 	}
+	net, err := netbridge.New(filepath.Join(root, "network"), append([]netbridge.Option{netbridge.WithLogger(o.log)}, o.netOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("engine root %s: %w", root, err)
+	}
 	return &Engine{
+		net:          net,
 		root:         root,
 		log:          o.log,
 		images:       images,
@@ -104,7 +122,15 @@ func (e *Engine) Layers() *overlay.Store { return e.layers }
 // that containers of it start without further I/O. Options are those of
 // registry.Store.Pull; the engine adds its insecure registries.
 func (e *Engine) Pull(ctx context.Context, ref string, opts ...registry.Option) (*registry.Image, error) {
-	all := append([]registry.Option{registry.WithInsecure(e.insecure...)}, opts...)
+	// Layers unpack while they download: the stream is verified against its diff ID
+	// by the layer store before the layer becomes visible.
+	unpack := func(ctx context.Context, l registry.Layer, chain godigest.Digest, tar io.Reader) error {
+		if e.layers.Has(chain) {
+			return nil
+		}
+		return e.layers.Unpack(ctx, chain, l.DiffID, tar)
+	}
+	all := append([]registry.Option{registry.WithInsecure(e.insecure...), registry.WithUnpack(unpack)}, opts...)
 	img, err := e.images.Pull(ctx, ref, all...)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,7 +32,8 @@ func newEngine(t *testing.T) *skiff.Engine {
 	testutil.RequireRoot(t)
 	root := t.TempDir()
 	parent := testutil.RandomName("skiff-test-")
-	testutil.CheckLeaks(t, root, testutil.WithCgroupPrefix(parent))
+	link := testutil.RandomName("skt") // bridge skt<8 hex>; veths are named by the engine
+	testutil.CheckLeaks(t, root, testutil.WithCgroupPrefix(parent), testutil.WithLinkPrefix(link))
 	t.Cleanup(func() {
 		// The engine leaves the (empty) parent cgroup in place for the next container.
 		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
@@ -42,10 +45,22 @@ func newEngine(t *testing.T) *skiff.Engine {
 			t.Errorf("leaked container dir %s", d)
 		}
 	})
-	e, err := skiff.New(skiff.WithRoot(root), skiff.WithCgroupParent(parent))
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e, err := skiff.New(skiff.WithRoot(root), skiff.WithCgroupParent(parent),
+		skiff.WithNetworkNames(link, link), skiff.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// Networks (the default bridge included) outlive containers, as Docker's do.
+		ctx := context.Background()
+		nets, _ := e.Networks().Networks(ctx)
+		for _, n := range nets {
+			if err := e.Networks().RemoveNetwork(ctx, n.Name); err != nil {
+				t.Errorf("remove network %s: %v", n.Name, err)
+			}
+		}
+	})
 	return e
 }
 
@@ -256,4 +271,26 @@ func TestDeleteLeavesNothing(t *testing.T) {
 	if _, err := e.Container(ctx, c.ID()); !errors.Is(err, skiff.ErrNotFound) {
 		t.Errorf("container still found after Delete: %v", err)
 	}
+}
+
+// execIn runs args in the running container c, output to out, and fails t unless it
+// exits 0.
+func execIn(t *testing.T, c *skiff.Container, out io.Writer, args ...string) {
+	t.Helper()
+	p, err := c.Exec(context.Background(), skiff.ExecConfig{Cmd: args, Stdout: out, Stderr: out})
+	if err != nil {
+		t.Fatalf("exec %q: %v", args, err)
+	}
+	if code, err := p.Wait(); err != nil || code != 0 {
+		t.Fatalf("exec %q: exit %d, %v", args, code, err)
+	}
+}
+
+func readDirNames(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names, err
 }

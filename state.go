@@ -36,6 +36,8 @@ type State struct {
 	Started   time.Time         `json:"started,omitzero"`
 	Finished  time.Time         `json:"finished,omitzero"`
 	Cgroup    string            `json:"cgroup"`
+	Network   string            `json:"network"` // NetworkBridge, NetworkNone, NetworkHost or a network name
+	Hostname  string            `json:"hostname"`
 	Layers    []string          `json:"layers"` // chain IDs of the image layers, bottom to top
 	Labels    map[string]string `json:"labels,omitempty"`
 }

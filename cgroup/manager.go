@@ -18,6 +18,11 @@ type Manager interface {
 	// AddProc moves the process pid (all its threads) into the cgroup, in every hierarchy
 	// on v1. The engine calls it for a child that is blocked before running user code.
 	AddProc(pid int) error
+	// AddThread moves one thread (task id) into the cgroup, so that the processes it
+	// forks are born there (joining a running container). cgroup v1 only: on v2 a
+	// thread cannot leave its process's cgroup, and ErrNotSupported is returned (clone
+	// into the cgroup with CLONE_INTO_CGROUP instead).
+	AddThread(tid int) error
 	// Update writes r; a zero field resets that limit to the default.
 	Update(r Resources) error
 	// Procs returns the pids in the cgroup itself (not in cgroups below it).

@@ -166,6 +166,16 @@ func (m *v1) AddProc(pid int) error {
 	return nil
 }
 
+func (m *v1) AddThread(tid int) error {
+	for _, n := range slices.Sorted(maps.Keys(m.dirs)) {
+		f := filepath.Join(m.dirs[n], "tasks")
+		if err := addProc(f, tid); err != nil {
+			return newErr("add thread", m.path, f, fmt.Errorf("tid %d: %w", tid, err))
+		}
+	}
+	return nil
+}
+
 func (m *v1) Update(r Resources) error {
 	settings, err := r.V1Settings()
 	if err != nil {

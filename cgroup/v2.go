@@ -135,6 +135,10 @@ func (m *v2) AddProc(pid int) error {
 	return nil
 }
 
+func (m *v2) AddThread(tid int) error {
+	return newErr("add thread", m.path, "", fmt.Errorf("tid %d: %w: a thread cannot leave its process's cgroup on v2", tid, ErrNotSupported))
+}
+
 func (m *v2) Update(r Resources) error {
 	settings, err := r.V2Settings()
 	if err != nil {

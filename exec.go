@@ -1,0 +1,120 @@
+package skiff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiffrt/skiff/namespace"
+)
+
+// ExecConfig describes a process to start in a running container (docker exec).
+type ExecConfig struct {
+	// Cmd is the command and its arguments; Cmd[0] is looked up in the container's PATH.
+	Cmd []string
+	// Env entries are added to the container's environment, replacing the same keys.
+	Env []string
+	// User as in ContainerConfig. Default: the container's user.
+	User string
+	// WorkingDir. Default: the container's working directory.
+	WorkingDir string
+	// Stdin, Stdout and Stderr connect the process's streams; nil means /dev/null.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// ExecProcess is a process started by Container.Exec.
+type ExecProcess struct {
+	proc *namespace.Process
+}
+
+// Pid returns the process's host pid.
+func (p *ExecProcess) Pid() int { return p.proc.Pid }
+
+// Wait waits for the process to exit and returns its exit code (128+N when killed by
+// signal N).
+func (p *ExecProcess) Wait() (int, error) {
+	ws, err := p.proc.Wait()
+	return ws.Code, err
+}
+
+// Exec starts a new process inside the running container: in its namespaces (it sees
+// the container's root filesystem, processes, hostname and network) and its cgroup,
+// with its environment, user, capabilities and working directory unless cfg says
+// otherwise.
+func (c *Container) Exec(ctx context.Context, cfg ExecConfig) (*ExecProcess, error) {
+	st := c.State()
+	if st.Status != StatusRunning {
+		return nil, &StateError{ID: st.ID, Op: "exec in", From: st.Status, Want: string(StatusRunning)}
+	}
+	if len(cfg.Cmd) == 0 {
+		return nil, fmt.Errorf("exec in container %s: %w", shortID(st.ID), ErrNoCommand)
+	}
+	spec, err := c.e.loadSpec(st.ID)
+	if err != nil {
+		return nil, err
+	}
+	proc := *spec.Process
+	proc.Args = slices.Clone(cfg.Cmd)
+	proc.Env = mergeEnv(spec.Process.Env, cfg.Env)
+	if cfg.WorkingDir != "" {
+		proc.Cwd = cfg.WorkingDir
+	}
+	if cfg.User != "" {
+		u, err := resolveUser(filepath.Join("/proc", strconv.Itoa(st.Pid), "root"), cfg.User)
+		if err != nil {
+			return nil, fmt.Errorf("exec in container %s: %w", shortID(st.ID), err)
+		}
+		gids := make([]uint32, 0, len(u.Sgids))
+		for _, g := range u.Sgids {
+			gids = append(gids, uint32(g))
+		}
+		proc.User = specs.User{UID: uint32(u.Uid), GID: uint32(u.Gid), AdditionalGids: gids}
+	}
+	var seccomp *specs.LinuxSeccomp
+	if spec.Linux != nil {
+		seccomp = spec.Linux.Seccomp
+	}
+	ec := &namespace.ExecConfig{
+		Process: &proc,
+		Seccomp: seccomp,
+		Stdin:   cfg.Stdin,
+		Stdout:  cfg.Stdout,
+		Stderr:  cfg.Stderr,
+	}
+	if c.cg != nil {
+		ec.BeforeFork = c.cg.AddThread
+	}
+	p, err := namespace.Exec(ctx, st.Pid, ec)
+	if err != nil {
+		switch {
+		case errors.Is(err, namespace.ErrNotFound):
+			err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+		case errors.Is(err, namespace.ErrNotExecutable):
+			err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+		}
+		return nil, fmt.Errorf("exec in container %s: %w", shortID(st.ID), err)
+	}
+	return &ExecProcess{proc: p}, nil
+}
+
+// loadSpec reads a container's OCI runtime spec (config.json).
+func (e *Engine) loadSpec(id string) (*specs.Spec, error) {
+	data, err := os.ReadFile(filepath.Join(e.containerDir(id), "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	}
+	return &spec, nil
+}

@@ -1,0 +1,199 @@
+package skiff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiffrt/skiff/netbridge"
+)
+
+// Network modes of ContainerConfig.Network besides user-defined network names.
+const (
+	NetworkBridge = netbridge.DefaultNetwork // the default bridge network (bridge skiff0)
+	NetworkNone   = "none"                   // a network namespace with only loopback
+	NetworkHost   = "host"                   // the host's network namespace
+)
+
+// Networks returns the engine's network manager: bridge networks, their IPAM and NAT
+// rules (`skiff network create|ls|inspect|rm|prune`).
+func (e *Engine) Networks() *netbridge.Manager { return e.net }
+
+// netPlan is what Create decided about a container's network.
+type netPlan struct {
+	mode    string // NetworkNone, NetworkHost or a bridge network's name
+	dir     string // the container's dir, where hosts, hostname and resolv.conf live
+	id      string
+	name    string
+	host    string // hostname
+	aliases []string
+	ports   []netbridge.PortMapping
+}
+
+// networkMode normalises ContainerConfig.Network.
+func networkMode(n string) string {
+	switch n {
+	case "", "default":
+		return NetworkBridge
+	}
+	return n
+}
+
+// prepareNetwork adjusts spec for the plan's mode and writes the container's
+// /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted into it). For bridge
+// networks the hosts file is completed by attach once the address is known.
+func (e *Engine) prepareNetwork(ctx context.Context, p *netPlan, spec *specs.Spec) error {
+	if p.mode == NetworkHost {
+		ns := spec.Linux.Namespaces[:0]
+		for _, n := range spec.Linux.Namespaces {
+			if n.Type != specs.NetworkNamespace {
+				ns = append(ns, n)
+			}
+		}
+		spec.Linux.Namespaces = ns
+		if len(p.ports) > 0 {
+			return fmt.Errorf("%w: Ports: published ports need a bridge network, not --network host", ErrInvalidConfig)
+		}
+	} else if p.mode != NetworkNone {
+		if _, err := e.net.Network(ctx, p.mode); err != nil && !(p.mode == NetworkBridge && errors.Is(err, netbridge.ErrNetworkNotFound)) {
+			return err
+		}
+	} else if len(p.ports) > 0 {
+		return fmt.Errorf("%w: Ports: published ports need a bridge network, not --network none", ErrInvalidConfig)
+	}
+
+	hosts := netbridge.HostsFile(netbridge.HostsEntry{IP: netip.MustParseAddr("127.0.0.1"), Names: []string{p.host}})
+	resolv, err := netbridge.HostResolvConf()
+	if err != nil {
+		resolv = nil // a host without resolv.conf gives containers an empty one
+	}
+	if p.mode == NetworkHost {
+		if h, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = h
+		}
+	} else {
+		resolv = netbridge.ResolvConf(resolv)
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{{"hostname", []byte(p.host + "\n")}, {"hosts", hosts}, {"resolv.conf", resolv}}
+	for _, f := range files {
+		path := filepath.Join(p.dir, f.name)
+		if err := os.WriteFile(path, f.data, 0o644); err != nil {
+			return fmt.Errorf("container %s: %w", shortID(p.id), err)
+		}
+		spec.Mounts = append(spec.Mounts, specs.Mount{
+			Destination: "/etc/" + f.name, Type: "bind", Source: path,
+			Options: []string{"rbind", "rprivate"},
+		})
+	}
+	return nil
+}
+
+// attachNetwork connects the container's network namespace (its init is pid) once
+// the init exists and before it runs anything: loopback for none, a veth on the
+// bridge network otherwise, then the hosts file with the container's own address.
+func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
+	netns := "/proc/" + strconv.Itoa(pid) + "/ns/net"
+	switch p.mode {
+	case NetworkHost:
+		return nil
+	case NetworkNone:
+		return netbridge.LoopbackUp(netns)
+	}
+	_, err := e.net.Attach(ctx, p.mode, p.id, netns, netbridge.AttachOptions{
+		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: p.ports,
+	})
+	if err != nil {
+		return err
+	}
+	hosts, err := e.net.HostsFor(ctx, p.id)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, "hosts"), hosts, 0o644); err != nil {
+		return fmt.Errorf("container %s: %w", shortID(p.id), err)
+	}
+	e.refreshNeighbors(ctx, p.id)
+	return nil
+}
+
+// refreshNeighbors rewrites the hosts file of every container that shares a user
+// network with id, so they resolve it by name (or stop resolving it).
+func (e *Engine) refreshNeighbors(ctx context.Context, id string) {
+	ns, err := e.net.Neighbors(ctx, id)
+	if err != nil {
+		return
+	}
+	e.refreshHosts(ctx, ns...)
+}
+
+func (e *Engine) refreshHosts(ctx context.Context, ids ...string) {
+	for _, n := range ids {
+		hosts, err := e.net.HostsFor(ctx, n)
+		if err != nil {
+			continue
+		}
+		path := filepath.Join(e.containerDir(n), "hosts")
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		if err := netbridge.WriteInPlace(path, hosts); err != nil {
+			e.log.Warn("update hosts file", "container", shortID(n), "err", err)
+		}
+	}
+}
+
+// detachNetwork removes every endpoint of container id and updates its neighbours.
+func (e *Engine) detachNetwork(ctx context.Context, id string) error {
+	neighbors, _ := e.net.Neighbors(ctx, id)
+	if _, err := e.net.DetachAll(ctx, id); err != nil {
+		return err
+	}
+	e.refreshHosts(ctx, neighbors...)
+	return nil
+}
+
+// Connect attaches a running container to another bridge network, live: a new
+// interface (eth1, ...) appears in it (docker network connect).
+func (c *Container) Connect(ctx context.Context, network string, aliases ...string) (*netbridge.Endpoint, error) {
+	st := c.State()
+	if st.Status != StatusRunning && st.Status != StatusPaused {
+		return nil, &StateError{ID: st.ID, Op: "connect", From: st.Status, Want: "running"}
+	}
+	if st.Network == NetworkHost || st.Network == NetworkNone {
+		return nil, fmt.Errorf("connect container %s: %w: it uses --network %s", shortID(st.ID), ErrInvalidConfig, st.Network)
+	}
+	ep, err := c.e.net.Attach(ctx, network, st.ID, "/proc/"+strconv.Itoa(st.Pid)+"/ns/net", netbridge.AttachOptions{
+		Name: st.Name, Aliases: aliases, Hostname: st.Hostname,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect container %s to %s: %w", shortID(st.ID), network, err)
+	}
+	c.e.refreshHosts(ctx, st.ID)
+	c.e.refreshNeighbors(ctx, st.ID)
+	return ep, nil
+}
+
+// Disconnect detaches the container from a network, live (docker network disconnect).
+func (c *Container) Disconnect(ctx context.Context, network string) error {
+	st := c.State()
+	neighbors, _ := c.e.net.Neighbors(ctx, st.ID)
+	if err := c.e.net.Detach(ctx, network, st.ID); err != nil {
+		return fmt.Errorf("disconnect container %s from %s: %w", shortID(st.ID), network, err)
+	}
+	c.e.refreshHosts(ctx, append(neighbors, st.ID)...)
+	return nil
+}
+
+// Endpoints returns the container's network endpoints (address, interface, ports).
+func (c *Container) Endpoints(ctx context.Context) ([]netbridge.Endpoint, error) {
+	return c.e.net.ContainerEndpoints(ctx, c.st.ID)
+}

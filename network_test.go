@@ -1,0 +1,166 @@
+package skiff_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/internal/testutil"
+	"github.com/skiffrt/skiff/netbridge"
+)
+
+const webCmd = "mkdir -p /www && echo hi-from-web > /www/index.html && exec httpd -f -p 80 -h /www"
+
+// startBackground creates and starts a container that keeps running, removed at cleanup.
+func startBackground(t *testing.T, e *skiff.Engine, cfg skiff.ContainerConfig) *skiff.Container {
+	t.Helper()
+	ctx := context.Background()
+	c, err := e.Create(ctx, cfg)
+	if err != nil {
+		t.Fatalf("create %s: %v", cfg.Name, err)
+	}
+	t.Cleanup(func() {
+		if err := c.Delete(ctx, skiff.WithForce()); err != nil {
+			t.Errorf("delete %s: %v", cfg.Name, err)
+		}
+	})
+	if err := c.Start(ctx); err != nil {
+		t.Fatalf("start %s: %v", cfg.Name, err)
+	}
+	return c
+}
+
+// fetch runs wget in a container until url answers (or 5 s pass) and returns the body.
+func fetch(t *testing.T, e *skiff.Engine, img, network, url string) (string, int) {
+	t.Helper()
+	out, _, st := run(t, e, skiff.ContainerConfig{Image: img, Network: network, Cmd: []string{"sh", "-c",
+		"for i in $(seq 50); do wget -q -O - " + url + " && exit 0; sleep 0.1; done; exit 1"}})
+	return out, st.Code
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	var last error
+	for range 50 {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %v", url, last)
+	return ""
+}
+
+func createNetwork(t *testing.T, e *skiff.Engine, name string) *netbridge.Network {
+	t.Helper()
+	n, err := e.Networks().CreateNetwork(context.Background(), netbridge.NetworkConfig{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestUserNetworkNamesAndPorts(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	n := createNetwork(t, e, "appnet")
+	port := uint16(testutil.FreePort(t))
+	startBackground(t, e, skiff.ContainerConfig{
+		Image: img, Name: "web", Network: "appnet", Aliases: []string{"www"},
+		Ports: []netbridge.PortMapping{{ContainerPort: 80, HostPort: port, Proto: "tcp"}},
+		Cmd:   []string{"sh", "-c", webCmd},
+	})
+
+	for _, name := range []string{"web", "www"} {
+		out, code := fetch(t, e, img, "appnet", "http://"+name+"/index.html")
+		if code != 0 || out != "hi-from-web\n" {
+			t.Errorf("wget http://%s/ from a container on the same network: exit %d, %q", name, code, out)
+		}
+	}
+	// Published port: from the host on 127.0.0.1 and on the bridge's gateway address.
+	for _, host := range []string{"127.0.0.1", n.Gateway.String()} {
+		if got := httpGet(t, fmt.Sprintf("http://%s:%d/index.html", host, port)); got != "hi-from-web\n" {
+			t.Errorf("published port on %s: %q", host, got)
+		}
+	}
+	// The same host port again is refused, naming the port.
+	_, err := e.Create(context.Background(), skiff.ContainerConfig{
+		Image: img, Network: "appnet", Cmd: []string{"true"},
+		Ports: []netbridge.PortMapping{{ContainerPort: 80, HostPort: port, Proto: "tcp"}},
+	})
+	if !errors.Is(err, netbridge.ErrPortInUse) || !strings.Contains(err.Error(), fmt.Sprint(port)) {
+		t.Errorf("second container on host port %d: %v, want ErrPortInUse naming the port", port, err)
+	}
+	// An overlapping subnet is refused.
+	_, err = e.Networks().CreateNetwork(context.Background(), netbridge.NetworkConfig{Name: "clash", Subnet: n.Subnet})
+	if !errors.Is(err, netbridge.ErrSubnetOverlap) {
+		t.Errorf("network on subnet %s again: %v, want ErrSubnetOverlap", n.Subnet, err)
+	}
+}
+
+func TestNetworkModes(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	out, _, _ := run(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Cmd: []string{"ls", "/sys/class/net"}})
+	if strings.Fields(out) == nil || strings.Join(strings.Fields(out), " ") != "lo" {
+		t.Errorf("--network none interfaces: %q, want only lo", out)
+	}
+	out, _, _ = run(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Cmd: []string{"cat", "/sys/class/net/lo/operstate", "/etc/hostname"}, Hostname: "solo"})
+	if !strings.Contains(out, "solo") {
+		t.Errorf("/etc/hostname under --network none: %q", out)
+	}
+	out, _, _ = run(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkHost, Cmd: []string{"ls", "/sys/class/net"}})
+	hostIfs, _ := readDirNames("/sys/class/net")
+	if strings.Join(strings.Fields(out), " ") != strings.Join(hostIfs, " ") {
+		t.Errorf("--network host interfaces: %q, want the host's %q", out, hostIfs)
+	}
+	out, _, _ = run(t, e, skiff.ContainerConfig{Image: img, Cmd: []string{"sh", "-c", "ls /sys/class/net; ip route 2>/dev/null || route -n"}})
+	if !strings.Contains(out, "eth0") {
+		t.Errorf("default bridge network: no eth0 in %q", out)
+	}
+}
+
+func TestConnectDisconnect(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	createNetwork(t, e, "front")
+	back := createNetwork(t, e, "back")
+	startBackground(t, e, skiff.ContainerConfig{Image: img, Name: "api", Network: "back", Cmd: []string{"sh", "-c", webCmd}})
+	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Name: "client", Network: "front", Cmd: []string{"sleep", "60"}})
+	ctx := context.Background()
+
+	ep, err := c.Connect(ctx, "back")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.IfName != "eth1" || !back.Subnet.Contains(ep.IP()) {
+		t.Errorf("connect: endpoint %s %s, want eth1 in %s", ep.IfName, ep.IP(), back.Subnet)
+	}
+	// The new interface is visible live, and the other network's container answers by name.
+	var out bytes.Buffer
+	execIn(t, c, &out, "sh", "-c", "ls /sys/class/net; for i in $(seq 50); do wget -q -O - http://api/index.html && exit 0; sleep 0.1; done")
+	if !strings.Contains(out.String(), "eth1") || !strings.Contains(out.String(), "hi-from-web") {
+		t.Errorf("after connect the container sees:\n%s", out.String())
+	}
+	if err := c.Disconnect(ctx, "back"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	execIn(t, c, &out, "ls", "/sys/class/net")
+	if strings.Contains(out.String(), "eth1") {
+		t.Errorf("after disconnect eth1 is still there: %q", out.String())
+	}
+	_ = netip.Addr{}
+}
