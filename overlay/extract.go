@@ -3,10 +3,12 @@ package overlay
 import (
 	"archive/tar"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path"
 	"strings"
@@ -21,6 +23,8 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 	opaqueXattr    = "trusted.overlay.opaque"
 	paxXattrPrefix = "SCHILY.xattr."
+	// libarchive (bsdtar) writes LIBARCHIVE.xattr.<url-escaped name>=<base64>.
+	paxLibarchivePrefix = "LIBARCHIVE.xattr."
 )
 
 // extractor applies tar entries to one layer root.
@@ -94,6 +98,9 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 	name, err := cleanName(hdr.Name)
 	if err != nil {
 		return err
+	}
+	if name == "." && hdr.Typeflag != tar.TypeDir {
+		return fmt.Errorf("%w: the layer root can only be a directory, not type %q", ErrUnsafePath, hdr.Typeflag)
 	}
 	dirfd, base, err := x.parent(name, true)
 	if err != nil {
@@ -298,14 +305,45 @@ func (x *extractor) meta(dirfd int, base string, hdr *tar.Header) error {
 	return setTimes(dirfd, base, hdr.AccessTime, hdr.ModTime)
 }
 
-// applyXattrs sets the entry's SCHILY.xattr.* PAX records with set.
-func applyXattrs(hdr *tar.Header, set func(k string, v []byte) error) error {
+// entryXattrs returns the entry's extended attributes from its SCHILY.xattr.*
+// (GNU tar, Go) and LIBARCHIVE.xattr.* (bsdtar) PAX records.
+func entryXattrs(hdr *tar.Header) map[string]string {
+	var out map[string]string
 	for k, v := range hdr.PAXRecords {
-		if !strings.HasPrefix(k, paxXattrPrefix) {
+		var name, value string
+		switch {
+		case strings.HasPrefix(k, paxXattrPrefix):
+			name, value = k[len(paxXattrPrefix):], v
+		case strings.HasPrefix(k, paxLibarchivePrefix):
+			n, err := url.QueryUnescape(k[len(paxLibarchivePrefix):])
+			if err != nil {
+				continue
+			}
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				if b, err = base64.RawStdEncoding.DecodeString(v); err != nil {
+					continue
+				}
+			}
+			if _, dup := hdr.PAXRecords[paxXattrPrefix+n]; dup {
+				continue
+			}
+			name, value = n, string(b)
+		default:
 			continue
 		}
-		k = k[len(paxXattrPrefix):]
-		if strings.HasPrefix(k, "trusted.overlay.") {
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = value
+	}
+	return out
+}
+
+// applyXattrs sets the entry's extended attributes with set.
+func applyXattrs(hdr *tar.Header, set func(k string, v []byte) error) error {
+	for k, v := range entryXattrs(hdr) {
+		if overlayXattr(k) {
 			slog.Debug("overlay: dropping overlay xattr from layer", "name", hdr.Name, "xattr", k)
 			continue
 		}

@@ -89,6 +89,10 @@ func testHostileTars(t *testing.T) {
 		{name: "device through a symlink",
 			lines:   []string{"dir @OUT", "symlink esc @OUT", "char esc/null 1 3"},
 			inLayer: []string{"@OUT/null"}},
+		{name: "file as the layer root", lines: []string{"file . x"}, wantErr: ErrUnsafePath},
+		{name: "symlink as the layer root", lines: []string{"symlink ./ @OUT"}, wantErr: ErrUnsafePath},
+		{name: "dotdot-slash name file", lines: []string{"file ./.. x"}, wantErr: ErrUnsafePath},
+		{name: "absolute root name file", lines: []string{"file /. x"}, wantErr: ErrUnsafePath},
 		{name: "symlink chain loop", lines: []string{"symlink a b", "symlink b a", "file a/x y"}, wantErr: unix.ELOOP},
 	}
 	for i, tc := range cases {

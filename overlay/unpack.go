@@ -88,10 +88,8 @@ func (s *Store) unpackLocked(ctx context.Context, hex string, diffID digest.Dige
 		return 0, err
 	}
 
-	hr := &hashReader{r: r, h: diffID.Algorithm().Hash()}
-	if hr.h == nil {
-		return 0, fmt.Errorf("diffID %s: %w: unsupported algorithm", diffID, ErrInvalidDigest)
-	}
+	hr := newHashReader(r, diffID.Algorithm().Hash())
+	defer hr.close()
 	br := bufio.NewReaderSize(hr, readBufSize)
 	if err := extract(ctx, diff, br); err != nil {
 		return hr.n, err
@@ -101,7 +99,7 @@ func (s *Store) unpackLocked(ctx context.Context, hex string, diffID digest.Dige
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return hr.n, fmt.Errorf("read layer stream: %w", err)
 	}
-	got := digest.NewDigest(diffID.Algorithm(), hr.h)
+	got := hr.sum(diffID.Algorithm())
 	if got != diffID {
 		return hr.n, fmt.Errorf("%w: want %s, got %s (%d bytes read)", ErrDiffIDMismatch, diffID, got, hr.n)
 	}
@@ -166,18 +164,60 @@ func syncDir(dir string) error {
 	return unix.Fsync(fd)
 }
 
-// hashReader hashes and counts what is read through it.
+// hashReader counts what is read through it and hashes it on another
+// goroutine, so hashing overlaps with writing files. close must be called;
+// sum waits for the hash of everything read so far.
 type hashReader struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	free chan []byte
+	work chan []byte // nil once closed
+	done chan struct{}
 }
 
-func (h *hashReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if n > 0 {
-		h.h.Write(p[:n])
-		h.n += int64(n)
+const hashBufs = 4
+
+func newHashReader(r io.Reader, h hash.Hash) *hashReader {
+	hr := &hashReader{r: r, h: h,
+		free: make(chan []byte, hashBufs), work: make(chan []byte, hashBufs), done: make(chan struct{})}
+	for range hashBufs {
+		hr.free <- make([]byte, readBufSize)
 	}
+	work, free, done := hr.work, hr.free, hr.done
+	go func() {
+		defer close(done)
+		for b := range work {
+			h.Write(b)
+			free <- b[:cap(b)]
+		}
+	}()
+	return hr
+}
+
+func (hr *hashReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	for done := 0; done < n; {
+		b := <-hr.free
+		c := copy(b, p[done:n])
+		hr.work <- b[:c]
+		done += c
+	}
+	hr.n += int64(n)
 	return n, err
+}
+
+// close stops the hashing goroutine after it has hashed everything read.
+func (hr *hashReader) close() {
+	if hr.work != nil {
+		close(hr.work)
+		hr.work = nil
+		<-hr.done
+	}
+}
+
+// sum finishes hashing and returns the digest of everything read.
+func (hr *hashReader) sum(alg digest.Algorithm) digest.Digest {
+	hr.close()
+	return digest.NewDigest(alg, hr.h)
 }

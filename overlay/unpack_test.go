@@ -1,11 +1,13 @@
 package overlay
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +36,7 @@ func TestUnpackAllTypes(t *testing.T) {
 		"owner home/user/f 1000 1001",
 		"xattr f user.k=v",
 		"xattr g trusted.overlay.redirect=/x",
+		"xattr h user.overlay.opaque=y",
 		"file /absolute/name x",
 		"file ./dot/name y",
 		"file .wh.gone",
@@ -66,6 +69,7 @@ func TestUnpackAllTypes(t *testing.T) {
 		"file etc/passwd2 644 0:0 root:x:0:0 nlink=2",
 		"file f 644 0:0",
 		"file g 644 0:0",
+		"file h 644 0:0",
 		"file home/user/f 644 1000:1001",
 		"file opq/kept 644 0:0 k",
 		"block dev/loop0 7:0",
@@ -348,4 +352,18 @@ func TestUnpackRenameLosesGracefully(t *testing.T) {
 		t.Errorf("short link gone after the losing unpack: %v", err)
 	}
 	noTempDirs(t, s)
+}
+
+func TestEntryXattrsLibarchive(t *testing.T) {
+	hdr := &tar.Header{PAXRecords: map[string]string{
+		"LIBARCHIVE.xattr.user.a%3Db": "dmFsdWU=", // user.a=b = "value"
+		"LIBARCHIVE.xattr.user.dup":   "b3RoZXI=",
+		"SCHILY.xattr.user.dup":       "schily wins",
+		"path":                        "ignored",
+	}}
+	got := entryXattrs(hdr)
+	want := map[string]string{"user.a=b": "value", "user.dup": "schily wins"}
+	if !maps.Equal(got, want) {
+		t.Errorf("entryXattrs = %q, want %q", got, want)
+	}
 }
