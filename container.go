@@ -10,10 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiffrt/skiff/cgroup"
 	"github.com/skiffrt/skiff/namespace"
@@ -53,6 +56,24 @@ type ContainerConfig struct {
 	Aliases []string
 	// Ports are published ports (docker run -p), on bridge networks only.
 	Ports []netbridge.PortMapping
+	// Tty gives the container a pseudo-terminal (docker run -t); read and write it
+	// through Container.Console.
+	Tty bool
+	// Init runs a small init as PID 1 that forwards signals to the command and reaps
+	// orphaned zombies (docker run --init).
+	Init bool
+	// Privileged lifts the confinement: every capability, no seccomp filter, no masked
+	// or read-only paths (docker run --privileged).
+	Privileged bool
+	// CapAdd and CapDrop adjust the capability set ("NET_ADMIN" or "CAP_NET_ADMIN";
+	// "ALL").
+	CapAdd, CapDrop []string
+	// NoNewPrivileges sets no_new_privs: no gaining privileges through setuid binaries
+	// (docker run --security-opt no-new-privileges).
+	NoNewPrivileges bool
+	// Ulimits are resource limits of the process (docker run --ulimit); each must stay
+	// within the host's hard limit. Default: the creating process's limits.
+	Ulimits []specs.POSIXRlimit
 	// Resources are the cgroup limits.
 	Resources Resources
 	// ReadonlyRootfs mounts the container's root filesystem read-only.
@@ -61,6 +82,10 @@ type ContainerConfig struct {
 	Labels map[string]string
 	// AutoRemove deletes the container when Run returns (docker run --rm).
 	AutoRemove bool
+	// Detach runs the container under a monitor process, so that it outlives the
+	// creating program; its output goes to its log (Container.Logs) and Stdin,
+	// Stdout and Stderr are ignored (docker run -d).
+	Detach bool
 	// Stdin, Stdout and Stderr connect the container's standard streams. Nil means
 	// /dev/null. They are used only by the process that creates the container.
 	Stdin          io.Reader
@@ -191,52 +216,68 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	undo = append(undo, func() { cg.Kill(); cg.Delete() })
 
 	undo = append(undo, func() { e.detachNetwork(context.WithoutCancel(ctx), id) })
-	proc, err := namespace.Create(ctx, &namespace.Config{
-		Spec:     spec,
-		StateDir: dir,
-		Stdin:    cfg.Stdin,
-		Stdout:   cfg.Stdout,
-		Stderr:   cfg.Stderr,
-		BeforeInit: func(pid int) error {
-			if err := cg.AddProc(pid); err != nil {
-				return err
-			}
-			return e.attachNetwork(ctx, plan, pid)
-		},
-	})
-	if err != nil {
-		switch {
-		case errors.Is(err, namespace.ErrNotFound):
-			err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
-		case errors.Is(err, namespace.ErrNotExecutable):
-			err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+	beforeInit := func(pid int) error {
+		if err := cg.AddProc(pid); err != nil {
+			return err
 		}
-		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+		return e.attachNetwork(ctx, plan, pid)
 	}
-	undo = append(undo, func() { proc.Signal(syscall.SIGKILL); proc.Wait() })
+	var proc *namespace.Process
+	var pid, owner int
+	if cfg.Detach {
+		pid, owner, err = e.spawnMonitor(ctx, id, cfg.AutoRemove, beforeInit)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+		}
+		undo = append(undo, func() { cg.Kill() })
+	} else {
+		proc, err = namespace.Create(ctx, &namespace.Config{
+			Spec:       spec,
+			StateDir:   dir,
+			Stdin:      cfg.Stdin,
+			Stdout:     cfg.Stdout,
+			Stderr:     cfg.Stderr,
+			BeforeInit: beforeInit,
+		})
+		if err != nil {
+			switch {
+			case errors.Is(err, namespace.ErrNotFound):
+				err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+			case errors.Is(err, namespace.ErrNotExecutable):
+				err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+			}
+			return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+		}
+		pid, owner = proc.Pid, os.Getpid()
+		undo = append(undo, func() { proc.Signal(syscall.SIGKILL); proc.Wait() })
+	}
 
 	layers := make([]string, len(chains))
 	for i, c := range chains {
 		layers[i] = c.String()
 	}
 	st := &State{
-		ID:       id,
-		Name:     name,
-		Image:    cfg.Image,
-		ImageID:  img.ID.String(),
-		Status:   StatusCreated,
-		Pid:      proc.Pid,
-		Created:  time.Now().UTC(),
-		Cgroup:   cgPath,
-		Network:  plan.mode,
-		Hostname: hostname,
-		Layers:   layers,
-		Labels:   cfg.Labels,
+		ID:         id,
+		Name:       name,
+		Image:      cfg.Image,
+		ImageID:    img.ID.String(),
+		Status:     StatusCreated,
+		Pid:        pid,
+		Owner:      owner,
+		Detached:   cfg.Detach,
+		AutoRemove: cfg.AutoRemove,
+		StopSignal: img.Config.Config.StopSignal,
+		Created:    time.Now().UTC(),
+		Cgroup:     cgPath,
+		Network:    plan.mode,
+		Hostname:   hostname,
+		Layers:     layers,
+		Labels:     cfg.Labels,
 	}
 	if err := e.saveState(st); err != nil {
 		return nil, err
 	}
-	e.log.Debug("container created", "id", shortID(id), "name", name, "image", cfg.Image, "pid", proc.Pid)
+	e.log.Debug("container created", "id", shortID(id), "name", name, "image", cfg.Image, "pid", pid)
 	return &Container{e: e, st: st, cg: cg, proc: proc, waitDone: make(chan struct{})}, nil
 }
 
@@ -325,6 +366,23 @@ func (e *Engine) Containers(ctx context.Context) ([]*Container, error) {
 // ID returns the container's 64-hex-digit ID.
 func (c *Container) ID() string { return c.st.ID }
 
+// Console returns the master of the container's pseudo-terminal (ContainerConfig.Tty),
+// in the process that created a foreground container; nil otherwise.
+func (c *Container) Console() *os.File {
+	if c.proc == nil {
+		return nil
+	}
+	return c.proc.Console()
+}
+
+// Resize sets the size of the container's terminal (on SIGWINCH).
+func (c *Container) Resize(rows, cols uint16) error {
+	if c.proc == nil || c.proc.Console() == nil {
+		return fmt.Errorf("resize container %s: %w: no terminal held by this process", shortID(c.st.ID), ErrInvalidState)
+	}
+	return c.proc.Resize(rows, cols)
+}
+
 // Name returns the container's name.
 func (c *Container) Name() string { return c.st.Name }
 
@@ -343,12 +401,37 @@ func (c *Container) refresh() {
 	if c.proc != nil {
 		return // this process is the container's parent: its state is authoritative
 	}
-	if st, err := c.e.loadState(c.st.ID); err == nil {
-		c.st = st
+	st, err := c.e.loadState(c.st.ID)
+	if err != nil {
+		return
+	}
+	c.st = st
+	// A container whose reaper (monitor or creating process) died with it cannot
+	// record its exit: show it as exited, code 255, as Docker shows a lost container.
+	if st.Status != StatusExited && st.Owner > 0 && !alive(st.Owner) && (st.Pid == 0 || !alive(st.Pid)) {
+		c.st.Status = StatusExited
+		c.st.ExitCode = 255
+		c.st.Pid = 0
 	}
 }
 
-// Start releases the container's process to run its command.
+// alive reports whether a process with this pid exists (and is not a zombie).
+func alive(pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) {
+		return b[i+2] != 'Z'
+	}
+	return true
+}
+
+// Start releases the container's process to run its command. Any process on the
+// engine root may start a created container.
 func (c *Container) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -356,15 +439,24 @@ func (c *Container) Start(ctx context.Context) error {
 	if c.st.Status != StatusCreated {
 		return &StateError{ID: c.st.ID, Op: "start", From: c.st.Status, Want: string(StatusCreated)}
 	}
-	if c.proc == nil {
-		return fmt.Errorf("start container %s: %w: only the process that created it can start it", shortID(c.st.ID), ErrInvalidState)
+	proc := c.proc
+	if proc == nil {
+		proc = namespace.Load(c.st.Pid, c.e.containerDir(c.st.ID))
 	}
-	if err := c.proc.Start(); err != nil {
+	if err := proc.Start(); err != nil {
 		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), err)
 	}
-	c.st.Status = StatusRunning
-	c.st.Started = time.Now().UTC()
-	return c.e.saveState(c.st)
+	st, err := c.e.updateState(c.st.ID, func(st *State) error {
+		if st.Status == StatusCreated { // the monitor may have seen it exit already
+			st.Status = StatusRunning
+			st.Started = time.Now().UTC()
+		}
+		return nil
+	})
+	if err == nil {
+		c.st = st
+	}
+	return err
 }
 
 // Wait blocks until the container's process exits and returns its exit status. It may
@@ -399,14 +491,19 @@ func (c *Container) reap() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.st.Status = StatusExited
-	c.st.ExitCode = c.exit.Code
-	c.st.OOMKilled = c.exit.OOMKilled
-	c.st.Finished = time.Now().UTC()
-	c.st.Pid = 0
-	if err := c.e.saveState(c.st); err != nil {
+	st, err := c.e.updateState(c.st.ID, func(st *State) error {
+		st.Status = StatusExited
+		st.ExitCode = c.exit.Code
+		st.OOMKilled = c.exit.OOMKilled
+		st.Finished = time.Now().UTC()
+		st.Pid = 0
+		return nil
+	})
+	if err != nil {
 		c.waitErr = err
+		return
 	}
+	c.st = st
 }
 
 // pollExit waits for a container this process did not create, by watching its state.
@@ -424,20 +521,6 @@ func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
 		case <-t.C:
 		}
 	}
-}
-
-// Signal sends sig to the container's init process.
-func (c *Container) Signal(ctx context.Context, sig syscall.Signal) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.refresh()
-	if c.st.Status != StatusRunning && c.st.Status != StatusCreated {
-		return &StateError{ID: c.st.ID, Op: "kill", From: c.st.Status, Want: "running"}
-	}
-	if err := syscall.Kill(c.st.Pid, sig); err != nil {
-		return fmt.Errorf("signal container %s (pid %d): %w", shortID(c.st.ID), c.st.Pid, err)
-	}
-	return nil
 }
 
 // DeleteOption changes how Delete treats a container that is still alive.

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 
 	godigest "github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
@@ -33,6 +32,8 @@ type Engine struct {
 	insecure     []string
 	cgroupParent string
 	net          *netbridge.Manager
+	netTable     string
+	netBridge    string
 }
 
 type options struct {
@@ -40,7 +41,8 @@ type options struct {
 	log          *slog.Logger
 	insecure     []string
 	cgroupParent string
-	netOpts      []netbridge.Option
+	netTable     string
+	netBridge    string
 }
 
 // Option configures an Engine.
@@ -66,14 +68,13 @@ func WithCgroupParent(name string) Option { return func(o *options) { o.cgroupPa
 // nftables table holding its NAT rules and the bridge of the default network. Engines on
 // different roots of one host must use different names. Default: "skiff", "skiff0".
 func WithNetworkNames(table, defaultBridge string) Option {
-	return func(o *options) {
-		o.netOpts = append(o.netOpts, netbridge.WithTable(table), netbridge.WithDefaultBridge(defaultBridge))
-	}
+	return func(o *options) { o.netTable, o.netBridge = table, defaultBridge }
 }
 
 // New opens (creating if needed) the engine root and returns an Engine on it.
 func New(opts ...Option) (*Engine, error) {
-	o := options{root: DefaultRoot, log: slog.Default(), cgroupParent: "skiff"}
+	o := options{root: DefaultRoot, log: slog.Default(), cgroupParent: "skiff",
+		netTable: netbridge.DefaultTable, netBridge: netbridge.DefaultBridge}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -94,12 +95,15 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine root %s: %w", root, err)
 	}
-	net, err := netbridge.New(filepath.Join(root, "network"), append([]netbridge.Option{netbridge.WithLogger(o.log)}, o.netOpts...)...)
+	net, err := netbridge.New(filepath.Join(root, "network"),
+		netbridge.WithLogger(o.log), netbridge.WithTable(o.netTable), netbridge.WithDefaultBridge(o.netBridge))
 	if err != nil {
 		return nil, fmt.Errorf("engine root %s: %w", root, err)
 	}
 	return &Engine{
 		net:          net,
+		netTable:     o.netTable,
+		netBridge:    o.netBridge,
 		root:         root,
 		log:          o.log,
 		images:       images,
@@ -184,20 +188,4 @@ func (e *Engine) unpack(ctx context.Context, img *registry.Image) error {
 
 // lockRoot takes the engine root's exclusive lock (across processes) and returns its
 // release function.
-func (e *Engine) lockRoot() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(e.root, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock engine root: %w", err)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock engine root %s: %w", e.root, err)
-	}
-	return func() { f.Close() }, nil
-}
+func (e *Engine) lockRoot() (func(), error) { return flock(filepath.Join(e.root, ".lock")) }

@@ -148,6 +148,8 @@ func TestPullBadInput(t *testing.T) {
 	}
 }
 
+func itoa(n int) string { return strconv.Itoa(n) }
+
 func digestOf(t *testing.T, s string) digest.Digest {
 	t.Helper()
 	d, err := digest.Parse(s)

@@ -15,13 +15,6 @@ import (
 	"github.com/skiffrt/skiff/namespace"
 )
 
-// defaultCapabilities is Docker's default capability set.
-var defaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-}
-
 // buildSpec turns an image config and a ContainerConfig into the OCI runtime spec of
 // the container's first process. rootfs is the mounted root filesystem, used to
 // resolve user and group names.
@@ -75,8 +68,11 @@ func buildSpec(ic v1.Config, cfg ContainerConfig, rootfs, hostname string) (*spe
 	for _, g := range u.Sgids {
 		gids = append(gids, uint32(g))
 	}
-	caps := slices.Clone(defaultCapabilities)
-	return &specs.Spec{
+	caps, err := capabilities(cfg)
+	if err != nil {
+		return nil, err
+	}
+	spec := &specs.Spec{
 		Version:  specs.Version,
 		Hostname: hostname,
 		Root:     &specs.Root{Path: rootfs, Readonly: cfg.ReadonlyRootfs},
@@ -98,7 +94,61 @@ func buildSpec(ic v1.Config, cfg ContainerConfig, rootfs, hostname string) (*spe
 			MaskedPaths:   slices.Clone(namespace.DefaultMaskedPaths),
 			ReadonlyPaths: slices.Clone(namespace.DefaultReadonlyPaths),
 		},
-	}, nil
+		Annotations: map[string]string{},
+	}
+	p := spec.Process
+	p.Terminal = cfg.Tty
+	p.NoNewPrivileges = cfg.NoNewPrivileges
+	p.Rlimits = slices.Clone(cfg.Ulimits)
+	if cfg.Init {
+		spec.Annotations[namespace.AnnotationInit] = "true"
+	}
+	if cfg.Privileged {
+		spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths = nil, nil
+		for i, m := range spec.Mounts {
+			if m.Destination == "/sys" {
+				spec.Mounts[i].Options = slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return o == "ro" })
+			}
+		}
+	} else {
+		sc, err := namespace.DefaultSeccomp(p.Capabilities)
+		if err != nil {
+			return nil, err
+		}
+		spec.Linux.Seccomp = sc
+	}
+	return spec, nil
+}
+
+// capabilities computes the container's capability set: Docker's default (or every
+// capability with Privileged), plus CapAdd, minus CapDrop ("ALL" allowed in both).
+func capabilities(cfg ContainerConfig) ([]string, error) {
+	caps := namespace.DefaultCapabilities()
+	if cfg.Privileged {
+		caps = namespace.AllCapabilities()
+	}
+	norm := func(c string) string {
+		c = strings.ToUpper(c)
+		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		return c
+	}
+	for _, c := range cfg.CapAdd {
+		if c = norm(c); c == "ALL" {
+			caps = namespace.AllCapabilities()
+		} else if !slices.Contains(caps, c) {
+			caps = append(caps, c)
+		}
+	}
+	for _, c := range cfg.CapDrop {
+		if c = norm(c); c == "ALL" {
+			caps = nil
+		} else {
+			caps = slices.DeleteFunc(caps, func(x string) bool { return x == c })
+		}
+	}
+	return caps, nil
 }
 
 // resolveUser resolves a Docker user spec in the image's /etc/passwd and /etc/group.

@@ -24,22 +24,28 @@ const (
 // It is written atomically (temp file, fsync, rename) at each lifecycle step, so another
 // process on the same root reads a complete state.
 type State struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Image     string            `json:"image"`    // the reference the container was created from
-	ImageID   string            `json:"image_id"` // the image's config digest
-	Status    Status            `json:"status"`
-	Pid       int               `json:"pid,omitempty"` // host pid of the container's init
-	ExitCode  int               `json:"exit_code"`
-	OOMKilled bool              `json:"oom_killed,omitempty"`
-	Created   time.Time         `json:"created"`
-	Started   time.Time         `json:"started,omitzero"`
-	Finished  time.Time         `json:"finished,omitzero"`
-	Cgroup    string            `json:"cgroup"`
-	Network   string            `json:"network"` // NetworkBridge, NetworkNone, NetworkHost or a network name
-	Hostname  string            `json:"hostname"`
-	Layers    []string          `json:"layers"` // chain IDs of the image layers, bottom to top
-	Labels    map[string]string `json:"labels,omitempty"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Image   string `json:"image"`    // the reference the container was created from
+	ImageID string `json:"image_id"` // the image's config digest
+	Status  Status `json:"status"`
+	Pid     int    `json:"pid,omitempty"` // host pid of the container's init
+	// Owner is the pid of the process that reaps the container's init: its monitor
+	// when detached, else the process that created it.
+	Owner      int               `json:"owner,omitempty"`
+	Detached   bool              `json:"detached,omitempty"`
+	StopSignal string            `json:"stop_signal,omitempty"` // the image's STOPSIGNAL
+	AutoRemove bool              `json:"auto_remove,omitempty"`
+	ExitCode   int               `json:"exit_code"`
+	OOMKilled  bool              `json:"oom_killed,omitempty"`
+	Created    time.Time         `json:"created"`
+	Started    time.Time         `json:"started,omitzero"`
+	Finished   time.Time         `json:"finished,omitzero"`
+	Cgroup     string            `json:"cgroup"`
+	Network    string            `json:"network"` // NetworkBridge, NetworkNone, NetworkHost or a network name
+	Hostname   string            `json:"hostname"`
+	Layers     []string          `json:"layers"` // chain IDs of the image layers, bottom to top
+	Labels     map[string]string `json:"labels,omitempty"`
 }
 
 func (e *Engine) containerDir(id string) string { return filepath.Join(e.root, "containers", id) }
@@ -75,8 +81,11 @@ func (e *Engine) saveState(s *State) error {
 	return nil
 }
 
-func (e *Engine) loadState(id string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(e.containerDir(id), "state.json"))
+func (e *Engine) loadState(id string) (*State, error) { return loadStateAt(e.containerDir(id)) }
+
+func loadStateAt(dir string) (*State, error) {
+	id := filepath.Base(dir)
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)

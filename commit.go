@@ -1,0 +1,57 @@
+package skiff
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/skiffrt/skiff/builder"
+	"github.com/skiffrt/skiff/registry"
+)
+
+// CommitOptions describe a commit of a container (docker commit).
+type CommitOptions struct {
+	// Ref names the new image; "" stores it untagged (by digest under
+	// builder.UntaggedRepo).
+	Ref string
+	// Changes are Dockerfile instructions applied to the image config (docker commit
+	// --change): CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER,
+	// VOLUME, WORKDIR, SHELL, HEALTHCHECK.
+	Changes []string
+	// Message is the history comment (-m); Author the image author (-a).
+	Message, Author string
+}
+
+// Commit turns a container's changes to its image (its overlay upper dir: added,
+// changed and deleted files, deletions as whiteouts) into a new layer on top of that
+// image, and stores the result with the container's image config plus opts.Changes.
+// The container should not be writing meanwhile (stop or pause it): a file that
+// changes size during the commit fails it. The new layer is unpacked, so containers of
+// the image start at once.
+func (e *Engine) Commit(ctx context.Context, containerRef string, opts CommitOptions) (*registry.Image, error) {
+	c, err := e.Container(ctx, containerRef)
+	if err != nil {
+		return nil, err
+	}
+	st := c.State()
+	base, err := e.images.Image(ctx, st.ImageID)
+	if err != nil {
+		return nil, fmt.Errorf("commit container %s: image %s: %w", shortID(st.ID), st.Image, err)
+	}
+	b, err := e.builder()
+	if err != nil {
+		return nil, err
+	}
+	img, err := b.Commit(ctx, builder.CommitOptions{
+		Base:    base,
+		Upper:   filepath.Join(e.containerDir(st.ID), "upper"),
+		Ref:     opts.Ref,
+		Changes: opts.Changes,
+		Message: opts.Message,
+		Author:  opts.Author,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commit container %s: %w", shortID(st.ID), err)
+	}
+	return img, nil
+}

@@ -1,0 +1,134 @@
+package skiff
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/moby/sys/signal"
+)
+
+// Kill sends sig to the container's init process (docker kill).
+func (c *Container) Kill(ctx context.Context, sig syscall.Signal) error {
+	st := c.State()
+	if st.Status != StatusRunning && st.Status != StatusPaused && st.Status != StatusCreated {
+		return &StateError{ID: st.ID, Op: "kill", From: st.Status, Want: "running"}
+	}
+	if err := syscall.Kill(st.Pid, sig); err != nil {
+		return fmt.Errorf("kill container %s (pid %d) with %s: %w", shortID(st.ID), st.Pid, sig, err)
+	}
+	return nil
+}
+
+// ParseSignal parses a signal as Docker's CLI takes it: "TERM", "SIGTERM" or "15".
+func ParseSignal(s string) (syscall.Signal, error) {
+	if s == "" {
+		return syscall.SIGTERM, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	sig, err := signal.ParseSignal(strings.ToUpper(s))
+	if err != nil {
+		return 0, fmt.Errorf("%w: signal %q", ErrInvalidConfig, s)
+	}
+	return sig, nil
+}
+
+// Stop asks the container to end with its stop signal (the image's STOPSIGNAL, else
+// SIGTERM), waits up to timeout, then kills every process of it (docker stop -t). A
+// container that is not running is left as it is.
+func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
+	st := c.State()
+	switch st.Status {
+	case StatusExited:
+		return nil
+	case StatusCreated:
+		return c.killAll(ctx)
+	}
+	sig, err := ParseSignal(st.StopSignal)
+	if err != nil {
+		sig = syscall.SIGTERM
+	}
+	if err := syscall.Kill(st.Pid, sig); err != nil && err != syscall.ESRCH {
+		return fmt.Errorf("stop container %s: %w", shortID(st.ID), err)
+	}
+	if st.Status == StatusPaused {
+		c.Resume(ctx) // a frozen process cannot act on the signal
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Wait(wctx); err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return c.killAll(ctx)
+}
+
+// killAll SIGKILLs every process of the container and waits for the exit.
+func (c *Container) killAll(ctx context.Context) error {
+	if c.cg != nil {
+		if err := c.cg.Kill(); err != nil {
+			return fmt.Errorf("kill container %s: %w", shortID(c.st.ID), err)
+		}
+	} else if pid := c.State().Pid; pid > 0 {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := c.Wait(wctx)
+	return err
+}
+
+// Pause freezes every process of the container (docker pause).
+func (c *Container) Pause(ctx context.Context) error {
+	return c.freeze(ctx, true)
+}
+
+// Resume thaws a paused container (docker unpause).
+func (c *Container) Resume(ctx context.Context) error {
+	return c.freeze(ctx, false)
+}
+
+func (c *Container) freeze(ctx context.Context, freeze bool) error {
+	op, from, to := "unpause", StatusPaused, StatusRunning
+	if freeze {
+		op, from, to = "pause", StatusRunning, StatusPaused
+	}
+	unlock, err := flock(c.e.containerDir(c.st.ID) + "/lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := c.e.loadState(c.st.ID)
+	if err != nil {
+		return err
+	}
+	if st.Status != from {
+		return &StateError{ID: st.ID, Op: op, From: st.Status, Want: string(from)}
+	}
+	if c.cg == nil {
+		return fmt.Errorf("%s container %s: no cgroup", op, shortID(st.ID))
+	}
+	if freeze {
+		err = c.cg.Freeze(ctx)
+	} else {
+		err = c.cg.Thaw(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("%s container %s: %w", op, shortID(st.ID), err)
+	}
+	st.Status = to
+	if err := c.e.saveState(st); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.st = st
+	c.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,178 @@
+package skiff
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// logFileName is a detached container's log under its directory: one JSON object a
+// line, {"log": "...", "stream": "stdout"|"stderr", "time": RFC 3339 nano}, the format
+// of Docker's json-file driver.
+const logFileName = "container.log"
+
+// LogEntry is one line of a container's log.
+type LogEntry struct {
+	Log    string    `json:"log"`
+	Stream string    `json:"stream"`
+	Time   time.Time `json:"time"`
+}
+
+// logWriter appends entries to a log file; entries of concurrent streams never
+// interleave inside a line.
+type logWriter struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (w *logWriter) Write(p []byte) (int, error) { return w.write("stdout", p) }
+
+func (w *logWriter) write(stream string, p []byte) (int, error) {
+	line, err := json.Marshal(LogEntry{Log: string(p), Stream: stream, Time: time.Now().UTC()})
+	if err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := w.f.Write(append(line, '\n')); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// copyFrom logs r line by line (long lines in 16 KiB pieces) until EOF.
+func (w *logWriter) copyFrom(stream string, r io.Reader) {
+	br := bufio.NewReaderSize(r, 16<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			w.write(stream, line)
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+// LogOptions select what Container.Logs returns (docker logs flags).
+type LogOptions struct {
+	// Follow keeps returning new output until the container exits or ctx ends (-f).
+	Follow bool
+	// Tail is how many lines from the end to return; negative means all (--tail).
+	Tail int
+	// Timestamps prefixes each line with its RFC 3339 nano time (--timestamps).
+	Timestamps bool
+	// Since skips entries before this time; zero means from the start (--since).
+	Since time.Time
+}
+
+// Logs writes the output a detached container logged: its stdout lines to stdout and
+// its stderr lines to stderr (with a terminal, everything is stdout).
+func (c *Container) Logs(ctx context.Context, opts LogOptions, stdout, stderr io.Writer) error {
+	return c.LogEntries(ctx, opts, func(e LogEntry) error {
+		w := stdout
+		if e.Stream == "stderr" {
+			w = stderr
+		}
+		if opts.Timestamps {
+			if _, err := io.WriteString(w, e.Time.Format(time.RFC3339Nano)+" "); err != nil {
+				return err
+			}
+		}
+		_, err := io.WriteString(w, e.Log)
+		return err
+	})
+}
+
+// LogEntries calls fn with each entry of the container's log, as Logs selects them.
+func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(LogEntry) error) error {
+	path := filepath.Join(c.e.containerDir(c.st.ID), logFileName)
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		if !opts.Follow {
+			return nil // never detached, or nothing logged yet
+		}
+		for os.IsNotExist(err) {
+			if c.State().Status == StatusExited {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			f, err = os.Open(path)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("logs of container %s: %w", shortID(c.st.ID), err)
+	}
+	defer f.Close()
+
+	var backlog []LogEntry
+	keep := func(e LogEntry) error {
+		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
+			return nil
+		}
+		if opts.Tail < 0 {
+			return fn(e)
+		}
+		backlog = append(backlog, e)
+		if len(backlog) > opts.Tail {
+			backlog = backlog[1:]
+		}
+		return nil
+	}
+	br := bufio.NewReaderSize(f, 64<<10)
+	var partial []byte
+	// read consumes every complete line available now.
+	read := func(emit func(LogEntry) error) error {
+		for {
+			line, err := br.ReadBytes('\n')
+			partial = append(partial, line...)
+			if err != nil {
+				return nil // EOF: an incomplete line waits for the rest
+			}
+			var e LogEntry
+			if jerr := json.Unmarshal(bytes.TrimSpace(partial), &e); jerr == nil {
+				if err := emit(e); err != nil {
+					return err
+				}
+			}
+			partial = partial[:0]
+		}
+	}
+	if err := read(keep); err != nil {
+		return err
+	}
+	for _, e := range backlog {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if !opts.Follow {
+		return nil
+	}
+	live := func(e LogEntry) error { return fn(e) }
+	for {
+		exited := c.State().Status == StatusExited
+		if err := read(live); err != nil {
+			return err
+		}
+		if exited {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package skiff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/cgroup"
+	"github.com/skiffrt/skiff/namespace"
+)
+
+// A detached container's init is the child of a monitor, not of the program that
+// created it, so that it outlives that program. The monitor is this same binary
+// re-executed (skiff.Init runs it). It clones the container's init, writes the
+// container's output to its log as JSON lines, reaps it and records its exit status.
+//
+//	engine (Create)                      monitor (skiff-monitor)              init
+//	  │ socketpair, start monitor ─────────▶ │
+//	  │ ──── request {root, id, ...} ──────▶ │ namespace.Create ──clone──────────▶ │ (blocked)
+//	  │ ◀──── beforeInit {pid} ───────────── │                                     │
+//	  │ cgroup, network                      │                                     │
+//	  │ ───── ok / error ──────────────────▶ │ ──────── go ──────────────────────▶ │ rootfs, pivot
+//	  │ ◀──── created {pid} / error ──────── │ ◀─────── ready ──────────────────── │ waits on exec.fifo
+//	  │ state.json: created                  │ logs stdout/stderr → container.log  │
+//	  ⋮ (may exit; Start from anywhere opens exec.fifo) ─────────────────────────▶ │ execve
+//	                                         │ wait ◀────────────── exit ───────── │
+//	                                         │ state.json: exited (code, OOMKilled); --rm: Delete
+const monitorEnv = "_SKIFF_MONITOR"
+
+type monitorRequest struct {
+	Root         string `json:"root"`
+	CgroupParent string `json:"cgroup_parent"`
+	Table        string `json:"table"`
+	Bridge       string `json:"bridge"`
+	ID           string `json:"id"`
+	AutoRemove   bool   `json:"auto_remove"`
+}
+
+type monitorMsg struct {
+	Type string `json:"type"` // beforeInit, ok, created, error
+	Pid  int    `json:"pid,omitempty"`
+	Err  string `json:"err,omitempty"`
+	Kind string `json:"kind,omitempty"` // notfound, notexec
+}
+
+// spawnMonitor starts the monitor of a detached container and has it create the
+// container's init; beforeInit runs here, in the engine, with the init's pid. It
+// returns the init's and the monitor's pids.
+func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, beforeInit func(pid int) error) (int, int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("monitor socket: %w", err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "monitor"), os.NewFile(uintptr(fds[1]), "monitor")
+	defer ours.Close()
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"skiff-monitor", id[:12]}
+	cmd.Env = []string{monitorEnv + "=1", "PATH=" + os.Getenv("PATH")}
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		theirs.Close()
+		return 0, 0, fmt.Errorf("start monitor: %w", err)
+	}
+	theirs.Close()
+	// Reap the monitor when it ends, if this process lives that long.
+	go cmd.Wait()
+
+	fail := func(err error) (int, int, error) {
+		cmd.Process.Kill()
+		return 0, 0, err
+	}
+	enc, dec := json.NewEncoder(ours), json.NewDecoder(ours)
+	req := monitorRequest{Root: e.root, CgroupParent: e.cgroupParent, Table: e.netTable, Bridge: e.netBridge, ID: id, AutoRemove: autoRemove}
+	if err := enc.Encode(req); err != nil {
+		return fail(fmt.Errorf("monitor: %w", err))
+	}
+	stop := context.AfterFunc(ctx, func() { ours.SetDeadline(time.Now()) })
+	defer stop()
+	for {
+		var m monitorMsg
+		if err := dec.Decode(&m); err != nil {
+			return fail(fmt.Errorf("monitor of container %s: %w", shortID(id), err))
+		}
+		switch m.Type {
+		case "beforeInit":
+			reply := monitorMsg{Type: "ok"}
+			if err := beforeInit(m.Pid); err != nil {
+				reply = monitorMsg{Type: "error", Err: err.Error()}
+			}
+			if err := enc.Encode(reply); err != nil {
+				return fail(fmt.Errorf("monitor: %w", err))
+			}
+		case "created":
+			return m.Pid, cmd.Process.Pid, nil
+		case "error":
+			err := errors.New(m.Err)
+			switch m.Kind {
+			case "notfound":
+				err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+			case "notexec":
+				err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+			}
+			cmd.Process.Kill()
+			return 0, 0, err
+		}
+	}
+}
+
+// runMonitor is the monitor process's main; it returns the process's exit code.
+func runMonitor() int {
+	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGTERM)
+	debug.SetGCPercent(20) // a long-lived, mostly idle process: stay small
+	sock := os.NewFile(3, "monitor")
+	enc, dec := json.NewEncoder(sock), json.NewDecoder(sock)
+	var req monitorRequest
+	if err := dec.Decode(&req); err != nil {
+		return 1
+	}
+	dir := filepath.Join(req.Root, "containers", req.ID)
+	report := func(err error) int {
+		m := monitorMsg{Type: "error", Err: err.Error()}
+		switch {
+		case errors.Is(err, namespace.ErrNotFound):
+			m.Kind = "notfound"
+		case errors.Is(err, namespace.ErrNotExecutable):
+			m.Kind = "notexec"
+		}
+		enc.Encode(m)
+		return 1
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return report(err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return report(err)
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, logFileName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return report(err)
+	}
+	lw := &logWriter{f: logf}
+
+	cfg := &namespace.Config{
+		Spec:     &spec,
+		StateDir: dir,
+		BeforeInit: func(pid int) error {
+			if err := enc.Encode(monitorMsg{Type: "beforeInit", Pid: pid}); err != nil {
+				return err
+			}
+			var m monitorMsg
+			if err := dec.Decode(&m); err != nil {
+				return err
+			}
+			if m.Type != "ok" {
+				return errors.New(m.Err)
+			}
+			return nil
+		},
+	}
+	var copiers sync.WaitGroup
+	var pipes []*os.File
+	if spec.Process == nil || !spec.Process.Terminal {
+		for _, stream := range []string{"stdout", "stderr"} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return report(err)
+			}
+			pipes = append(pipes, w)
+			if stream == "stdout" {
+				cfg.Stdout = w
+			} else {
+				cfg.Stderr = w
+			}
+			copiers.Add(1)
+			go func() { defer copiers.Done(); lw.copyFrom(stream, r) }()
+		}
+	}
+	proc, err := namespace.Create(context.Background(), cfg)
+	for _, w := range pipes {
+		w.Close()
+	}
+	if err != nil {
+		return report(err)
+	}
+	if con := proc.Console(); con != nil {
+		copiers.Add(1)
+		go func() { defer copiers.Done(); lw.copyFrom("stdout", con) }()
+	}
+	enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
+	sock.Close()
+
+	ws, waitErr := proc.Wait()
+	// Output still in the pipes is logged; a process that escaped with a copy of
+	// them does not keep the monitor alive for long.
+	drained := make(chan struct{})
+	go func() { copiers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(2 * time.Second):
+	}
+	logf.Close()
+
+	var e *Engine
+	oom := false
+	if st, err := loadStateAt(dir); err == nil {
+		if cg, err := cgroup.Load(st.Cgroup); err == nil {
+			oom, _ = cg.OOMKilled()
+		}
+	}
+	e = &Engine{root: req.Root}
+	e.updateState(req.ID, func(st *State) error {
+		st.Status = StatusExited
+		st.ExitCode = ws.Code
+		if waitErr != nil {
+			st.ExitCode = 255
+		}
+		st.OOMKilled = oom
+		st.Finished = time.Now().UTC()
+		st.Pid = 0
+		return nil
+	})
+	if req.AutoRemove {
+		full, err := New(WithRoot(req.Root), WithCgroupParent(req.CgroupParent), WithNetworkNames(req.Table, req.Bridge))
+		if err == nil {
+			if c, err := full.load(req.ID); err == nil {
+				c.Delete(context.Background(), WithForce())
+			}
+		}
+	}
+	return 0
+}
+
+// isMonitor reports whether this process is a container monitor.
+func isMonitor() bool { return os.Getenv(monitorEnv) == "1" }
+
+var _ io.Writer = (*logWriter)(nil)
