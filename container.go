@@ -56,6 +56,8 @@ type ContainerConfig struct {
 	Aliases []string
 	// Ports are published ports (docker run -p), on bridge networks only.
 	Ports []netbridge.PortMapping
+	// Mounts are bind mounts, named volumes and tmpfs mounts (docker run -v, --tmpfs).
+	Mounts []Mount
 	// Tty gives the container a pseudo-terminal (docker run -t); read and write it
 	// through Container.Console.
 	Tty bool
@@ -200,6 +202,11 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
+	extra, err := e.mountSpecs(ctx, id, cfg.Mounts, merged)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	spec.Mounts = append(spec.Mounts, extra...)
 	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, name: name, host: hostname, aliases: cfg.Aliases, ports: cfg.Ports}
 	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)

@@ -198,7 +198,7 @@ func TestSecurityDefaults(t *testing.T) {
 	img := busybox(t, e)
 	cases := []struct {
 		name, cmd, want string
-		cfg          skiff.ContainerConfig
+		cfg             skiff.ContainerConfig
 	}{
 		{"docker's capability set", "grep -E '^Cap(Eff|Bnd)' /proc/self/status", "CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\n", skiff.ContainerConfig{}},
 		{"seccomp blocks unshare", "unshare -n true 2>&1; echo rc=$?", "rc=1", skiff.ContainerConfig{}},

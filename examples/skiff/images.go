@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() { commands = append(commands, newImagesCommand) }
+
 func newImagesCommand(g *globalFlags) *cobra.Command {
 	var quiet bool
 	cmd := &cobra.Command{

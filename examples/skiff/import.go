@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() { commands = append(commands, newImportCommand) }
+
 func newImportCommand(g *globalFlags) *cobra.Command {
 	var changes []string
 	cmd := &cobra.Command{

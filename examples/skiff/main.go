@@ -58,16 +58,14 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.root, "root", defRoot, "engine state root (env SKIFF_ROOT)")
 	root.PersistentFlags().StringSliceVar(&g.insecure, "insecure-registry", nil, "allow plain HTTP to this registry host[:port] (localhost always is)")
 	root.PersistentFlags().BoolVarP(&g.debug, "debug", "D", false, "print debug logs")
-	root.AddCommand(
-		newPullCommand(g),
-		newRunCommand(g),
-		newImagesCommand(g),
-		newPsCommand(g),
-		newRmCommand(g),
-		newImportCommand(g),
-	)
+	for _, newCmd := range commands {
+		root.AddCommand(newCmd(g))
+	}
 	return root
 }
+
+// commands are the subcommands; each file adds its own in an init function.
+var commands []func(*globalFlags) *cobra.Command
 
 func main() {
 	skiff.Init()

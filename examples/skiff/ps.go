@@ -12,6 +12,8 @@ import (
 	"github.com/skiffrt/skiff"
 )
 
+func init() { commands = append(commands, newPsCommand) }
+
 func newPsCommand(g *globalFlags) *cobra.Command {
 	var all, quiet bool
 	cmd := &cobra.Command{

@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() { commands = append(commands, newPullCommand) }
+
 func newPullCommand(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "pull REF",

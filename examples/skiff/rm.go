@@ -8,6 +8,8 @@ import (
 	"github.com/skiffrt/skiff"
 )
 
+func init() { commands = append(commands, newRmCommand) }
+
 func newRmCommand(g *globalFlags) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{

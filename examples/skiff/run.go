@@ -108,6 +108,8 @@ func ensureImage(ctx context.Context, e *skiff.Engine, ref string) error {
 	return err
 }
 
+func init() { commands = append(commands, newRunCommand) }
+
 func newRunCommand(g *globalFlags) *cobra.Command {
 	var f containerFlags
 	var rm bool
@@ -142,7 +144,7 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 			defer signal.Stop(sigs)
 			go func() {
 				for s := range sigs {
-					c.Signal(ctx, s.(syscall.Signal))
+					c.Kill(ctx, s.(syscall.Signal))
 				}
 			}()
 			if err := c.Start(ctx); err != nil {
