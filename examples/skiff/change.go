@@ -1,41 +1,19 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"strings"
-
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/skiffrt/skiff/builder"
 )
 
-// applyChange applies one `--change` Dockerfile instruction to an image config.
+// applyChange applies one `--change` Dockerfile instruction (CMD, ENTRYPOINT, ENV,
+// EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR, SHELL, HEALTHCHECK) to an
+// image config, parsed by the dockerfile package as docker does.
 func applyChange(cfg *v1.Config, change string) error {
-	instr, rest, _ := strings.Cut(strings.TrimSpace(change), " ")
-	rest = strings.TrimSpace(rest)
-	words := func() []string {
-		var list []string
-		if strings.HasPrefix(rest, "[") && json.Unmarshal([]byte(rest), &list) == nil {
-			return list
-		}
-		return []string{"/bin/sh", "-c", rest}
+	cf := &v1.ConfigFile{Config: *cfg}
+	if err := builder.ApplyChanges(cf, []string{change}); err != nil {
+		return err
 	}
-	switch strings.ToUpper(instr) {
-	case "CMD":
-		cfg.Cmd = words()
-	case "ENTRYPOINT":
-		cfg.Entrypoint = words()
-	case "ENV":
-		k, v, ok := strings.Cut(rest, "=")
-		if !ok {
-			k, v, _ = strings.Cut(rest, " ")
-		}
-		cfg.Env = append(cfg.Env, strings.TrimSpace(k)+"="+strings.TrimSpace(v))
-	case "WORKDIR":
-		cfg.WorkingDir = rest
-	case "USER":
-		cfg.User = rest
-	default:
-		return fmt.Errorf("invalid --change %q: %s is not supported here (CMD, ENTRYPOINT, ENV, WORKDIR, USER)", change, instr)
-	}
+	*cfg = cf.Config
 	return nil
 }
