@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/patternmatcher"
@@ -207,7 +208,7 @@ func (c *copier) run(rootfs string) error {
 				}
 				m.linkname = t
 			}
-			open := func() (io.ReadCloser, error) { return os.Open(e.host) }
+			open := func() (io.ReadCloser, error) { return os.OpenFile(e.host, os.O_RDONLY|syscall.O_NOFOLLOW, 0) }
 			if e.sub == "." {
 				if e.info.IsDir() {
 					_, err := w.mkdirAll(dest)
