@@ -146,6 +146,7 @@ type Event struct {
 	Err error
 }
 
+// String formats the event as a progress line: "[stage step/steps] INSTRUCTION".
 func (e Event) String() string {
 	s := fmt.Sprintf("[%s %d/%d] %s", e.Stage, e.Step, e.Steps, e.Instruction)
 	switch e.Kind {
@@ -190,6 +191,7 @@ type StepError struct {
 	Err         error
 }
 
+// Error formats the error with its Dockerfile location, exit code and output tail.
 func (e *StepError) Error() string {
 	f := e.File
 	if f == "" {
