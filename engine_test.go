@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/moby/sys/mountinfo"
 	digest "github.com/opencontainers/go-digest"
 
@@ -58,6 +59,22 @@ func newEngine(t *testing.T) *skiff.Engine {
 		for _, n := range nets {
 			if err := e.Networks().RemoveNetwork(ctx, n.Name); err != nil {
 				t.Errorf("remove network %s: %v", n.Name, err)
+			}
+		}
+		// With the last network gone, the engine's nftables table is gone too.
+		conn, err := nftables.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables, err := conn.ListTablesOfFamily(nftables.TableFamilyIPv4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tb := range tables {
+			if tb.Name == link {
+				t.Errorf("nftables table ip %s left after every container and network was removed", link)
+				conn.DelTable(tb)
+				conn.Flush()
 			}
 		}
 	})

@@ -44,7 +44,7 @@ measure() { # name, command...
 	done | median
 }
 
-skiff_ms=$(measure skiff "$work/skiff" --root "$root" run --rm bench/busybox:latest /bin/true)
+skiff_ms=$(measure skiff "$work/skiff" --root "$root" run --rm --network none bench/busybox:latest /bin/true)
 runc_ms=$(measure runc runc --root "$work/runc-state" run --bundle "$bundle" "skiff-bench-runc-$$")
 crun_ms=$(measure crun crun --root "$work/crun-state" run --bundle "$bundle" "skiff-bench-crun-$$")
 
