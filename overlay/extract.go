@@ -123,7 +123,13 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		return x.mkdir(dirfd, base, name, hdr)
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeRegA:
+		if isSparse(hdr) {
+			// The reader would expand declared holes into zeros: a few
+			// bytes of tar could claim terabytes. The OCI image spec says
+			// layers SHOULD NOT use sparse files.
+			return fmt.Errorf("%w: sparse file", ErrUnsupportedEntry)
+		}
 		return x.file(dirfd, base, hdr, tr)
 	case tar.TypeSymlink:
 		if err := x.create(dirfd, base, func() error { return unix.Symlinkat(hdr.Linkname, dirfd, base) }); err != nil {
@@ -152,6 +158,15 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 		return fmt.Errorf("%w: type %q", ErrUnsupportedEntry, hdr.Typeflag)
 	}
 	return x.meta(dirfd, base, hdr)
+}
+
+func isSparse(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // create makes a new entry with mk, replacing whatever is at dirfd/base (a

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
@@ -233,6 +234,9 @@ func mountOverlay(t testing.TB, m Mount, target string) {
 	t.Cleanup(func() {
 		if err := Unmount(target); err != nil {
 			t.Errorf("cleanup: %v", err)
+		}
+		if ok, err := mountinfo.Mounted(target); ok || err != nil {
+			t.Errorf("cleanup: %s still mounted (%v)", target, err)
 		}
 	})
 }
