@@ -37,6 +37,7 @@ type extractor struct {
 
 type dirTimes struct {
 	name         string
+	ino          uint64 // the directory the times belong to
 	atime, mtime time.Time
 }
 
@@ -64,13 +65,20 @@ func extract(ctx context.Context, root string, r io.Reader) error {
 			return fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 		}
 	}
-	// Directory times last: creating entries changed them. Deepest first is
-	// not needed (utimensat on a dir leaves its parent alone).
-	for i := len(x.dirs) - 1; i >= 0; i-- {
-		d := x.dirs[i]
+	// Directory times last: creating entries changed them. Forward order, so
+	// a directory listed twice gets its last entry's times (utimensat on a
+	// dir leaves its parent alone). A directory replaced since (by a later
+	// entry of another type, or through a symlink) is skipped.
+	for _, d := range x.dirs {
 		dirfd, base, err := x.parent(d.name, false)
 		if err != nil {
-			return fmt.Errorf("set times of %q: %w", d.name, err)
+			slog.Debug("overlay: directory gone before its times were set", "name", d.name, "err", err)
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil ||
+			st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Ino != d.ino {
+			continue
 		}
 		if err := setTimes(dirfd, base, d.atime, d.mtime); err != nil {
 			return fmt.Errorf("set times of %q: %w", d.name, err)
@@ -218,7 +226,11 @@ func (x *extractor) mkdir(dirfd int, base, name string, hdr *tar.Header) error {
 	if err := x.meta(dirfd, base, hdr); err != nil {
 		return err
 	}
-	x.dirs = append(x.dirs, dirTimes{name: name, atime: hdr.AccessTime, mtime: hdr.ModTime})
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	x.dirs = append(x.dirs, dirTimes{name: name, ino: st.Ino, atime: hdr.AccessTime, mtime: hdr.ModTime})
 	return nil
 }
 

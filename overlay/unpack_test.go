@@ -367,3 +367,19 @@ func TestEntryXattrsLibarchive(t *testing.T) {
 		t.Errorf("entryXattrs = %q, want %q", got, want)
 	}
 }
+
+// Directory times go to the directory they were given for, even when the
+// tree changes later in the tar.
+func TestUnpackDirTimesAfterReplacement(t *testing.T) {
+	requireRoot(t)
+	s := newTestStore(t)
+	b := makeTar(t, "dir d", "dir d/sub", "symlink d missing-target", "dir e", "file e x")
+	id := chainFor("dirtimes")
+	if err := s.Unpack(t.Context(), id, sha(b), bytes.NewReader(b)); err != nil {
+		t.Fatalf("Unpack: %v", err)
+	}
+	want := []string{"symlink d -> missing-target", "file e 644 0:0 x"}
+	if d := diffLines(want, listTree(t, s.Dir(id))); d != "" {
+		t.Errorf("tree differs:\n%s", d)
+	}
+}
