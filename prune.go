@@ -1,0 +1,325 @@
+package skiff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/skiffrt/skiff/overlay"
+)
+
+// PruneReport says what a prune removed, in the words `docker ... prune` prints.
+type PruneReport struct {
+	Containers []string        // IDs of the containers removed
+	Images     []string        // names of the images removed (untagged)
+	ImageIDs   []digest.Digest // IDs of the images removed
+	Layers     []digest.Digest // chain IDs of the unpacked layers removed
+	Blobs      []digest.Digest // blobs removed from the image store
+	Networks   []string        // networks removed
+	Reclaimed  int64           // bytes freed on disk
+}
+
+func (r *PruneReport) add(o *PruneReport) {
+	r.Containers = append(r.Containers, o.Containers...)
+	r.Images = append(r.Images, o.Images...)
+	r.ImageIDs = append(r.ImageIDs, o.ImageIDs...)
+	r.Layers = append(r.Layers, o.Layers...)
+	r.Blobs = append(r.Blobs, o.Blobs...)
+	r.Networks = append(r.Networks, o.Networks...)
+	r.Reclaimed += o.Reclaimed
+}
+
+// PruneImages removes dangling images (those without a name) or, with all, every image no
+// container was created from, then collects what nothing references any more: unpacked
+// layers that are neither a layer of a stored image (registry.Image.ChainIDs) nor of a
+// container (State.Layers), and blobs of the image store (registry.Store.Prune).
+// `docker image prune [-a]`.
+func (e *Engine) PruneImages(ctx context.Context, all bool) (*PruneReport, error) {
+	imgs, err := e.images.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	if all {
+		cs, err := e.Containers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			used[c.st.ImageID] = true
+		}
+	}
+	rep := &PruneReport{}
+	for _, img := range imgs {
+		if len(img.Names) > 0 && (!all || used[img.ID.String()]) {
+			continue
+		}
+		if err := e.images.Remove(ctx, img.Digest.String()); err != nil {
+			return rep, fmt.Errorf("prune images: %w", err)
+		}
+		rep.Images = append(rep.Images, img.Names...)
+		rep.ImageIDs = append(rep.ImageIDs, img.ID)
+	}
+	gc, err := e.collect(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.add(gc)
+	return rep, nil
+}
+
+// collect removes unpacked layers no image and no container references, then the image
+// store's unreferenced blobs and stray temp files.
+func (e *Engine) collect(ctx context.Context) (*PruneReport, error) {
+	rep, err := e.collectLayers(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("prune layers in %s: %w", e.layers.Root(), err)
+	}
+	br, err := e.images.Prune(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.Blobs = br.Blobs
+	rep.Reclaimed += br.Reclaimed
+	return rep, nil
+}
+
+// collectLayers holds the root lock (no Create in the middle of mounting layers) and the
+// image store's GC lock (no pull in flight: a layer it unpacks is referenced only once its
+// image is named) while it decides and removes.
+func (e *Engine) collectLayers(ctx context.Context) (*PruneReport, error) {
+	rep := &PruneReport{}
+	unlock, err := e.lockRoot()
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+	// registry.Store: ".skiff-gc.lock" is shared while blobs are written, exclusive for
+	// Prune and Check. Released before images.Prune takes it again.
+	unlockGC, err := flock(filepath.Join(e.images.Dir(), ".skiff-gc.lock"))
+	if err != nil {
+		return rep, err
+	}
+	defer unlockGC()
+
+	keep := map[digest.Digest]bool{}
+	imgs, err := e.images.List(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for _, img := range imgs {
+		for _, c := range img.ChainIDs() {
+			keep[c] = true
+		}
+	}
+	dirs, err := os.ReadDir(filepath.Join(e.root, "containers"))
+	if err != nil {
+		return rep, err
+	}
+	for _, d := range dirs {
+		if strings.HasPrefix(d.Name(), ".") {
+			continue
+		}
+		st, err := e.loadState(d.Name())
+		if err != nil {
+			continue // half-created: Check removes it
+		}
+		for _, l := range st.Layers {
+			keep[digest.Digest(l)] = true
+		}
+	}
+	layers, err := e.layers.List()
+	if err != nil {
+		return rep, err
+	}
+	for _, l := range layers {
+		if keep[l] {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		size := diskUsage(e.layers.Dir(l))
+		if err := e.layers.Remove(ctx, l); err != nil && !errors.Is(err, overlay.ErrLayerNotFound) {
+			return rep, err
+		}
+		rep.Layers = append(rep.Layers, l)
+		rep.Reclaimed += size
+	}
+	return rep, nil
+}
+
+// PruneContainers removes every exited container (`docker container prune`).
+func (e *Engine) PruneContainers(ctx context.Context) (*PruneReport, error) {
+	cs, err := e.Containers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &PruneReport{}
+	var errs []error
+	for _, c := range cs {
+		if c.State().Status != StatusExited {
+			continue
+		}
+		size := diskUsage(filepath.Join(e.containerDir(c.ID()), "upper"))
+		if err := c.Delete(ctx); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Containers = append(rep.Containers, c.ID())
+		rep.Reclaimed += size
+	}
+	return rep, errors.Join(errs...)
+}
+
+// PruneSystem removes exited containers, networks no container uses (but the default
+// one), and dangling images (every unused image with all) with the layers and blobs they
+// leave unreferenced. `docker system prune [-a]`.
+func (e *Engine) PruneSystem(ctx context.Context, all bool) (*PruneReport, error) {
+	rep, err := e.PruneContainers(ctx)
+	if err != nil {
+		return rep, err
+	}
+	nets, err := e.net.Prune(ctx)
+	rep.Networks = nets
+	if err != nil {
+		return rep, err
+	}
+	ir, err := e.PruneImages(ctx, all)
+	if ir != nil {
+		rep.add(ir)
+	}
+	return rep, err
+}
+
+// DiskUsage is what the engine root holds, by kind (`docker system df`). Sizes are bytes
+// on disk; Reclaimable is what a prune would free.
+type DiskUsage struct {
+	Images, Containers, Volumes, BuildCache UsageLine
+}
+
+// UsageLine is one line of DiskUsage.
+type UsageLine struct {
+	Total, Active int   // how many, and how many in use
+	Size          int64 // bytes on disk
+	Reclaimable   int64 // bytes not used by anything active
+}
+
+// DiskUsage measures the root: images (their blobs and unpacked layers; active when a
+// container uses them), containers (their writable upper dirs; active when running or
+// paused), named volumes and the build cache.
+func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
+	du := &DiskUsage{}
+	imgs, err := e.images.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := e.Containers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	usedImage := map[string]bool{}
+	usedLayer := map[digest.Digest]bool{}
+	for _, c := range cs {
+		st := c.State()
+		usedImage[st.ImageID] = true
+		for _, l := range st.Layers {
+			usedLayer[digest.Digest(l)] = true
+		}
+		size := diskUsage(filepath.Join(e.containerDir(st.ID), "upper"))
+		du.Containers.Total++
+		du.Containers.Size += size
+		if st.Status == StatusRunning || st.Status == StatusPaused {
+			du.Containers.Active++
+		} else {
+			du.Containers.Reclaimable += size
+		}
+	}
+	usedBlob := map[digest.Digest]bool{}
+	for _, img := range imgs {
+		du.Images.Total++
+		if usedImage[img.ID.String()] {
+			du.Images.Active++
+			usedBlob[img.Digest], usedBlob[img.ID] = true, true
+			for _, l := range img.Layers {
+				usedBlob[l.Digest] = true
+			}
+		}
+	}
+	blobs, _ := os.ReadDir(filepath.Join(e.images.Dir(), "blobs", "sha256"))
+	for _, b := range blobs {
+		info, err := b.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		size := blockSize(info)
+		du.Images.Size += size
+		if !usedBlob[digest.NewDigestFromEncoded(digest.SHA256, b.Name())] {
+			du.Images.Reclaimable += size
+		}
+	}
+	layers, err := e.layers.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range layers {
+		size := diskUsage(e.layers.Dir(l))
+		du.Images.Size += size
+		if !usedLayer[l] {
+			du.Images.Reclaimable += size
+		}
+	}
+	vols, _ := os.ReadDir(filepath.Join(e.root, "volumes"))
+	for _, v := range vols {
+		if v.IsDir() && !strings.HasPrefix(v.Name(), ".") {
+			du.Volumes.Total++
+			size := diskUsage(filepath.Join(e.root, "volumes", v.Name()))
+			du.Volumes.Size += size
+			du.Volumes.Reclaimable += size
+		}
+	}
+	if size := diskUsage(filepath.Join(e.root, "build-cache")); size > 0 {
+		du.BuildCache.Total = 1
+		du.BuildCache.Size, du.BuildCache.Reclaimable = size, size
+	}
+	return du, nil
+}
+
+// diskUsage is `du -s` in bytes: allocated blocks of everything under dir, hard links
+// counted once. A missing dir is 0.
+func diskUsage(dir string) int64 {
+	var total int64
+	seen := map[uint64]bool{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 && !d.IsDir() {
+			if seen[st.Ino] {
+				return nil
+			}
+			seen[st.Ino] = true
+		}
+		total += blockSize(info)
+		return nil
+	})
+	return total
+}
+
+func blockSize(info fs.FileInfo) int64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return info.Size()
+}
