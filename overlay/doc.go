@@ -40,17 +40,24 @@
 // RESOLVE_IN_ROOT (falling back to github.com/cyphar/filepath-securejoin's
 // pathrs-lite on kernels without openat2), so a symlink unpacked earlier —
 // absolute, relative, or with "..": "etc -> /etc", "x -> ../../.." — is
-// resolved as it would be inside the container, never towards the host. The
+// resolved as it would be inside the container, never towards the host
+// (writing through a symlink whose target does not exist in the layer fails,
+// since no directory is created through a dangling symlink). The
 // final component is created with *at(2) calls relative to that directory
 // handle and never followed (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW): an existing
 // entry of another type is removed first, as tar does. Hardlink targets are
 // resolved the same way, so they can only point inside the layer. Extended
-// attributes in the trusted.overlay.* namespace are dropped, since they would
-// steer OverlayFS; security.* attributes that the host refuses are skipped
-// with a debug log.
+// attributes in the trusted.overlay.* and user.overlay.* namespaces are
+// dropped, since they would steer OverlayFS; security.* attributes that the host refuses are skipped
+// with a debug log. Sparse entries are refused (ErrUnsupportedEntry): the tar
+// reader would expand their declared holes, so a few bytes could claim
+// terabytes; the OCI image spec says layers should not use them.
 //
 // Nobody but the unpacking goroutine writes to a layer while it is built (it
 // lives in a private temp dir), so the only adversary is the tar itself.
+//
+// Unpack and mounting need root (chown, mknod, trusted.* xattrs, mount) and a
+// mounted /proc (xattrs on non-regular files go through /proc/self/fd).
 //
 // # Crash safety and concurrency
 //
