@@ -20,13 +20,16 @@ type CommitOptions struct {
 	Changes []string
 	// Message is the history comment (-m); Author the image author (-a).
 	Message, Author string
+	// NoPause commits a running container without freezing it (docker commit
+	// --pause=false).
+	NoPause bool
 }
 
 // Commit turns a container's changes to its image (its overlay upper dir: added,
 // changed and deleted files, deletions as whiteouts) into a new layer on top of that
 // image, and stores the result with the container's image config plus opts.Changes.
-// The container should not be writing meanwhile (stop or pause it): a file that
-// changes size during the commit fails it. The new layer is unpacked, so containers of
+// A running container is paused for the time of the commit (unless opts.NoPause), so
+// the layer is one consistent instant of its filesystem. The new layer is unpacked, so containers of
 // the image start at once.
 func (e *Engine) Commit(ctx context.Context, containerRef string, opts CommitOptions) (*registry.Image, error) {
 	c, err := e.Container(ctx, containerRef)
@@ -41,6 +44,14 @@ func (e *Engine) Commit(ctx context.Context, containerRef string, opts CommitOpt
 	b, err := e.builder()
 	if err != nil {
 		return nil, err
+	}
+	// As Docker does, freeze a running container while its upper dir is read, so the
+	// layer is one consistent instant of its filesystem.
+	if st.Status == StatusRunning && !opts.NoPause {
+		if err := c.Pause(ctx); err != nil {
+			return nil, fmt.Errorf("commit container %s: %w", shortID(st.ID), err)
+		}
+		defer c.Resume(context.WithoutCancel(ctx))
 	}
 	img, err := b.Commit(ctx, builder.CommitOptions{
 		Base:    base,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiffrt/skiff/netbridge"
@@ -34,6 +35,9 @@ type netPlan struct {
 	host    string // hostname
 	aliases []string
 	ports   []netbridge.PortMapping
+	// onlyExisting mounts /etc/hosts, /etc/hostname and /etc/resolv.conf only over
+	// files the root filesystem has (build steps: nothing new lands in the layer).
+	onlyExisting string
 }
 
 // networkMode normalises ContainerConfig.Network.
@@ -85,6 +89,12 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *netPlan, spec *specs.Spe
 		data []byte
 	}{{"hostname", []byte(p.host + "\n")}, {"hosts", hosts}, {"resolv.conf", resolv}}
 	for _, f := range files {
+		if p.onlyExisting != "" {
+			target, err := securejoin.SecureJoin(p.onlyExisting, "/etc/"+f.name)
+			if fi, serr := os.Lstat(target); err != nil || serr != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+		}
 		path := filepath.Join(p.dir, f.name)
 		if err := os.WriteFile(path, f.data, 0o644); err != nil {
 			return fmt.Errorf("container %s: %w", shortID(p.id), err)

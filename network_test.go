@@ -164,3 +164,25 @@ func TestConnectDisconnect(t *testing.T) {
 	}
 	_ = netip.Addr{}
 }
+
+func TestBuildRunNetwork(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	for _, tc := range []struct{ network, want string }{{"", "eth0 lo"}, {"none", "lo"}} {
+		built, err := e.Build(ctx, skiff.BuildOptions{
+			ContextDir:        t.TempDir(),
+			DockerfileContent: []byte("FROM " + img + "\nRUN ls /sys/class/net > /nets\n"),
+			Tags:              []string{"nets:" + tc.network + "x"},
+			Network:           tc.network,
+			NoCache:           true,
+		})
+		if err != nil {
+			t.Fatalf("build with network %q: %v", tc.network, err)
+		}
+		out, _, _ := run(t, e, skiff.ContainerConfig{Image: built.ID.String(), Network: skiff.NetworkNone, Cmd: []string{"cat", "/nets"}})
+		if got := strings.Join(strings.Fields(out), " "); got != tc.want {
+			t.Errorf("RUN with network %q sees interfaces %q, want %q", tc.network, got, tc.want)
+		}
+	}
+}

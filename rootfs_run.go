@@ -17,8 +17,9 @@ import (
 // RunInRootfs runs one process in a throwaway container whose root filesystem is
 // rootfs, a directory the caller has prepared and mounted (a build step's snapshot,
 // say). cfg.Entrypoint and cfg.Cmd give the command, cfg.Env the whole environment
-// (no image config applies), and cfg.Resources, User, WorkingDir, Hostname and the
-// streams apply as in Create. Nothing of the container outlives the call; what the
+// (no image config applies), and cfg.Resources, User, WorkingDir, Hostname, Network
+// (default: the bridge network) and the streams apply as in Create. /etc/hosts,
+// /etc/hostname and /etc/resolv.conf are mounted only over files rootfs already has. Nothing of the container outlives the call; what the
 // process writes stays in rootfs.
 func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerConfig) (_ ExitStatus, err error) {
 	id := newID()
@@ -35,6 +36,11 @@ func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerCo
 	if err != nil {
 		return ExitStatus{}, err
 	}
+	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, host: hostname, onlyExisting: rootfs}
+	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
+		return ExitStatus{}, err
+	}
+	defer e.detachNetwork(context.WithoutCancel(ctx), id)
 	cg, err := cgroup.New("/"+strings.Trim(e.cgroupParent, "/")+"/"+id, cfg.Resources)
 	if err != nil {
 		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
@@ -48,7 +54,12 @@ func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerCo
 	proc, err := namespace.Create(ctx, &namespace.Config{
 		Spec: spec, StateDir: dir,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
-		BeforeInit: cg.AddProc,
+		BeforeInit: func(pid int) error {
+			if err := cg.AddProc(pid); err != nil {
+				return err
+			}
+			return e.attachNetwork(ctx, plan, pid)
+		},
 	})
 	if err != nil {
 		switch {

@@ -13,6 +13,7 @@ func init() { commands = append(commands, newCommitCommand) }
 // newCommitCommand is `skiff commit`, docker commit.
 func newCommitCommand(g *globalFlags) *cobra.Command {
 	var (
+		pause           bool
 		changes         []string
 		message, author string
 	)
@@ -21,7 +22,7 @@ func newCommitCommand(g *globalFlags) *cobra.Command {
 		Short: "Create a new image from a container's changes",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := skiff.CommitOptions{Changes: changes, Message: message, Author: author}
+			opts := skiff.CommitOptions{Changes: changes, Message: message, Author: author, NoPause: !pause}
 			if len(args) == 2 {
 				opts.Ref = args[1]
 			}
@@ -40,6 +41,7 @@ func newCommitCommand(g *globalFlags) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&changes, "change", "c", nil, "apply a Dockerfile instruction to the created image")
 	fl.StringVarP(&message, "message", "m", "", "commit message")
+	fl.BoolVarP(&pause, "pause", "p", true, "pause the container during commit")
 	fl.StringVarP(&author, "author", "a", "", `author (e.g. "John Hannibal Smith <hannibal@a-team.com>")`)
 	return cmd
 }
