@@ -13,12 +13,11 @@ import (
 func init() { commands = append(commands, newImagesCommand) }
 
 func newImagesCommand(g *globalFlags) *cobra.Command {
-	var quiet bool
+	var quiet, digests, noTrunc bool
 	cmd := &cobra.Command{
-		Use:     "images",
-		Aliases: []string{"image ls"},
-		Short:   "List images",
-		Args:    cobra.NoArgs,
+		Use:   "images [OPTIONS]",
+		Short: "List images",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := g.engine()
 			if err != nil {
@@ -30,29 +29,49 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
 			if !quiet {
-				fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-			}
-			for _, img := range imgs {
-				id := strings.TrimPrefix(img.ID.String(), "sha256:")[:12]
-				if quiet {
-					fmt.Fprintln(w, id)
-					continue
+				head := "REPOSITORY\tTAG\t"
+				if digests {
+					head += "DIGEST\t"
 				}
-				repo, tag := splitRef(img.Name)
-				var size int64
-				for _, l := range img.Layers {
-					size += l.Size
+				fmt.Fprintln(w, head+"IMAGE ID\tCREATED\tSIZE")
+			}
+			seen := map[string]bool{}
+			for _, img := range imgs {
+				id := img.ShortID()
+				if noTrunc {
+					id = img.ID.String()
+				}
+				if quiet {
+					if !seen[id] {
+						fmt.Fprintln(w, id)
+					}
+					seen[id] = true
+					continue
 				}
 				created := "N/A"
 				if !img.Config.Created.IsZero() {
 					created = units.HumanDuration(time.Since(img.Config.Created.Time)) + " ago"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", repo, tag, id, created, units.HumanSize(float64(size)))
+				names := img.Names
+				if len(names) == 0 {
+					names = []string{"<none>:<none>"}
+				}
+				for _, n := range names {
+					repo, tag := splitRef(n)
+					repo = strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/library/"), "docker.io/")
+					row := repo + "\t" + tag + "\t"
+					if digests {
+						row += img.Digest.String() + "\t"
+					}
+					fmt.Fprintf(w, "%s%s\t%s\t%s\n", row, id, created, units.HumanSize(float64(img.Size)))
+				}
 			}
 			return w.Flush()
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	cmd.Flags().BoolVar(&digests, "digests", false, "show digests")
+	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	return cmd
 }
 

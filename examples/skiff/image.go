@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+
+	units "github.com/docker/go-units"
+	"github.com/spf13/cobra"
+)
+
+func init() { commands = append(commands, newImageCommand) }
+
+// newImageCommand is `skiff image ls|inspect|prune|rm|tag|push|pull`, docker's management
+// command over the same code as the top-level images, rmi, tag, push and pull.
+func newImageCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Manage images",
+		Args:  cobra.NoArgs,
+	}
+	rename := func(c *cobra.Command, use string, aliases ...string) *cobra.Command {
+		c.Use, c.Aliases = use, aliases
+		return c
+	}
+	cmd.AddCommand(
+		rename(newImagesCommand(g), "ls [OPTIONS]", "list", "images"),
+		rename(newRmiCommand(g), "rm [OPTIONS] IMAGE [IMAGE...]", "remove", "rmi"),
+		newInspectCommandFor(g, "image"),
+		newImagePruneCommand(g),
+		newTagCommand(g),
+		newPushCommand(g),
+		newPullCommand(g),
+	)
+	return cmd
+}
+
+func newImagePruneCommand(g *globalFlags) *cobra.Command {
+	var all, force bool
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove unused images, and the layers and blobs nothing references",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			what := "all dangling images"
+			if all {
+				what = "all images without at least one container associated to them"
+			}
+			if !force && !confirm(cmd, "WARNING! This will remove "+what+".") {
+				return nil
+			}
+			e, err := g.engine()
+			if err != nil {
+				return err
+			}
+			rep, err := e.PruneImages(cmd.Context(), all)
+			if rep != nil {
+				out := cmd.OutOrStdout()
+				if len(rep.Images)+len(rep.ImageIDs)+len(rep.Layers) > 0 {
+					fmt.Fprintln(out, "Deleted Images:")
+					for _, n := range rep.Images {
+						fmt.Fprintf(out, "untagged: %s\n", n)
+					}
+					for _, d := range rep.ImageIDs {
+						fmt.Fprintf(out, "deleted: %s\n", d)
+					}
+					for _, d := range rep.Layers {
+						fmt.Fprintf(out, "deleted: %s\n", d)
+					}
+					fmt.Fprintln(out)
+				}
+				fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.Reclaimed)))
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	return cmd
+}
+
+// confirm asks docker's "Are you sure" question on the command's streams.
+func confirm(cmd *cobra.Command, warning string) bool {
+	fmt.Fprintf(cmd.OutOrStdout(), "%s\nAre you sure you want to continue? [y/N] ", warning)
+	var answer string
+	fmt.Fscanln(cmd.InOrStdin(), &answer)
+	return answer == "y" || answer == "Y" || answer == "yes"
+}
