@@ -15,42 +15,134 @@ import (
 func init() { commands = append(commands, newPsCommand) }
 
 func newPsCommand(g *globalFlags) *cobra.Command {
-	var all, quiet bool
+	var all, quiet, noTrunc bool
+	var filters []string
 	cmd := &cobra.Command{
-		Use:   "ps",
+		Use:   "ps [OPTIONS]",
 		Short: "List containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			match, err := psFilter(filters)
+			if err != nil {
+				return err
+			}
 			e, err := g.engine()
 			if err != nil {
 				return err
 			}
-			cs, err := e.Containers(cmd.Context())
+			ctx := cmd.Context()
+			cs, err := e.Containers(ctx)
 			if err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
 			if !quiet {
-				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCREATED\tSTATUS\tNAMES")
+				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCREATED\tSTATUS\tPORTS\tNAMES")
 			}
 			for _, c := range cs {
 				st := c.State()
-				if !all && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
+				// A status filter shows stopped containers without -a, as docker's does.
+				if !all && !match.status && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
 					continue
+				}
+				if !match.fn(st) {
+					continue
+				}
+				id := st.ID
+				if !noTrunc {
+					id = id[:12]
 				}
 				if quiet {
-					fmt.Fprintln(w, st.ID[:12])
+					fmt.Fprintln(w, id)
 					continue
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s ago\t%s\t%s\n", st.ID[:12], st.Image,
-					units.HumanDuration(time.Since(st.Created)), statusText(st), st.Name)
+				var ports []string
+				if st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused {
+					eps, _ := c.Endpoints(ctx)
+					for _, ep := range eps {
+						for _, p := range ep.Ports {
+							ports = append(ports, portText(p.HostIP.String(), p.HostPort, p.ContainerPort, p.Proto))
+						}
+					}
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s ago\t%s\t%s\t%s\n", id, st.Image,
+					units.HumanDuration(time.Since(st.Created)), statusText(st), strings.Join(ports, ", "), st.Name)
 			}
 			return w.Flush()
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show all containers (default shows just running)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display container IDs")
+	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, label=)")
 	return cmd
+}
+
+func portText(hostIP string, hostPort, containerPort uint16, proto string) string {
+	if proto == "" {
+		proto = "tcp"
+	}
+	if hostIP == "invalid IP" || hostIP == "" {
+		hostIP = "0.0.0.0"
+	}
+	return fmt.Sprintf("%s:%d->%d/%s", hostIP, hostPort, containerPort, proto)
+}
+
+type psMatch struct {
+	status bool // a status filter was given
+	fn     func(skiff.State) bool
+}
+
+// psFilter builds docker ps's --filter: values of one key are ORed, keys are ANDed.
+func psFilter(filters []string) (psMatch, error) {
+	byKey := map[string][]string{}
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return psMatch{}, fmt.Errorf("bad format of filter (expected name=value): %s", f)
+		}
+		switch k {
+		case "status":
+			switch v {
+			case "created", "running", "paused", "exited", "restarting", "removing", "dead":
+			default:
+				return psMatch{}, fmt.Errorf("invalid filter 'status=%s'", v)
+			}
+		case "name", "id", "label":
+		default:
+			return psMatch{}, fmt.Errorf("invalid filter '%s'", k)
+		}
+		byKey[k] = append(byKey[k], v)
+	}
+	one := func(k, v string, st skiff.State) bool {
+		switch k {
+		case "status":
+			return string(st.Status) == v
+		case "name":
+			return strings.Contains(st.Name, v)
+		case "id":
+			return strings.HasPrefix(st.ID, v)
+		default: // label: key or key=value
+			lk, lv, hasValue := strings.Cut(v, "=")
+			got, ok := st.Labels[lk]
+			return ok && (!hasValue || got == lv)
+		}
+	}
+	return psMatch{status: len(byKey["status"]) > 0, fn: func(st skiff.State) bool {
+		for k, vs := range byKey {
+			hit := false
+			for _, v := range vs {
+				if one(k, v, st) {
+					hit = true
+					break
+				}
+			}
+			if !hit {
+				return false
+			}
+		}
+		return true
+	}}, nil
 }
 
 // statusText renders a state as docker ps does: "Up 3 seconds", "Exited (0) 2 minutes ago".

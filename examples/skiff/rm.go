@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"context"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +11,7 @@ import (
 func init() { commands = append(commands, newRmCommand) }
 
 func newRmCommand(g *globalFlags) *cobra.Command {
-	var force bool
+	var force, volumes bool
 	cmd := &cobra.Command{
 		Use:   "rm [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers",
@@ -21,26 +21,23 @@ func newRmCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, ref := range args {
-				c, err := e.Container(cmd.Context(), ref)
-				if err == nil {
-					var opts []skiff.DeleteOption
-					if force {
-						opts = append(opts, skiff.WithForce())
-					}
-					err = c.Delete(cmd.Context(), opts...)
+			return eachContainer(cmd, g, args, false, func(ctx context.Context, c *skiff.Container) error {
+				var opts []skiff.DeleteOption
+				if force {
+					opts = append(opts, skiff.WithForce())
 				}
-				if err != nil {
-					cmd.PrintErrf("Error response from daemon: %v\n", err)
-					failed = exitError{1}
-					continue
+				vols := c.Volumes()
+				if err := c.Delete(ctx, opts...); err != nil {
+					return err
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), ref)
-			}
-			return failed
+				if volumes {
+					removeAnonymousVolumes(ctx, e, vols)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force the removal of a running container (uses SIGKILL)")
+	cmd.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove anonymous volumes associated with the container")
 	return cmd
 }

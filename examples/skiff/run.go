@@ -1,27 +1,34 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	units "github.com/docker/go-units"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/netbridge"
 	"github.com/skiffrt/skiff/registry"
 )
 
 // containerFlags are the flags that describe a container (shared by run and create).
 type containerFlags struct {
-	name, hostname, user, workdir, memory, entrypoint string
-	env                                               []string
-	pidsLimit                                         int64
-	cpus                                              float64
-	readOnly, interactive                             bool
+	name, hostname, user, workdir, memory, memorySwap, network string
+	entrypoint                                                 string
+	env, envFiles, publish, volumes, mounts, tmpfs, aliases    []string
+	capAdd, capDrop, securityOpts, ulimits, labels             []string
+	pidsLimit                                                  int64
+	cpus                                                       float64
+	readOnly, interactive, tty, init, privileged               bool
 }
 
 func (f *containerFlags) register(cmd *cobra.Command) {
@@ -32,55 +39,150 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringVarP(&f.user, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	fl.StringVarP(&f.workdir, "workdir", "w", "", "working directory inside the container")
 	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (bytes, or with unit: 128m, 1g)")
+	fl.StringVar(&f.memorySwap, "memory-swap", "", "swap limit equal to memory plus swap: '-1' to enable unlimited swap")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set environment variables (KEY=VALUE, or KEY to pass the host's)")
+	fl.StringArrayVar(&f.envFiles, "env-file", nil, "read in a file of environment variables")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])")
+	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "bind mount a volume ([host-path|name:]container-path[:ro|rw|propagation])")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "attach a filesystem mount to the container (type=bind|volume|tmpfs,...)")
+	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "mount a tmpfs directory (/path[:size=64m,mode=1777])")
+	fl.StringVar(&f.network, "network", "", "connect a container to a network (bridge, none, host or a network name)")
+	fl.StringArrayVar(&f.aliases, "network-alias", nil, "add network-scoped alias for the container")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "tune container pids limit")
 	fl.Float64Var(&f.cpus, "cpus", 0, "number of CPUs (CFS quota)")
 	fl.BoolVar(&f.readOnly, "read-only", false, "mount the container's root filesystem as read only")
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep STDIN open")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY")
+	fl.BoolVar(&f.init, "init", false, "run an init inside the container that forwards signals and reaps processes")
+	fl.BoolVar(&f.privileged, "privileged", false, "give extended privileges to this container")
+	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "add Linux capabilities")
+	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "drop Linux capabilities")
+	fl.StringArrayVar(&f.securityOpts, "security-opt", nil, "security options (no-new-privileges)")
+	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (nofile=1024:1024)")
+	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set meta data on a container (key=value)")
 	fl.Bool("help", false, "help for "+cmd.Name())
+}
+
+// flagError is a malformed flag value: docker exits 125 for it, as for engine errors.
+func flagError(flag, val string, err error) error {
+	return fmt.Errorf("invalid argument %q for %q flag: %w", val, flag, err)
 }
 
 // config turns the flags and the positional IMAGE [CMD...] into a ContainerConfig.
 func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 	cfg := skiff.ContainerConfig{
-		Image:          args[0],
-		Cmd:            args[1:],
-		Name:           f.name,
-		Hostname:       f.hostname,
-		User:           f.user,
-		WorkingDir:     f.workdir,
-		ReadonlyRootfs: f.readOnly,
-		Stdout:         os.Stdout,
-		Stderr:         os.Stderr,
+		Image:           args[0],
+		Cmd:             args[1:],
+		Name:            f.name,
+		Hostname:        f.hostname,
+		User:            f.user,
+		WorkingDir:      f.workdir,
+		ReadonlyRootfs:  f.readOnly,
+		Network:         f.network,
+		Aliases:         f.aliases,
+		Tty:             f.tty,
+		Init:            f.init,
+		Privileged:      f.privileged,
+		CapAdd:          f.capAdd,
+		CapDrop:         f.capDrop,
+		Stdout:          os.Stdout,
+		Stderr:          os.Stderr,
+		NoNewPrivileges: false,
 	}
 	if f.entrypoint != "" {
 		cfg.Entrypoint = []string{f.entrypoint}
 	}
-	for _, kv := range f.env {
-		if _, _, ok := cutEnv(kv); !ok {
-			v, set := os.LookupEnv(kv)
-			if !set {
-				continue // docker drops -e KEY when KEY is not set on the host
-			}
-			kv += "=" + v
+	for _, file := range f.envFiles {
+		lines, err := readEnvFile(file)
+		if err != nil {
+			return cfg, err
 		}
-		cfg.Env = append(cfg.Env, kv)
+		cfg.Env = append(cfg.Env, lines...)
 	}
+	cfg.Env = append(cfg.Env, hostEnv(f.env)...)
 	if f.memory != "" {
 		n, err := units.RAMInBytes(f.memory)
 		if err != nil {
-			return cfg, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %w", f.memory, err)
+			return cfg, flagError("--memory", f.memory, err)
 		}
 		cfg.Resources.MemoryLimit = n
 	}
+	if f.memorySwap != "" {
+		n := int64(-1)
+		if f.memorySwap != "-1" {
+			var err error
+			if n, err = units.RAMInBytes(f.memorySwap); err != nil {
+				return cfg, flagError("--memory-swap", f.memorySwap, err)
+			}
+		}
+		if cfg.Resources.MemoryLimit == 0 {
+			return cfg, errors.New("you should always set the Memory limit when using Memoryswap limit")
+		}
+		if n > 0 && n < cfg.Resources.MemoryLimit {
+			return cfg, errors.New("minimum memoryswap limit should be larger than memory limit")
+		}
+		cfg.Resources.MemorySwap = n
+	}
 	cfg.Resources.PidsLimit = f.pidsLimit
 	if f.cpus < 0 {
-		return cfg, fmt.Errorf("invalid argument %v for \"--cpus\" flag: must be positive", f.cpus)
+		return cfg, flagError("--cpus", fmt.Sprint(f.cpus), errors.New("must be positive"))
 	}
 	if f.cpus > 0 {
 		cfg.Resources.CPUPeriod = 100000
 		cfg.Resources.CPUQuota = int64(f.cpus * 100000)
+	}
+	for _, p := range f.publish {
+		pm, err := netbridge.ParsePortMapping(p)
+		if err != nil {
+			return cfg, flagError("--publish", p, err)
+		}
+		cfg.Ports = append(cfg.Ports, pm)
+	}
+	for _, v := range f.volumes {
+		m, err := parseVolumeFlag(v)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Mounts = append(cfg.Mounts, m)
+	}
+	for _, v := range f.mounts {
+		m, err := parseMountFlag(v)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Mounts = append(cfg.Mounts, m)
+	}
+	for _, v := range f.tmpfs {
+		m, err := parseTmpfsFlag(v)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Mounts = append(cfg.Mounts, m)
+	}
+	for _, o := range f.securityOpts {
+		switch o {
+		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
+			cfg.NoNewPrivileges = true
+		case "no-new-privileges:false", "no-new-privileges=false":
+		default:
+			return cfg, flagError("--security-opt", o, errors.New("only no-new-privileges is supported"))
+		}
+	}
+	for _, u := range f.ulimits {
+		ul, err := units.ParseUlimit(u)
+		if err != nil {
+			return cfg, flagError("--ulimit", u, err)
+		}
+		cfg.Ulimits = append(cfg.Ulimits, specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(ul.Name),
+			Hard: uint64(ul.Hard), Soft: uint64(ul.Soft)})
+	}
+	if len(f.labels) > 0 {
+		cfg.Labels = map[string]string{}
+		for _, l := range f.labels {
+			k, v, _ := strings.Cut(l, "=")
+			cfg.Labels[k] = v
+		}
 	}
 	if f.interactive {
 		cfg.Stdin = os.Stdin
@@ -88,13 +190,44 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 	return cfg, nil
 }
 
-func cutEnv(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
+// hostEnv completes "-e KEY" from the host's environment; docker drops it when KEY
+// is not set.
+func hostEnv(kvs []string) []string {
+	var out []string
+	for _, kv := range kvs {
+		if !strings.Contains(kv, "=") {
+			v, set := os.LookupEnv(kv)
+			if !set {
+				continue
+			}
+			kv += "=" + v
 		}
+		out = append(out, kv)
 	}
-	return kv, "", false
+	return out
+}
+
+// readEnvFile reads docker's --env-file format: KEY=VALUE lines, # comments, blank
+// lines skipped, a bare KEY taken from the host.
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		lines = append(lines, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("env file %s: %w", path, err)
+	}
+	return hostEnv(lines), nil
 }
 
 // ensureImage pulls ref when it is not in the store yet, as docker run does.
@@ -108,11 +241,21 @@ func ensureImage(ctx context.Context, e *skiff.Engine, ref string) error {
 	return err
 }
 
+// removeAnonymousVolumes removes the anonymous volumes among names (docker rm -v,
+// run --rm).
+func removeAnonymousVolumes(ctx context.Context, e *skiff.Engine, names []string) {
+	for _, n := range names {
+		if v, err := e.Volume(ctx, n); err == nil && v.Anonymous {
+			e.RemoveVolume(ctx, n)
+		}
+	}
+}
+
 func init() { commands = append(commands, newRunCommand) }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
 	var f containerFlags
-	var rm bool
+	var rm, detach bool
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
@@ -122,7 +265,12 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.interactive && f.tty && !detach && !term.IsTerminal(int(os.Stdin.Fd())) {
+				cmd.PrintErrln("the input device is not a TTY")
+				return exitError{1}
+			}
 			cfg.AutoRemove = rm
+			cfg.Detach = detach
 			e, err := g.engine()
 			if err != nil {
 				return err
@@ -131,36 +279,66 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 			if err := ensureImage(ctx, e, cfg.Image); err != nil {
 				return err
 			}
-			c, err := e.Create(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			if rm {
-				defer c.Delete(context.WithoutCancel(ctx), skiff.WithForce())
-			}
-			// Forward the signals a terminal sends to the container, as docker's sig-proxy.
-			sigs := make(chan os.Signal, 4)
-			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
-			defer signal.Stop(sigs)
-			go func() {
-				for s := range sigs {
-					c.Kill(ctx, s.(syscall.Signal))
+			if detach {
+				cfg.Stdin, cfg.Stdout, cfg.Stderr = nil, nil, nil
+				c, err := e.Create(ctx, cfg)
+				if err != nil {
+					return err
 				}
-			}()
-			if err := c.Start(ctx); err != nil {
-				return err
+				if err := c.Start(ctx); err != nil {
+					c.Delete(context.WithoutCancel(ctx), skiff.WithForce())
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), c.ID())
+				return nil
 			}
-			st, err := c.Wait(ctx)
-			if err != nil {
-				return err
-			}
-			if st.Code != 0 {
-				return exitError{st.Code}
-			}
-			return nil
+			return runForeground(ctx, e, cfg, f.interactive)
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&rm, "rm", false, "automatically remove the container when it exits")
+	cmd.Flags().BoolVar(&rm, "rm", false, "automatically remove the container and its anonymous volumes when it exits")
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run container in background and print container ID")
 	return cmd
+}
+
+// runForeground runs a container attached to this process's streams (and terminal,
+// with Tty) and returns its exit status as an exitError.
+func runForeground(ctx context.Context, e *skiff.Engine, cfg skiff.ContainerConfig, interactive bool) error {
+	c, err := e.Create(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.AutoRemove {
+		defer func() {
+			ctx := context.WithoutCancel(ctx)
+			vols := c.Volumes()
+			c.Delete(ctx, skiff.WithForce())
+			removeAnonymousVolumes(ctx, e, vols)
+		}()
+	}
+	if cfg.Tty {
+		restore := attachTerminal(interactive, c.Resize)
+		defer restore()
+	} else {
+		// Forward the signals a terminal sends to the container, as docker's sig-proxy.
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+		defer signal.Stop(sigs)
+		go func() {
+			for s := range sigs {
+				c.Kill(ctx, s.(syscall.Signal))
+			}
+		}()
+	}
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	st, err := c.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Code != 0 {
+		return exitError{st.Code}
+	}
+	return nil
 }

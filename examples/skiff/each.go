@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/skiffrt/skiff"
+)
+
+// daemonError renders an error as docker's CLI prints errors from its daemon.
+func daemonError(ref string, err error) string {
+	if errors.Is(err, skiff.ErrNotFound) {
+		return "Error response from daemon: No such container: " + ref
+	}
+	return "Error response from daemon: " + err.Error()
+}
+
+// eachContainer runs fn on each container named in refs, as docker's multi-container
+// commands do: it prints each ref done on stdout (unless quiet), each failure on
+// stderr, and fails with exit status 1 when any failed.
+func eachContainer(cmd *cobra.Command, g *globalFlags, refs []string, quiet bool, fn func(context.Context, *skiff.Container) error) error {
+	e, err := g.engine()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	var failed error
+	for _, ref := range refs {
+		c, err := e.Container(ctx, ref)
+		if err == nil {
+			err = fn(ctx, c)
+		}
+		if err != nil {
+			var ee exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			cmd.PrintErrln(daemonError(ref, err))
+			failed = exitError{1}
+			continue
+		}
+		if !quiet {
+			fmt.Fprintln(cmd.OutOrStdout(), ref)
+		}
+	}
+	return failed
+}
