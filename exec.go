@@ -39,6 +39,13 @@ type ExecProcess struct {
 // Pid returns the process's host pid.
 func (p *ExecProcess) Pid() int { return p.proc.Pid }
 
+// Console returns the master of the process's pseudo-terminal (Container.ExecTerminal),
+// or nil.
+func (p *ExecProcess) Console() *os.File { return p.proc.Console() }
+
+// Signal sends sig to the process.
+func (p *ExecProcess) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
+
 // Wait waits for the process to exit and returns its exit code (128+N when killed by
 // signal N).
 func (p *ExecProcess) Wait() (int, error) {
