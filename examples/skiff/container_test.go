@@ -95,7 +95,7 @@ func TestCLIDetachedLifecycleAndVolumes(t *testing.T) {
 	c := newCLI(t)
 	withBusybox(t, c)
 	id := strings.TrimSpace(c.expect(0, "", "", "", "run", "-d", "--name", "web", "--network", "none", "-v", "data:/opt/dir", "busybox",
-		"sh", "-c", "echo started; cat /opt/dir/c; echo oops >&2; while true; do sleep 0.1; done"))
+		"sh", "-c", "echo started; cat /opt/dir/c; sleep 0.2; echo oops >&2; while true; do sleep 0.1; done"))
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
 		t.Fatalf("run -d printed %q, want the container ID", id)
 	}
@@ -104,8 +104,7 @@ func TestCLIDetachedLifecycleAndVolumes(t *testing.T) {
 		t.Errorf("ps:\n%s", out)
 	}
 	c.expect(0, "", id+"\n", "", "ps", "-q", "--no-trunc")
-	waitFor(t, func() bool { out, _, _ := c.run("", "logs", "web"); return out == "started\nc\n" })
-	c.expect(0, "", "", "oops\n", "logs", "web")
+	waitFor(t, func() bool { out, errOut, _ := c.run("", "logs", "web"); return out == "started\nc\n" && errOut == "oops\n" })
 	c.expect(0, "", "c\n", "oops\n", "logs", "--tail", "2", "web")
 	if out := c.ok("logs", "-t", "web"); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\S+Z started\n`).MatchString(out) {
 		t.Errorf("logs -t: %q", out)
