@@ -1,0 +1,574 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/netbridge"
+	"github.com/skiffrt/skiff/registry"
+)
+
+// createRequest is the body of POST /containers/create: a container config with the
+// host config and networking config embedded (the fields skiffd understands).
+type createRequest struct {
+	Hostname     string
+	User         string
+	AttachStdin  bool
+	AttachStdout bool
+	AttachStderr bool
+	ExposedPorts map[string]struct{}
+	Tty          bool
+	OpenStdin    bool
+	StdinOnce    bool
+	Env          []string
+	Cmd          []string
+	Entrypoint   []string
+	Image        string
+	Labels       map[string]string
+	WorkingDir   string
+	Volumes      map[string]struct{}
+	StopSignal   string
+	HostConfig   hostConfig
+	// NetworkingConfig.EndpointsConfig is keyed by network ("default" for the default).
+	NetworkingConfig struct {
+		EndpointsConfig map[string]*struct{ Aliases []string }
+	}
+}
+
+type hostConfig struct {
+	Binds          []string
+	PortBindings   map[string][]struct{ HostIp, HostPort string }
+	AutoRemove     bool
+	NetworkMode    string
+	Memory         int64
+	MemorySwap     int64
+	NanoCpus       int64
+	CpuShares      int64
+	CpuQuota       int64
+	CpuPeriod      int64
+	PidsLimit      *int64
+	Privileged     bool
+	CapAdd         []string
+	CapDrop        []string
+	Init           *bool
+	ReadonlyRootfs bool
+	Tmpfs          map[string]string
+	Ulimits        []struct {
+		Name       string
+		Soft, Hard uint64
+	}
+	Mounts []struct {
+		Type, Source, Target string
+		ReadOnly             bool
+	}
+	ConsoleSize   [2]uint
+	SecurityOpt   []string
+	RestartPolicy struct{ Name string }
+}
+
+// containerMeta is what skiffd keeps of a container besides the library's state: the
+// docker request it was created from (for inspect, restart and --rm).
+type containerMeta struct {
+	Name   string
+	Config createRequest
+}
+
+func (d *daemon) metaPath(id string) string { return filepath.Join(d.meta, id+".json") }
+
+func (d *daemon) saveMeta(id string, m *containerMeta) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tmp := d.metaPath(id) + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, d.metaPath(id))
+}
+
+func (d *daemon) loadMeta(id string) *containerMeta {
+	m := &containerMeta{}
+	data, err := os.ReadFile(d.metaPath(id))
+	if err == nil {
+		json.Unmarshal(data, m)
+	}
+	return m
+}
+
+func (d *daemon) containerRoutes(h func(string, apiFunc)) {
+	h("POST /containers/create", d.containerCreate)
+	h("GET /containers/json", d.containerList)
+	h("GET /containers/{id}/json", d.containerInspect)
+	h("DELETE /containers/{id}", d.containerDelete)
+	h("POST /containers/{id}/start", d.containerStart)
+	h("POST /containers/{id}/wait", d.containerWait)
+	h("POST /containers/{id}/stop", d.containerStop)
+	h("POST /containers/{id}/kill", d.containerKill)
+	h("POST /containers/{id}/restart", d.containerRestart)
+	h("POST /containers/{id}/pause", d.containerPause)
+	h("POST /containers/{id}/unpause", d.containerUnpause)
+	h("POST /containers/{id}/resize", d.containerResize)
+	h("POST /containers/{id}/rename", func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotImplemented, "rename is not supported by skiffd")
+	})
+}
+
+// toConfig turns the docker create request into the library's ContainerConfig.
+func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
+	hc := req.HostConfig
+	cfg := skiff.ContainerConfig{
+		Image: req.Image, Name: name, Cmd: req.Cmd, Env: req.Env, WorkingDir: req.WorkingDir,
+		User: req.User, Hostname: req.Hostname, Tty: req.Tty, Privileged: hc.Privileged,
+		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop, ReadonlyRootfs: hc.ReadonlyRootfs, Labels: req.Labels,
+	}
+	if req.Entrypoint != nil {
+		cfg.Entrypoint = []string{}
+		for _, s := range req.Entrypoint {
+			if s != "" {
+				cfg.Entrypoint = append(cfg.Entrypoint, s)
+			}
+		}
+	}
+	if hc.Init != nil {
+		cfg.Init = *hc.Init
+	}
+	for _, o := range hc.SecurityOpt {
+		if o == "no-new-privileges" || o == "no-new-privileges:true" || o == "no-new-privileges=true" {
+			cfg.NoNewPrivileges = true
+		}
+	}
+	switch hc.NetworkMode {
+	case "", "default", "bridge":
+		cfg.Network = skiff.NetworkBridge
+	default:
+		cfg.Network = hc.NetworkMode
+	}
+	for key, ep := range req.NetworkingConfig.EndpointsConfig {
+		if ep != nil && (key == hc.NetworkMode || key == cfg.Network) {
+			cfg.Aliases = append(cfg.Aliases, ep.Aliases...)
+		}
+	}
+	for port, binds := range hc.PortBindings {
+		p, proto, _ := strings.Cut(port, "/")
+		cport, err := strconv.ParseUint(p, 10, 16)
+		if err != nil {
+			return cfg, errorf(http.StatusBadRequest, "invalid port %q", port)
+		}
+		for _, b := range binds {
+			m := netbridge.PortMapping{ContainerPort: uint16(cport), Proto: proto}
+			if b.HostPort != "" {
+				hp, err := strconv.ParseUint(strings.Split(b.HostPort, "-")[0], 10, 16)
+				if err != nil {
+					return cfg, errorf(http.StatusBadRequest, "invalid host port %q", b.HostPort)
+				}
+				m.HostPort = uint16(hp)
+			}
+			if b.HostIp != "" && b.HostIp != "0.0.0.0" {
+				ip, err := netip.ParseAddr(b.HostIp)
+				if err != nil {
+					return cfg, errorf(http.StatusBadRequest, "invalid host IP %q", b.HostIp)
+				}
+				m.HostIP = ip
+			}
+			cfg.Ports = append(cfg.Ports, m)
+		}
+	}
+	for _, b := range hc.Binds {
+		parts := strings.Split(b, ":")
+		if len(parts) < 2 {
+			return cfg, errorf(http.StatusBadRequest, "invalid volume specification: %q", b)
+		}
+		m := skiff.Mount{Type: skiff.MountBind, Source: parts[0], Target: parts[1]}
+		if !strings.HasPrefix(parts[0], "/") {
+			m.Type = skiff.MountVolume
+		}
+		if len(parts) > 2 {
+			for _, o := range strings.Split(parts[2], ",") {
+				switch o {
+				case "ro":
+					m.ReadOnly = true
+				case "rprivate", "private", "rshared", "shared", "rslave", "slave":
+					m.Propagation = o
+				}
+			}
+		}
+		cfg.Mounts = append(cfg.Mounts, m)
+	}
+	for _, mt := range hc.Mounts {
+		cfg.Mounts = append(cfg.Mounts, skiff.Mount{Type: mt.Type, Source: mt.Source, Target: mt.Target, ReadOnly: mt.ReadOnly})
+	}
+	for target := range hc.Tmpfs {
+		cfg.Mounts = append(cfg.Mounts, skiff.Mount{Type: skiff.MountTmpfs, Target: target})
+	}
+	for _, u := range hc.Ulimits {
+		cfg.Ulimits = append(cfg.Ulimits, specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(u.Name), Soft: u.Soft, Hard: u.Hard})
+	}
+	res := &cfg.Resources
+	res.MemoryLimit = hc.Memory
+	res.MemorySwap = hc.MemorySwap
+	if hc.PidsLimit != nil && *hc.PidsLimit > 0 {
+		res.PidsLimit = *hc.PidsLimit
+	}
+	if hc.CpuShares > 0 {
+		res.CPUShares = uint64(hc.CpuShares)
+	}
+	if hc.NanoCpus > 0 {
+		res.CPUPeriod = 100000
+		res.CPUQuota = hc.NanoCpus * 100000 / 1e9
+	} else if hc.CpuQuota > 0 {
+		res.CPUQuota = hc.CpuQuota
+		res.CPUPeriod = uint64(hc.CpuPeriod)
+	}
+	// A container with an open stdin is owned by skiffd (see attach.go); every
+	// other one runs under its monitor and outlives skiffd.
+	cfg.Detach = !req.OpenStdin
+	return cfg, nil
+}
+
+func (d *daemon) containerCreate(w http.ResponseWriter, r *http.Request) error {
+	var req createRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(r.URL.Query().Get("name"), "/")
+	ctx := context.WithoutCancel(r.Context())
+	if _, err := d.e.Image(ctx, req.Image); err != nil {
+		if errors.Is(err, registry.ErrImageNotFound) {
+			ref := req.Image
+			if n, err := registry.Normalize(ref); err == nil {
+				ref = shortName(n)
+			}
+			return errorf(http.StatusNotFound, "No such image: %s", ref)
+		}
+		return err
+	}
+	id, err := d.create(ctx, &req, name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"Id": id, "Warnings": []string{}})
+}
+
+// create makes a container from a docker create request and records the request.
+func (d *daemon) create(ctx context.Context, req *createRequest, name string) (string, error) {
+	cfg, err := toConfig(req, name)
+	if err != nil {
+		return "", err
+	}
+	var oc *ownedContainer
+	if !cfg.Detach {
+		if oc, err = newOwned(&cfg, req.Tty, req.StdinOnce); err != nil {
+			return "", err
+		}
+	}
+	c, err := d.e.Create(ctx, cfg)
+	if err != nil {
+		if oc != nil {
+			oc.closeStreams()
+		}
+		if errors.Is(err, skiff.ErrNameInUse) {
+			return "", errorf(http.StatusConflict, "Conflict. The container name \"/%s\" is already in use: %v", name, err)
+		}
+		return "", err
+	}
+	if oc != nil {
+		oc.c = c
+		if rows, cols := req.HostConfig.ConsoleSize[0], req.HostConfig.ConsoleSize[1]; req.Tty && rows > 0 && cols > 0 {
+			c.Resize(uint16(rows), uint16(cols))
+		}
+		d.mu.Lock()
+		d.owned[c.ID()] = oc
+		d.mu.Unlock()
+	}
+	if err := d.saveMeta(c.ID(), &containerMeta{Name: c.Name(), Config: *req}); err != nil {
+		return "", err
+	}
+	return c.ID(), nil
+}
+
+// container finds a container by the ref in the path, as the daemon's error says.
+func (d *daemon) container(ctx context.Context, ref string) (*skiff.Container, error) {
+	c, err := d.e.Container(ctx, ref)
+	if err != nil {
+		return nil, containerError(ref, err)
+	}
+	return c, nil
+}
+
+// humanDuration renders d as docker's status column does ("5 seconds", "2 minutes").
+func humanDuration(d time.Duration) string {
+	switch s := int(d.Seconds()); {
+	case s < 1:
+		return "Less than a second"
+	case s == 1:
+		return "1 second"
+	case s < 60:
+		return fmt.Sprintf("%d seconds", s)
+	case s < 120:
+		return "About a minute"
+	case s < 3600:
+		return fmt.Sprintf("%d minutes", s/60)
+	case s < 7200:
+		return "About an hour"
+	case s < 48*3600:
+		return fmt.Sprintf("%d hours", s/3600)
+	default:
+		return fmt.Sprintf("%d days", s/86400)
+	}
+}
+
+func statusText(st skiff.State) string {
+	now := time.Now()
+	switch st.Status {
+	case skiff.StatusRunning:
+		return "Up " + humanDuration(now.Sub(st.Started))
+	case skiff.StatusPaused:
+		return "Up " + humanDuration(now.Sub(st.Started)) + " (Paused)"
+	case skiff.StatusExited:
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.Finished)))
+	}
+	return "Created"
+}
+
+// ports lists the container's published ports in the API's form.
+func (d *daemon) ports(ctx context.Context, c *skiff.Container) []map[string]any {
+	out := []map[string]any{}
+	eps, err := c.Endpoints(ctx)
+	if err != nil {
+		return out
+	}
+	for _, ep := range eps {
+		for _, p := range ep.Ports {
+			ip := "0.0.0.0"
+			if p.HostIP.IsValid() {
+				ip = p.HostIP.String()
+			}
+			proto := p.Proto
+			if proto == "" {
+				proto = "tcp"
+			}
+			out = append(out, map[string]any{"IP": ip, "PrivatePort": p.ContainerPort, "PublicPort": p.HostPort, "Type": proto})
+		}
+	}
+	return out
+}
+
+func command(m *containerMeta, st skiff.State) string {
+	args := append(append([]string{}, m.Config.Entrypoint...), m.Config.Cmd...)
+	return strings.Join(args, " ")
+}
+
+func (d *daemon) containerSummary(ctx context.Context, c *skiff.Container) map[string]any {
+	st := c.State()
+	m := d.loadMeta(st.ID)
+	labels := st.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	return map[string]any{
+		"Id": st.ID, "Names": []string{"/" + st.Name}, "Image": st.Image, "ImageID": st.ImageID,
+		"Command": command(m, st), "Created": st.Created.Unix(), "State": string(st.Status),
+		"Status": statusText(st), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": []any{},
+		"HostConfig":      map[string]string{"NetworkMode": st.Network},
+		"NetworkSettings": map[string]any{"Networks": map[string]any{}},
+	}
+}
+
+func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	f, err := filters(r)
+	if err != nil {
+		return err
+	}
+	cs, err := d.e.Containers(ctx)
+	if err != nil {
+		return err
+	}
+	all := boolQuery(r, "all")
+	out := []map[string]any{}
+	for i := len(cs) - 1; i >= 0; i-- { // newest first
+		c := cs[i]
+		st := c.State()
+		if !all && len(f["status"]) == 0 && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
+			continue
+		}
+		if !matches(f["status"], string(st.Status)) || !matches(f["name"], st.Name) ||
+			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) {
+			continue
+		}
+		out = append(out, d.containerSummary(ctx, c))
+	}
+	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 && n < len(out) {
+		out = out[:n]
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func matches(want []string, v string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		if w == v {
+			return true
+		}
+	}
+	return false
+}
+
+func matchesPrefix(want []string, v string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		if strings.HasPrefix(v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchLabels(want []string, labels map[string]string) bool {
+	for _, w := range want {
+		k, v, hasV := strings.Cut(w, "=")
+		got, ok := labels[k]
+		if !ok || hasV && got != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	ref := r.PathValue("id")
+	c, err := d.container(ctx, ref)
+	if err != nil {
+		return err
+	}
+	st := c.State()
+	m := d.loadMeta(st.ID)
+	req := m.Config
+	fmtTime := func(t time.Time) string {
+		if t.IsZero() {
+			return "0001-01-01T00:00:00Z"
+		}
+		return t.Format(time.RFC3339Nano)
+	}
+	var path string
+	var args []string
+	if im, err := d.e.Image(ctx, st.ImageID); err == nil {
+		cmd := append(append([]string{}, im.Config.Config.Entrypoint...), im.Config.Config.Cmd...)
+		if req.Entrypoint != nil {
+			cmd = append(append([]string{}, req.Entrypoint...), req.Cmd...)
+		} else if len(req.Cmd) > 0 {
+			cmd = append(append([]string{}, im.Config.Config.Entrypoint...), req.Cmd...)
+		}
+		if len(cmd) > 0 {
+			path, args = cmd[0], cmd[1:]
+		}
+	}
+	ports := map[string][]map[string]string{}
+	for _, p := range d.ports(ctx, c) {
+		key := fmt.Sprintf("%d/%s", p["PrivatePort"], p["Type"])
+		ports[key] = append(ports[key], map[string]string{"HostIp": p["IP"].(string), "HostPort": fmt.Sprint(p["PublicPort"])})
+	}
+	for p := range req.ExposedPorts {
+		if _, ok := ports[p]; !ok {
+			ports[p] = nil
+		}
+	}
+	networks := map[string]any{}
+	ipAddr := ""
+	if eps, err := c.Endpoints(ctx); err == nil {
+		for _, ep := range eps {
+			networks[ep.Network] = map[string]any{"IPAddress": ep.Address.Addr().String(), "IPPrefixLen": ep.Address.Bits(),
+				"Gateway": ep.Gateway.String(), "MacAddress": ep.MAC, "Aliases": ep.Aliases}
+			if ipAddr == "" {
+				ipAddr = ep.Address.Addr().String()
+			}
+		}
+	}
+	config := map[string]any{
+		"Hostname": st.Hostname, "User": req.User, "AttachStdin": req.AttachStdin, "AttachStdout": req.AttachStdout,
+		"AttachStderr": req.AttachStderr, "Tty": req.Tty, "OpenStdin": req.OpenStdin, "StdinOnce": req.StdinOnce,
+		"Env": req.Env, "Cmd": req.Cmd, "Entrypoint": req.Entrypoint, "Image": st.Image, "WorkingDir": req.WorkingDir,
+		"Labels": st.Labels, "ExposedPorts": req.ExposedPorts,
+	}
+	hc := req.HostConfig
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"Id": st.ID, "Created": fmtTime(st.Created), "Path": path, "Args": nonNil(args), "Name": "/" + st.Name,
+		"State": map[string]any{
+			"Status": string(st.Status), "Running": st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused,
+			"Paused": st.Status == skiff.StatusPaused, "Restarting": false, "OOMKilled": st.OOMKilled, "Dead": false,
+			"Pid": st.Pid, "ExitCode": st.ExitCode, "Error": "", "StartedAt": fmtTime(st.Started), "FinishedAt": fmtTime(st.Finished),
+		},
+		"Image": st.ImageID, "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "", "LogPath": "",
+		"RestartCount": 0, "Driver": "overlay", "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
+		"HostConfig": map[string]any{
+			"Binds": hc.Binds, "NetworkMode": st.Network, "PortBindings": hc.PortBindings, "AutoRemove": hc.AutoRemove,
+			"Memory": hc.Memory, "NanoCpus": hc.NanoCpus, "CpuShares": hc.CpuShares, "PidsLimit": hc.PidsLimit,
+			"Privileged": hc.Privileged, "CapAdd": hc.CapAdd, "CapDrop": hc.CapDrop, "Init": hc.Init,
+			"ReadonlyRootfs": hc.ReadonlyRootfs, "RestartPolicy": map[string]any{"Name": "no", "MaximumRetryCount": 0},
+			"LogConfig": map[string]any{"Type": "json-file", "Config": map[string]string{}},
+		},
+		"Config": config, "Mounts": []any{},
+		"NetworkSettings": map[string]any{"Ports": ports, "Networks": networks, "IPAddress": ipAddr},
+	})
+}
+
+func (d *daemon) containerDelete(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("id")
+	ctx := context.WithoutCancel(r.Context())
+	c, err := d.container(ctx, ref)
+	if err != nil {
+		return err
+	}
+	var opts []skiff.DeleteOption
+	if boolQuery(r, "force") {
+		opts = append(opts, skiff.WithForce())
+	}
+	if err := d.deleteContainer(ctx, c, opts...); err != nil {
+		var se *skiff.StateError
+		if errors.As(err, &se) {
+			return errorf(http.StatusConflict, "cannot remove container %q: container is %s: stop the container before removing or force remove", ref, se.From)
+		}
+		return containerError(ref, err)
+	}
+	return noContent(w)
+}
+
+// deleteContainer removes c with the library and forgets what skiffd knew of it.
+func (d *daemon) deleteContainer(ctx context.Context, c *skiff.Container, opts ...skiff.DeleteOption) error {
+	id := c.ID()
+	d.mu.Lock()
+	oc := d.owned[id]
+	d.mu.Unlock()
+	if oc != nil {
+		c = oc.c // the process that reaps it
+	}
+	if err := c.Delete(ctx, opts...); err != nil {
+		return err
+	}
+	os.Remove(d.metaPath(id))
+	d.mu.Lock()
+	delete(d.owned, id)
+	d.mu.Unlock()
+	if oc != nil {
+		oc.closeStreams()
+	}
+	return nil
+}

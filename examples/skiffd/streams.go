@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/skiffrt/skiff"
+)
+
+func (d *daemon) streamRoutes(h func(string, apiFunc)) {
+	h("POST /containers/{id}/attach", d.containerAttach)
+	h("GET /containers/{id}/logs", d.containerLogs)
+}
+
+// containerAttach hijacks the connection and streams the container's output until it
+// exits (docker run, docker attach, docker start -a). For a container skiffd owns the
+// client's input goes to the container's stdin; for a detached one the output is
+// followed in its log.
+func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("id")
+	c, err := d.container(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	st := c.State()
+	m := d.loadMeta(st.ID)
+	tty := m.Config.Tty
+	q := r.URL.Query()
+	wantIn, wantOut, wantErr := boolQuery(r, "stdin"), boolQuery(r, "stdout"), boolQuery(r, "stderr")
+	if !q.Has("stdout") && !q.Has("stderr") {
+		wantOut, wantErr = true, true
+	}
+	d.mu.Lock()
+	oc := d.owned[st.ID]
+	d.mu.Unlock()
+	if oc == nil && st.Status == skiff.StatusExited && !boolQuery(r, "logs") {
+		return errorf(http.StatusConflict, "You cannot attach to a stopped container, start it first")
+	}
+	conn, br, err := hijack(w, !tty)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	f := &framer{w: conn, raw: tty}
+	out := &selectFramer{f: f, out: wantOut, err: wantErr}
+
+	if oc != nil {
+		unsub := oc.hub.subscribe(f)
+		defer unsub()
+		ended := make(chan struct{})
+		if wantIn {
+			go func() {
+				io.Copy(oc.stdinW, br)
+				if oc.stdinOnce && !oc.tty {
+					oc.closeStdin()
+				} else if oc.tty {
+					close(ended) // the client detached: leave the container running
+				}
+			}()
+		}
+		select {
+		case <-oc.hub.done:
+		case <-ended:
+		case <-d.ctx.Done():
+		}
+		return nil
+	}
+
+	ctx, cancel := context.WithCancel(d.ctx)
+	defer cancel()
+	d.mu.Lock()
+	d.attached[st.ID]++
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		if d.attached[st.ID]--; d.attached[st.ID] <= 0 {
+			delete(d.attached, st.ID)
+		}
+		d.mu.Unlock()
+	}()
+	tail := 0
+	if st.Status == skiff.StatusCreated || boolQuery(r, "logs") {
+		tail = -1
+	}
+	c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: tail}, func(e skiff.LogEntry) error {
+		return out.entry(e)
+	})
+	return nil
+}
+
+// selectFramer writes log entries of the selected streams to a framer.
+type selectFramer struct {
+	f        *framer
+	out, err bool
+	stamps   bool
+}
+
+func (s *selectFramer) entry(e skiff.LogEntry) error {
+	t := byte(streamStdout)
+	if e.Stream == "stderr" {
+		t = streamStderr
+	}
+	if t == streamStdout && !s.out || t == streamStderr && !s.err {
+		return nil
+	}
+	p := e.Log
+	if s.stamps {
+		p = e.Time.Format(time.RFC3339Nano) + " " + p
+	}
+	return s.f.write(t, []byte(p))
+}
+
+func parseUnixTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t
+		}
+		return time.Time{}
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
+
+func (d *daemon) containerLogs(w http.ResponseWriter, r *http.Request) error {
+	ref := r.PathValue("id")
+	c, err := d.container(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	tail := -1
+	if t := q.Get("tail"); t != "" && t != "all" {
+		if tail, err = strconv.Atoi(t); err != nil {
+			return errorf(http.StatusBadRequest, "invalid tail %q", t)
+		}
+	}
+	tty := d.loadMeta(c.ID()).Config.Tty
+	opts := skiff.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Since: parseUnixTime(q.Get("since"))}
+	until := parseUnixTime(q.Get("until"))
+	ct := "application/vnd.docker.multiplexed-stream"
+	if tty {
+		ct = "application/vnd.docker.raw-stream"
+	}
+	s := startStream(w, ct)
+	out := &selectFramer{f: &framer{w: s, raw: tty}, out: boolQuery(r, "stdout"), err: boolQuery(r, "stderr"), stamps: boolQuery(r, "timestamps")}
+	ctx := r.Context()
+	c.LogEntries(ctx, opts, func(e skiff.LogEntry) error {
+		if !until.IsZero() && e.Time.After(until) {
+			return nil
+		}
+		return out.entry(e)
+	})
+	return nil
+}
