@@ -64,11 +64,14 @@ func BenchmarkUnpack(b *testing.B) {
 			name = "skiff-nosync"
 		}
 		b.Run(name, func(b *testing.B) {
-			s, err := NewStore(benchRoot(b))
+			var opts []Option
+			if !sync {
+				opts = append(opts, WithoutSync())
+			}
+			s, err := NewStore(benchRoot(b), opts...)
 			if err != nil {
 				b.Fatal(err)
 			}
-			s.noSync = !sync
 			b.SetBytes(int64(len(tarball)))
 			i := 0
 			for b.Loop() {

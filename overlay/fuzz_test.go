@@ -35,7 +35,7 @@ func FuzzUnpack(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := NewStore(filepath.Join(root, "store"))
+		s, err := NewStore(filepath.Join(root, "store"), WithoutSync())
 		if err != nil {
 			t.Fatal(err)
 		}

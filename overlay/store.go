@@ -28,8 +28,18 @@ import (
 type Store struct {
 	root string // <root>/layers, absolute
 
-	noSync bool // benchmarks only: skip the syncfs before publishing
+	noSync bool // WithoutSync
 }
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithoutSync skips the syncfs(2) that Unpack does before it publishes a
+// layer (default: sync). A crash can then leave a visible layer whose files
+// are empty or missing, so use it only for stores that are thrown away after
+// a crash (CI, tests, benchmarks). On a host with much unrelated dirty data
+// on the same file system, syncfs waits for that data too.
+func WithoutSync() Option { return func(s *Store) { s.noSync = true } }
 
 const (
 	linksDir = "l"
@@ -42,12 +52,15 @@ const (
 )
 
 // NewStore opens (creating if needed) the layer store under root/layers.
-func NewStore(root string) (*Store, error) {
+func NewStore(root string, opts ...Option) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("layer store %q: %w", root, err)
 	}
 	s := &Store{root: filepath.Join(abs, "layers")}
+	for _, o := range opts {
+		o(s)
+	}
 	for _, d := range []string{s.root, filepath.Join(s.root, linksDir), filepath.Join(s.root, emptyDir), filepath.Join(s.root, locksDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("layer store %q: %w", root, err)
