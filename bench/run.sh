@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Start latency: time start→exit of /bin/true on one busybox rootfs for
 #   skiff run --rm (image already in the store), runc run and crun run,
+# exec latency: time of /bin/true exec'd into a running container for
+#   skiff exec, runc exec and crun exec,
 # N runs each in one run of this script; prints medians and the Skiff/runc and
-# Skiff/crun ratios. Root only. Usage: bench/run.sh [N]   (default 30)
+# Skiff/crun ratios. Then the memory of the process that stays with a detached
+# container: skiff's monitor (run -d) against conmon (the monitor podman uses, here
+# driving runc directly), as RSS and PSS (shared pages divided among their users).
+# Root only. Usage: bench/run.sh [N]   (default 30)
 #
 # On this hybrid-cgroup host crun only runs when /sys/fs/cgroup/unified is not
 # mounted, so the whole script re-executes itself in a private mount namespace with it
 # unmounted, and all three runtimes are measured there alike.
 set -euo pipefail
+[ -n "${SKIFF_BENCH_TRACE:-}" ] && set -x
 N=${1:-30}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -28,7 +34,7 @@ trap 'rm -rf "$work"' EXIT
 bundle=$work/bundle
 mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/dev" "$bundle/rootfs/sys" "$bundle/rootfs/tmp"
 cp "$(command -v busybox)" "$bundle/rootfs/bin/busybox"
-for a in sh true echo; do ln -s busybox "$bundle/rootfs/bin/$a"; done
+for a in sh true echo sleep; do ln -s busybox "$bundle/rootfs/bin/$a"; done
 (cd "$bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"\/bin\/true"/' config.json)
 
 root=$work/root
@@ -51,3 +57,49 @@ crun_ms=$(measure crun crun --root "$work/crun-state" run --bundle "$bundle" "sk
 printf 'start→exit of /bin/true, median of %d runs (ms)\n' "$N"
 printf '  skiff run --rm  %8s\n  runc run        %8s\n  crun run        %8s\n' "$skiff_ms" "$runc_ms" "$crun_ms"
 awk -v s="$skiff_ms" -v r="$runc_ms" -v c="$crun_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n", s/r, s/c }'
+
+# Exec latency: one long-running container per runtime, /bin/true exec'd into it.
+sleeper=$work/sleeper
+mkdir -p "$sleeper"
+sed 's|"/bin/true"|"sleep", "1000"|; s|"path": "rootfs"|"path": "'"$bundle"'/rootfs"|' "$bundle/config.json" >"$sleeper/config.json"
+sid=$("$work/skiff" --root "$root" run -d --network none bench/busybox:latest sleep 1000)
+runc --root "$work/runc-state" run -d --bundle "$sleeper" skiff-bench-runc-exec-$$ </dev/null >/dev/null 2>&1
+crun --root "$work/crun-state" run -d --bundle "$sleeper" skiff-bench-crun-exec-$$ </dev/null >/dev/null 2>&1
+cleanup_exec() {
+	"$work/skiff" --root "$root" rm -f "$sid" >/dev/null 2>&1 || true
+	runc --root "$work/runc-state" delete -f skiff-bench-runc-exec-$$ >/dev/null 2>&1 || true
+	crun --root "$work/crun-state" delete -f skiff-bench-crun-exec-$$ >/dev/null 2>&1 || true
+}
+trap 'cleanup_exec; rm -rf "$work"' EXIT
+skiff_exec_ms=$(measure "skiff exec" "$work/skiff" --root "$root" exec "$sid" /bin/true)
+runc_exec_ms=$(measure "runc exec" runc --root "$work/runc-state" exec skiff-bench-runc-exec-$$ /bin/true)
+crun_exec_ms=$(measure "crun exec" crun --root "$work/crun-state" exec skiff-bench-crun-exec-$$ /bin/true)
+printf 'exec of /bin/true into a running container, median of %d runs (ms)\n' "$N"
+printf '  skiff exec      %8s\n  runc exec       %8s\n  crun exec       %8s\n' "$skiff_exec_ms" "$runc_exec_ms" "$crun_exec_ms"
+awk -v s="$skiff_exec_ms" -v r="$runc_exec_ms" -v c="$crun_exec_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n", s/r, s/c }'
+
+# Monitor memory: skiff's monitor of the running detached container against conmon
+# monitoring a runc container (conmon daemonizes; runc create, then start).
+kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/${3:-status}"; }
+mpid=$(pgrep -f "^skiff-monitor ${sid:0:12}")
+if command -v conmon >/dev/null; then
+	cm=$work/conmon
+	mkdir -p "$cm/exit" "$cm/sock"
+	conmon --api-version 1 -c skiff-bench-conmon-$$ -u skiff-bench-conmon-$$ -n skiff-bench-conmon -r "$(command -v runc)" \
+		-b "$sleeper" -p "$cm/pid" -l "k8s-file:$cm/ctr.log" --exit-dir "$cm/exit" --socket-dir-path "$cm/sock" \
+		--conmon-pidfile "$cm/conmon.pid" --runtime-arg --root --runtime-arg "$work/runc-state" >/dev/null 2>&1
+	for i in $(seq 50); do [ -s "$cm/pid" ] && break; sleep 0.05; done
+	runc --root "$work/runc-state" start skiff-bench-conmon-$$
+	sleep 0.3
+	cpid=$(cat "$cm/conmon.pid")
+	trap 'cleanup_exec; runc --root "$work/runc-state" delete -f skiff-bench-conmon-$$ >/dev/null 2>&1; rm -rf "$work"' EXIT
+fi
+sleep 0.5 # let both settle after start
+printf 'memory of the monitor of a running detached container (KiB)\n'
+printf '                  %8s %8s %8s %8s\n' RSS PSS RssAnon RssFile
+printf '  skiff-monitor   %8s %8s %8s %8s\n' "$(kb "$mpid" VmRSS)" "$(kb "$mpid" Pss smaps_rollup)" "$(kb "$mpid" RssAnon)" "$(kb "$mpid" RssFile)"
+if [ -n "${cpid:-}" ]; then
+	printf '  conmon          %8s %8s %8s %8s\n' "$(kb "$cpid" VmRSS)" "$(kb "$cpid" Pss smaps_rollup)" "$(kb "$cpid" RssAnon)" "$(kb "$cpid" RssFile)"
+else
+	echo "  conmon: not installed (apt-get install conmon)"
+fi
