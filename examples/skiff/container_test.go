@@ -100,11 +100,14 @@ func TestCLIDetachedLifecycleAndVolumes(t *testing.T) {
 		t.Fatalf("run -d printed %q, want the container ID", id)
 	}
 	c.expect(0, "", "web", "", "ps")
-	if out := c.ok("ps"); !regexp.MustCompile(`(?m)^`+id[:12]+`\s+busybox\s+.*\sUp .*\sweb$`).MatchString(out) {
+	if out := c.ok("ps"); !regexp.MustCompile(`(?m)^` + id[:12] + `\s+busybox\s+.*\sUp .*\sweb$`).MatchString(out) {
 		t.Errorf("ps:\n%s", out)
 	}
 	c.expect(0, "", id+"\n", "", "ps", "-q", "--no-trunc")
-	waitFor(t, func() bool { out, errOut, _ := c.run("", "logs", "web"); return out == "started\nc\n" && errOut == "oops\n" })
+	waitFor(t, func() bool {
+		out, errOut, _ := c.run("", "logs", "web")
+		return out == "started\nc\n" && errOut == "oops\n"
+	})
 	c.expect(0, "", "c\n", "oops\n", "logs", "--tail", "2", "web")
 	if out := c.ok("logs", "-t", "web"); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\S+Z started\n`).MatchString(out) {
 		t.Errorf("logs -t: %q", out)
