@@ -78,14 +78,18 @@ func TestStopWithSignalHandler(t *testing.T) {
 	e := newEngine(t)
 	img := busybox(t, e)
 	ctx := context.Background()
-	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone,
-		Cmd: []string{"sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.05; done"}})
-	time.Sleep(100 * time.Millisecond)
-	if err := c.Stop(ctx, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if st := c.State(); st.ExitCode != 3 {
-		t.Errorf("stop of a container trapping TERM: exit %d, want 3", st.ExitCode)
+	for _, detach := range []bool{false, true} {
+		// A detached container's init is the monitor's child: it must inherit no
+		// ignored signal dispositions, or the shell could not trap TERM.
+		c := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Detach: detach,
+			Cmd: []string{"sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.05; done"}})
+		time.Sleep(100 * time.Millisecond)
+		if err := c.Stop(ctx, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if st := c.State(); st.ExitCode != 3 {
+			t.Errorf("stop of a container trapping TERM (detached %v): exit %d, want 3", detach, st.ExitCode)
+		}
 	}
 }
 

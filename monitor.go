@@ -122,7 +122,14 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 
 // runMonitor is the monitor process's main; it returns the process's exit code.
 func runMonitor() int {
-	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGTERM)
+	// Catch (not ignore: an ignored disposition would be inherited by the container
+	// through execve) the signals a terminal or a process group might send.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGTERM)
+	go func() {
+		for range sigs {
+		}
+	}()
 	debug.SetGCPercent(20) // a long-lived, mostly idle process: stay small
 	sock := os.NewFile(3, "monitor")
 	enc, dec := json.NewEncoder(sock), json.NewDecoder(sock)
