@@ -220,3 +220,27 @@ func TestCLILogin(t *testing.T) {
 		t.Errorf("push after logout: exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestCLIPullPlatform(t *testing.T) {
+	c := newCLI(t)
+	addr := testutil.StartRegistry(t)
+	ref := addr + "/skiff/multi:latest"
+	testutil.PushIndex(t, ref, testutil.BusyboxMultiArch(t))
+
+	c.ok("pull", "-q", "--platform", "linux/arm64", ref)
+	out := c.ok("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", ref)
+	if out != "linux/arm64\n" {
+		t.Errorf("pull --platform linux/arm64 stored %q", out)
+	}
+	c.ok("pull", "-q", ref)
+	if out := c.ok("inspect", "--format", "{{.Architecture}}", ref); out != "amd64\n" {
+		t.Errorf("pull without --platform stored %q, want the host's amd64", out)
+	}
+	_, errOut, code := c.run("", "pull", "--platform", "linux/s390x", ref)
+	if code == 0 || !strings.Contains(errOut, "linux/arm64") || !strings.Contains(errOut, "linux/amd64") {
+		t.Errorf("pull of an absent platform: exit %d, stderr %q; want the available ones listed", code, errOut)
+	}
+	if _, errOut, code := c.run("", "pull", "--platform", "nonsense/x/y/z", ref); code == 0 || !strings.Contains(errOut, "platform") {
+		t.Errorf("pull --platform with garbage: exit %d, %q", code, errOut)
+	}
+}
