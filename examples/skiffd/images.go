@@ -88,21 +88,33 @@ func (d *daemon) imageList(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		seen[im.ID.String()] = true
+		sum := imageSummary(im)
 		if refs := f["reference"]; len(refs) > 0 {
-			ok := false
-			for _, ref := range refs {
-				for _, n := range im.Names {
-					s := shortName(n)
-					if s == ref || strings.HasPrefix(s, ref+":") || n == ref || strings.HasPrefix(n, ref+":") {
-						ok = true
+			var kept []string
+			for _, tag := range sum["RepoTags"].([]string) {
+				for _, ref := range refs {
+					if tag == ref || strings.HasPrefix(tag, ref+":") {
+						kept = append(kept, tag)
+						break
 					}
 				}
 			}
-			if !ok {
+			if len(kept) == 0 {
 				continue
 			}
+			sum["RepoTags"] = kept
+			var digests []string
+			for _, dg := range sum["RepoDigests"].([]string) {
+				for _, tag := range kept {
+					if strings.HasPrefix(dg, tag[:strings.LastIndex(tag, ":")]+"@") {
+						digests = append(digests, dg)
+						break
+					}
+				}
+			}
+			sum["RepoDigests"] = nonNil(digests)
 		}
-		out = append(out, imageSummary(im))
+		out = append(out, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

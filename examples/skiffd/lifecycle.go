@@ -285,8 +285,14 @@ func (d *daemon) containerKill(w http.ResponseWriter, r *http.Request) error {
 	if st := c.State(); st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
 		return errorf(http.StatusConflict, "cannot kill container: %s: container %s is not running", ref, st.ID[:12])
 	}
+	c = d.owner(c)
 	if err := c.Kill(ctx, sig); err != nil {
 		return containerError(ref, err)
+	}
+	if sig == syscall.SIGKILL { // as docker: the container is dead when kill returns
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		c.Wait(wctx)
+		cancel()
 	}
 	return noContent(w)
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDockerCLIImages(t *testing.T) {
+	e := newEnv(t)
+	img := e.busybox()
+	addr := strings.Split(img, "/")[0]
+
+	t.Run("inspect tag rmi", func(t *testing.T) {
+		if out := e.ok("image", "inspect", "-f", "{{.Os}} {{len .RootFS.Layers}}", img); out != "linux 3\n" {
+			t.Errorf("image inspect = %q", out)
+		}
+		e.ok("tag", img, "mytag:1")
+		if out := e.ok("images", "--format", "{{.Repository}}:{{.Tag}}", "mytag"); out != "mytag:1\n" {
+			t.Errorf("images mytag = %q", out)
+		}
+		out := e.ok("rmi", "mytag:1")
+		if !strings.Contains(out, "Untagged: mytag:1") {
+			t.Errorf("rmi = %q", out)
+		}
+		_, errs, code := e.run("rmi", "nosuch:1")
+		if code != 1 || !strings.Contains(errs, "No such image: nosuch:1") {
+			t.Errorf("rmi nosuch: exit %d, stderr %q", code, errs)
+		}
+	})
+
+	t.Run("build push pull", func(t *testing.T) {
+		ctxDir := t.TempDir()
+		os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM "+img+" AS base\nARG WHO=nobody\nRUN echo built-for-$WHO > /greeting\nCOPY file.txt /file.txt\nFROM base\nCMD [\"sh\", \"-c\", \"cat /greeting /file.txt\"]\n"), 0o644)
+		os.WriteFile(filepath.Join(ctxDir, "file.txt"), []byte("copied\n"), 0o644)
+		ref := addr + "/built:1"
+		out, errs, code := e.run("build", "-t", ref, "--build-arg", "WHO=skiff", ctxDir)
+		if code != 0 || !strings.Contains(out, "Successfully tagged "+ref) {
+			t.Fatalf("docker build: exit %d\nstdout %s\nstderr %s", code, out, errs)
+		}
+		if out := e.ok("run", "--rm", ref); out != "built-for-skiff\ncopied\n" {
+			t.Errorf("run built image = %q", out)
+		}
+		out, errs, code = e.run("build", "-q", ctxDir)
+		if code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "sha256:") {
+			t.Errorf("docker build -q: exit %d, stdout %q, stderr %q", code, out, errs)
+		}
+		os.WriteFile(filepath.Join(ctxDir, "Dockerfile.bad"), []byte("FROM "+img+"\nRUN exit 3\n"), 0o644)
+		_, errs, code = e.run("build", "-f", filepath.Join(ctxDir, "Dockerfile.bad"), ctxDir)
+		if code != 3 {
+			t.Errorf("failing build: exit %d (want 3), stderr %q", code, errs)
+		}
+
+		e.ok("push", ref)
+		fresh := newEnv(t) // a fresh root: pull back what was pushed
+		if out := fresh.ok("pull", ref); !strings.Contains(out, ref) {
+			t.Errorf("pull into fresh root = %q", out)
+		}
+		if out := fresh.ok("run", "--rm", ref); out != "built-for-skiff\ncopied\n" {
+			t.Errorf("run pulled image = %q", out)
+		}
+	})
+
+	t.Run("networks", func(t *testing.T) {
+		e.ok("network", "create", "--subnet", "10.213.0.0/24", "appnet")
+		if out := e.ok("network", "ls", "--format", "{{.Name}}"); !strings.Contains(out, "appnet") {
+			t.Errorf("network ls = %q", out)
+		}
+		e.ok("run", "-d", "--name", "srv", "--network", "appnet", img, "sleep", "60")
+		if out := e.ok("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", "appnet"); out != "10.213.0.0/24\n" {
+			t.Errorf("network inspect = %q", out)
+		}
+		if out := e.ok("run", "--rm", "--network", "appnet", img, "ping", "-c", "1", "-W", "2", "srv"); !strings.Contains(out, "1 packets received") {
+			t.Errorf("ping srv by name = %q", out)
+		}
+		e.ok("rm", "-f", "srv")
+		e.ok("network", "rm", "appnet")
+	})
+
+	t.Run("system df port kill restart", func(t *testing.T) {
+		e.ok("system", "df")
+		e.ok("run", "-d", "--name", "p", "-p", "127.0.0.1::80", img, "sleep", "60")
+		if out := e.ok("port", "p"); !strings.HasPrefix(out, "80/tcp -> 127.0.0.1:") {
+			t.Errorf("docker port = %q", out)
+		}
+		e.ok("restart", "-t", "1", "p")
+		if out := e.ok("inspect", "-f", "{{.State.Status}}", "p"); out != "running\n" {
+			t.Errorf("after restart: %q", out)
+		}
+		e.ok("kill", "p")
+		if out := e.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "p"); out != "exited 137\n" {
+			t.Errorf("after kill: %q", out)
+		}
+		e.ok("rm", "p")
+	})
+}
