@@ -40,6 +40,18 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	if oc == nil && st.Status == skiff.StatusExited && !boolQuery(r, "logs") {
 		return errorf(http.StatusConflict, "You cannot attach to a stopped container, start it first")
 	}
+	// Count this session before the 101: the client starts the container as soon as
+	// it has it, and --rm must wait for this session to drain the log.
+	d.mu.Lock()
+	d.attached[st.ID]++
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		if d.attached[st.ID]--; d.attached[st.ID] <= 0 {
+			delete(d.attached, st.ID)
+		}
+		d.mu.Unlock()
+	}()
 	conn, br, err := hijack(w, !tty)
 	if err != nil {
 		return nil
@@ -70,18 +82,8 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	ctx, cancel := context.WithCancel(d.ctx)
+	ctx, cancel := d.followContext(d.ctx, st.ID)
 	defer cancel()
-	d.mu.Lock()
-	d.attached[st.ID]++
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		if d.attached[st.ID]--; d.attached[st.ID] <= 0 {
-			delete(d.attached, st.ID)
-		}
-		d.mu.Unlock()
-	}()
 	tail := 0
 	if st.Status == skiff.StatusCreated || boolQuery(r, "logs") {
 		tail = -1
@@ -151,7 +153,8 @@ func (d *daemon) containerLogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	s := startStream(w, ct)
 	out := &selectFramer{f: &framer{w: s, raw: tty}, out: boolQuery(r, "stdout"), err: boolQuery(r, "stderr"), stamps: boolQuery(r, "timestamps")}
-	ctx := r.Context()
+	ctx, cancel := d.followContext(r.Context(), c.ID())
+	defer cancel()
 	c.LogEntries(ctx, opts, func(e skiff.LogEntry) error {
 		if !until.IsZero() && e.Time.After(until) {
 			return nil
@@ -159,4 +162,30 @@ func (d *daemon) containerLogs(w http.ResponseWriter, r *http.Request) error {
 		return out.entry(e)
 	})
 	return nil
+}
+
+// followContext is a context for following a container's log that ends shortly after
+// the container is removed (the library's follow would otherwise wait for an exit it
+// can no longer see).
+func (d *daemon) followContext(parent context.Context, id string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		gone := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := d.e.Container(ctx, id); err != nil {
+				if gone++; gone > 1 {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
 }
