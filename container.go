@@ -277,6 +277,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		Created:    time.Now().UTC(),
 		Cgroup:     cgPath,
 		Network:    plan.mode,
+		Aliases:    cfg.Aliases,
+		Ports:      cfg.Ports,
+		Cmd:        spec.Process.Args,
 		Hostname:   hostname,
 		Layers:     layers,
 		Labels:     cfg.Labels,
@@ -438,13 +441,17 @@ func alive(pid int) bool {
 }
 
 // Start releases the container's process to run its command. Any process on the
-// engine root may start a created container.
+// engine root may start a created container. An exited container starts again (docker
+// start): a new init runs its command on the same root filesystem, under a monitor.
 func (c *Container) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refresh()
+	if c.st.Status == StatusExited {
+		return c.restartLocked(ctx)
+	}
 	if c.st.Status != StatusCreated {
-		return &StateError{ID: c.st.ID, Op: "start", From: c.st.Status, Want: string(StatusCreated)}
+		return &StateError{ID: c.st.ID, Op: "start", From: c.st.Status, Want: string(StatusCreated) + " or " + string(StatusExited)}
 	}
 	proc := c.proc
 	if proc == nil {

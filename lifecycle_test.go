@@ -67,7 +67,7 @@ func TestLifecycleTransitions(t *testing.T) {
 		t.Errorf("stop: exit %d after %v, want 137 after the 300ms timeout", st.ExitCode, time.Since(start))
 	}
 	illegal("pause a stopped container", c.Pause(ctx))
-	illegal("start a stopped container", c.Start(ctx))
+	illegal("resume a stopped container", c.Resume(ctx))
 	illegal("kill a stopped container", c.Kill(ctx, syscall.SIGTERM))
 	if err := c.Delete(ctx); err != nil {
 		t.Fatal(err)
@@ -242,4 +242,40 @@ func TestManyCyclesLeaveNothing(t *testing.T) {
 		t.Errorf("open fds grew from %d to %d over %d cycles", before, after, n)
 	}
 	// newEngine's cleanup checks mounts, cgroups, processes, links and container dirs.
+}
+
+func TestStartAgainAndRestart(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Name: "again",
+		Cmd: []string{"sh", "-c", "echo run >> /runs; wc -l < /runs; hostname; sleep 0.2"}})
+	if st, err := c.Wait(ctx); err != nil || st.Code != 0 {
+		t.Fatalf("first run: %+v %v", st, err)
+	}
+	// docker start of an exited container: same root filesystem, same name and network.
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Wait(ctx); err != nil || st.Code != 0 {
+		t.Fatalf("second run: %+v %v", st, err)
+	}
+	var out bytes.Buffer
+	if err := c.Logs(ctx, skiff.LogOptions{Tail: -1}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "2\n" + c.ID()[:12] + "\n"; out.String() != want {
+		t.Errorf("second run logged %q, want %q (the first run's file kept)", out.String(), want)
+	}
+	if err := c.Restart(ctx, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Wait(ctx); err != nil || st.Code != 0 {
+		t.Fatalf("restarted run: %+v %v", st, err)
+	}
+	out.Reset()
+	c.Logs(ctx, skiff.LogOptions{Tail: -1}, &out, &out)
+	if !strings.HasPrefix(out.String(), "2\n") || !strings.Contains(out.String(), "3\n") {
+		t.Errorf("after restart the log holds %q", out.String())
+	}
 }

@@ -1,6 +1,8 @@
 package skiff
 
 import (
+	"github.com/skiffrt/skiff/netbridge"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -32,20 +34,23 @@ type State struct {
 	Pid     int    `json:"pid,omitempty"` // host pid of the container's init
 	// Owner is the pid of the process that reaps the container's init: its monitor
 	// when detached, else the process that created it.
-	Owner      int               `json:"owner,omitempty"`
-	Detached   bool              `json:"detached,omitempty"`
-	StopSignal string            `json:"stop_signal,omitempty"` // the image's STOPSIGNAL
-	AutoRemove bool              `json:"auto_remove,omitempty"`
-	ExitCode   int               `json:"exit_code"`
-	OOMKilled  bool              `json:"oom_killed,omitempty"`
-	Created    time.Time         `json:"created"`
-	Started    time.Time         `json:"started,omitzero"`
-	Finished   time.Time         `json:"finished,omitzero"`
-	Cgroup     string            `json:"cgroup"`
-	Network    string            `json:"network"` // NetworkBridge, NetworkNone, NetworkHost or a network name
-	Hostname   string            `json:"hostname"`
-	Layers     []string          `json:"layers"` // chain IDs of the image layers, bottom to top
-	Labels     map[string]string `json:"labels,omitempty"`
+	Owner      int                     `json:"owner,omitempty"`
+	Detached   bool                    `json:"detached,omitempty"`
+	StopSignal string                  `json:"stop_signal,omitempty"` // the image's STOPSIGNAL
+	AutoRemove bool                    `json:"auto_remove,omitempty"`
+	ExitCode   int                     `json:"exit_code"`
+	OOMKilled  bool                    `json:"oom_killed,omitempty"`
+	Created    time.Time               `json:"created"`
+	Started    time.Time               `json:"started,omitzero"`
+	Finished   time.Time               `json:"finished,omitzero"`
+	Cgroup     string                  `json:"cgroup"`
+	Network    string                  `json:"network"` // NetworkBridge, NetworkNone, NetworkHost or a network name
+	Hostname   string                  `json:"hostname"`
+	Aliases    []string                `json:"aliases,omitempty"` // network aliases
+	Ports      []netbridge.PortMapping `json:"ports,omitempty"`   // published ports
+	Cmd        []string                `json:"cmd"`               // entrypoint and arguments
+	Layers     []string                `json:"layers"`            // chain IDs of the image layers, bottom to top
+	Labels     map[string]string       `json:"labels,omitempty"`
 }
 
 func (e *Engine) containerDir(id string) string { return filepath.Join(e.root, "containers", id) }

@@ -1,0 +1,100 @@
+package skiff
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/moby/sys/mountinfo"
+	godigest "github.com/opencontainers/go-digest"
+
+	"github.com/skiffrt/skiff/cgroup"
+	"github.com/skiffrt/skiff/namespace"
+)
+
+// Restart stops the container (as Stop, with timeout) and starts it again (docker
+// restart).
+func (c *Container) Restart(ctx context.Context, timeout time.Duration) error {
+	if err := c.Stop(ctx, timeout); err != nil {
+		return err
+	}
+	return c.Start(ctx)
+}
+
+// restartLocked runs an exited container again (c.mu held): a new init, under a
+// monitor, in the container's cgroup and networks, on its root filesystem with its
+// upper dir as the last run left it.
+func (c *Container) restartLocked(ctx context.Context) error {
+	e, st := c.e, c.st
+	dir := e.containerDir(st.ID)
+	fail := func(err error) error { return fmt.Errorf("restart container %s: %w", shortID(st.ID), err) }
+
+	merged := filepath.Join(dir, "merged")
+	if ok, _ := mountinfo.Mounted(merged); !ok { // e.g. after a reboot
+		layers := make([]godigest.Digest, len(st.Layers))
+		for i, l := range st.Layers {
+			layers[i] = godigest.Digest(l)
+		}
+		m, err := e.layers.Prepare(ctx, dir, layers)
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.MkdirAll(merged, 0o755); err != nil {
+			return fail(err)
+		}
+		if err := m.Mount(merged); err != nil {
+			return fail(err)
+		}
+	}
+	cg := c.cg
+	if cg == nil {
+		var err error
+		if cg, err = cgroup.New(st.Cgroup, cgroup.Resources{}); err != nil {
+			return fail(err)
+		}
+		c.cg = cg
+	}
+	// The old interfaces died with the old network namespace; their addresses and
+	// rules are released and the container attaches anew.
+	if err := e.detachNetwork(ctx, st.ID); err != nil {
+		return fail(err)
+	}
+	plan := &netPlan{mode: st.Network, dir: dir, id: st.ID, name: st.Name, host: st.Hostname, aliases: st.Aliases, ports: st.Ports}
+	pid, owner, err := e.spawnMonitor(ctx, st.ID, st.AutoRemove, func(pid int) error {
+		if err := cg.AddProc(pid); err != nil {
+			return err
+		}
+		return e.attachNetwork(ctx, plan, pid)
+	})
+	if err != nil {
+		e.detachNetwork(context.WithoutCancel(ctx), st.ID)
+		return fail(err)
+	}
+	c.proc = nil
+	if _, err := e.updateState(st.ID, func(s *State) error {
+		s.Status, s.Pid, s.Owner, s.Detached = StatusCreated, pid, owner, true
+		s.ExitCode, s.OOMKilled, s.Finished = 0, false, time.Time{}
+		return nil
+	}); err != nil {
+		cg.Kill()
+		return fail(err)
+	}
+	if err := namespace.Load(pid, dir).Start(); err != nil {
+		cg.Kill()
+		return fail(err)
+	}
+	ns, err := e.updateState(st.ID, func(s *State) error {
+		if s.Status == StatusCreated { // the monitor may have seen it exit already
+			s.Status = StatusRunning
+			s.Started = time.Now().UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	c.st = ns
+	return nil
+}
