@@ -95,3 +95,26 @@ func TestDockerCLIImages(t *testing.T) {
 		e.ok("rm", "p")
 	})
 }
+
+func TestDockerCLIVolumes(t *testing.T) {
+	e := newEnv(t)
+	img := e.busybox()
+	if out := e.ok("volume", "create", "data"); out != "data\n" {
+		t.Errorf("volume create = %q", out)
+	}
+	if out := e.ok("volume", "ls", "-q"); out != "data\n" {
+		t.Errorf("volume ls -q = %q", out)
+	}
+	e.ok("run", "--rm", "-v", "data:/data", img, "sh", "-c", "echo kept > /data/f")
+	if out := e.ok("run", "--rm", "-v", "data:/data", img, "cat", "/data/f"); out != "kept\n" {
+		t.Errorf("volume content = %q", out)
+	}
+	if out := e.ok("volume", "inspect", "-f", "{{.Driver}} {{.Name}}", "data"); out != "local data\n" {
+		t.Errorf("volume inspect = %q", out)
+	}
+	e.ok("volume", "rm", "data")
+	_, errs, code := e.run("volume", "inspect", "data")
+	if code != 1 || !strings.Contains(errs, "no such volume") {
+		t.Errorf("inspect removed volume: exit %d, stderr %q", code, errs)
+	}
+}
