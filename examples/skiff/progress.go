@@ -18,11 +18,12 @@ import (
 // (github.com/vbauerster/mpb) when out is a terminal, else one line per state change,
 // as docker prints them ("0123456789ab: Pull complete").
 type progress struct {
-	mu    sync.Mutex
-	out   io.Writer
-	push  bool
-	bars  *mpb.Progress // nil in plain mode
-	blobs map[string]*blobBar
+	mu       sync.Mutex
+	out      io.Writer
+	push     bool
+	bars     *mpb.Progress // nil in plain mode
+	finished bool
+	blobs    map[string]*blobBar
 }
 
 type blobBar struct {
@@ -35,7 +36,7 @@ type blobBar struct {
 func newProgress(ctx context.Context, out io.Writer, push bool) *progress {
 	p := &progress{out: out, push: push, blobs: map[string]*blobBar{}}
 	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.bars = mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithWidth(40))
+		p.bars = mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithWidth(40), mpb.WithAutoRefresh())
 	}
 	return p
 }
@@ -108,9 +109,9 @@ func (p *progress) word(s registry.State) string {
 	return ""
 }
 
-// done waits for the bars to be drawn a last time.
+// done waits for the bars to be drawn a last time. It may be called more than once.
 func (p *progress) done() {
-	if p.bars == nil {
+	if p.bars == nil || p.finished {
 		return
 	}
 	p.mu.Lock()
@@ -121,4 +122,5 @@ func (p *progress) done() {
 	}
 	p.mu.Unlock()
 	p.bars.Wait()
+	p.finished = true
 }

@@ -33,6 +33,7 @@ func newPullCommand(g *globalFlags) *cobra.Command {
 				opts = append(opts, registry.WithPlatform(*p))
 			}
 			out := cmd.OutOrStdout()
+			done := func() {}
 			if !quiet {
 				if norm, err := registry.Normalize(args[0]); err == nil {
 					repo, tag := splitRef(norm)
@@ -41,8 +42,10 @@ func newPullCommand(g *globalFlags) *cobra.Command {
 				pr := newProgress(cmd.Context(), out, false)
 				opts = append(opts, registry.WithProgress(pr.update))
 				defer pr.done()
+				done = pr.done
 			}
 			img, err := e.Pull(cmd.Context(), args[0], opts...)
+			done()
 			if err != nil {
 				return err
 			}

@@ -27,14 +27,17 @@ func newPushCommand(g *globalFlags) *cobra.Command {
 			}
 			repo, tag := splitRef(norm)
 			out := cmd.OutOrStdout()
+			done := func() {}
 			var opts []registry.Option
 			if !quiet {
 				fmt.Fprintf(out, "The push refers to repository [%s]\n", repo)
 				pr := newProgress(cmd.Context(), out, true)
 				opts = append(opts, registry.WithProgress(pr.update))
 				defer pr.done()
+				done = pr.done
 			}
 			dig, err := e.Push(cmd.Context(), args[0], opts...)
+			done()
 			if err != nil {
 				return err
 			}
