@@ -236,17 +236,20 @@ func (p *Process) Start() error {
 	if p.started {
 		return nil
 	}
+	// The pidfd first: once the fifo is open, init may run its command, exit and be
+	// reaped before a later pidfd_open, which would then fail although the start
+	// worked.
+	pidfd, err := unix.PidfdOpen(p.Pid, 0)
+	if err != nil {
+		return fmt.Errorf("start container (pid %d): pidfd_open: %w", p.Pid, err)
+	}
+	defer unix.Close(pidfd)
 	fifo := filepath.Join(p.stateDir, FifoName)
 	fd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("start container (pid %d): %w", p.Pid, &os.PathError{Op: "open", Path: fifo, Err: err})
 	}
 	defer unix.Close(fd)
-	pidfd, err := unix.PidfdOpen(p.Pid, 0)
-	if err != nil {
-		return fmt.Errorf("start container (pid %d): pidfd_open: %w", p.Pid, err)
-	}
-	defer unix.Close(pidfd)
 	// Init is blocked opening the fifo for writing; our open released it, and it
 	// writes one byte. If it died instead, the pidfd becomes readable.
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
