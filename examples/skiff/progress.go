@@ -35,7 +35,9 @@ type blobBar struct {
 // when the transfer is over.
 func newProgress(ctx context.Context, out io.Writer, push bool) *progress {
 	p := &progress{out: out, push: push, blobs: map[string]*blobBar{}}
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	// Bars need a terminal with a width (a pty nobody sized has 0 columns, and mpb
+	// then draws nothing): anything else gets docker's plain lines.
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && termWidth(f) > 0 {
 		p.bars = mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithWidth(40), mpb.WithAutoRefresh())
 	}
 	return p
@@ -123,4 +125,12 @@ func (p *progress) done() {
 	p.mu.Unlock()
 	p.bars.Wait()
 	p.finished = true
+}
+
+func termWidth(f *os.File) int {
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }
