@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,7 +12,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/skiffrt/skiff/registry"
 )
@@ -424,7 +428,8 @@ func (d *daemon) imageInUse(ctx context.Context, id string) (string, bool) {
 	return "", false
 }
 
-// login checks credentials against the registry (docker login).
+// login checks credentials against the registry (docker login). Like dockerd it
+// stores nothing: the CLI keeps them and sends them with each pull and push.
 func (d *daemon) login(w http.ResponseWriter, r *http.Request) error {
 	var ac struct{ Username, Password, ServerAddress string }
 	if err := decodeBody(r, &ac); err != nil {
@@ -432,11 +437,26 @@ func (d *daemon) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	host := strings.TrimPrefix(strings.TrimPrefix(ac.ServerAddress, "https://"), "http://")
 	host = strings.TrimSuffix(strings.TrimSuffix(host, "/v1/"), "/")
-	if host == "" || host == "index.docker.io" {
+	if host == "" {
 		host = "index.docker.io"
 	}
-	if err := registry.Login(r.Context(), host, ac.Username, ac.Password, registry.WithInsecure(d.insecure...)); err != nil {
-		return errorf(http.StatusUnauthorized, "login to %s: %v", host, err)
+	var nopts []name.Option
+	if slices.Contains(d.insecure, host) {
+		nopts = append(nopts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(host, nopts...)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "login: invalid registry %q: %v", host, err)
+	}
+	probe := reg.Repo("skiff-login-check").Tag("latest")
+	_, err = remote.Head(probe, remote.WithContext(r.Context()),
+		remote.WithAuth(&authn.Basic{Username: ac.Username, Password: ac.Password}))
+	var terr *transport.Error
+	if err != nil && !(errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound) {
+		if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+			return errorf(http.StatusUnauthorized, "login attempt to %s failed with status: %d %s", host, terr.StatusCode, http.StatusText(terr.StatusCode))
+		}
+		return errorf(http.StatusInternalServerError, "login to %s: %v", host, err)
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"Status": "Login Succeeded", "IdentityToken": ""})
 }

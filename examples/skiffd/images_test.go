@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/skiffrt/skiff/internal/testutil"
 )
 
 func TestDockerCLIImages(t *testing.T) {
@@ -116,5 +118,33 @@ func TestDockerCLIVolumes(t *testing.T) {
 	_, errs, code := e.run("volume", "inspect", "data")
 	if code != 1 || !strings.Contains(errs, "no such volume") {
 		t.Errorf("inspect removed volume: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestDockerCLILogin(t *testing.T) {
+	e := newEnv(t)
+	img := e.busybox()
+	addr := testutil.StartRegistryAuth(t, "alice", "s3cret")
+
+	_, errs, code := e.runIn([]byte("wrong\n"), "login", addr, "-u", "alice", "--password-stdin")
+	if code != 1 || !strings.Contains(errs, "401") {
+		t.Errorf("login with a wrong password: exit %d, stderr %q", code, errs)
+	}
+	out, errs, code := e.runIn([]byte("s3cret\n"), "login", addr, "-u", "alice", "--password-stdin")
+	if code != 0 || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("login: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	ref := addr + "/private:1"
+	e.ok("tag", img, ref)
+	e.ok("push", ref)
+	e.ok("rmi", ref)
+	if out := e.ok("pull", ref); !strings.Contains(out, ref) {
+		t.Errorf("pull with credentials = %q", out)
+	}
+	e.ok("logout", addr)
+	e.ok("rmi", ref)
+	_, errs, code = e.run("pull", ref)
+	if code != 1 {
+		t.Errorf("pull after logout: exit %d, stderr %q", code, errs)
 	}
 }

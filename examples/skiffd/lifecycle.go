@@ -20,6 +20,8 @@ type watch struct {
 	started bool
 	code    int
 	err     string
+	// removeErr is set when --rm could not remove the container.
+	removeErr string
 }
 
 // watchFor returns the pending watch of container id, making one.
@@ -72,10 +74,18 @@ func (d *daemon) runWatch(id string, w *watch, oc *ownedContainer) {
 				break
 			}
 		}
-		if c, err := d.e.Container(ctx, id); err == nil {
-			if err := d.deleteContainer(ctx, c, skiff.WithForce()); err != nil {
-				d.log.Warn("auto-remove", "container", id[:12], "err", err)
+		for try := 0; try < 5; try++ {
+			c, err := d.e.Container(ctx, id)
+			if err != nil {
+				break // gone
 			}
+			err = d.deleteContainer(ctx, c, skiff.WithForce())
+			if err == nil {
+				break
+			}
+			d.log.Warn("auto-remove", "container", id[:12], "try", try, "err", err)
+			w.removeErr = err.Error()
+			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
 		}
 	}
 	d.mu.Lock()
@@ -189,7 +199,7 @@ func (d *daemon) containerWait(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if cond == "removed" {
-		for {
+		for wt.removeErr == "" {
 			if _, err := d.e.Container(r.Context(), st.ID); err != nil {
 				break
 			}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiffrt/skiff/internal/testutil"
+)
+
+// TestDockerCLIConcurrent runs many CLIs at once: parallel run --rm, and logs -f while
+// exec runs, with no lost output and no deadlock.
+func TestDockerCLIConcurrent(t *testing.T) {
+	e := newEnv(t)
+	img := e.busybox()
+
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, stderr, code := e.run("run", "--rm", img, "sh", "-c", fmt.Sprintf("for j in 1 2 3; do echo %d-$j; done", i))
+			if want := fmt.Sprintf("%d-1\n%d-2\n%d-3\n", i, i, i); code != 0 || out != want {
+				errs <- fmt.Sprintf("run %d: exit %d, stdout %q (want %q), stderr %q", i, code, out, want, stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if out := e.ok("ps", "-aq"); out != "" {
+		t.Errorf("containers left after parallel run --rm: %q", out)
+	}
+
+	e.ok("run", "-d", "--name", "ticker", img, "sh", "-c", "i=0; while [ $i -lt 30 ]; do echo tick-$i; i=$((i+1)); sleep 0.05; done")
+	logs := make(chan string, 1)
+	go func() { out, _, _ := e.run("logs", "-f", "ticker"); logs <- out }()
+	for range 3 {
+		if out := e.ok("exec", "ticker", "echo", "exec-ok"); out != "exec-ok\n" {
+			t.Errorf("exec during logs -f = %q", out)
+		}
+	}
+	select {
+	case out := <-logs:
+		if !strings.HasPrefix(out, "tick-0\n") || !strings.HasSuffix(out, "tick-29\n") || strings.Count(out, "\n") != 30 {
+			t.Errorf("logs -f = %q, want tick-0 … tick-29", out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("logs -f did not end")
+	}
+	e.ok("rm", "ticker")
+}
+
+// TestDockerCLIRunPulls runs an image that is not in the store: the CLI gets a 404
+// from create, pulls through skiffd and creates again.
+func TestDockerCLIRunPulls(t *testing.T) {
+	e := newEnv(t)
+	addr := testutil.StartRegistry(t)
+	ref := addr + "/busybox:auto"
+	testutil.PushImage(t, ref, testutil.Busybox(t))
+	out, errs, code := e.run("run", "--rm", ref, "echo", "pulled")
+	if code != 0 || out != "pulled\n" || !strings.Contains(errs, "Unable to find image") {
+		t.Errorf("run of a missing image: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	_, errs, code = e.run("run", "--rm", addr+"/nosuch:1", "true")
+	if code != 125 {
+		t.Errorf("run of an image no registry has: exit %d (want 125), stderr %q", code, errs)
+	}
+}
