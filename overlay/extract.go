@@ -33,6 +33,7 @@ type extractor struct {
 	res  *resolver
 	buf  []byte
 	dirs []dirTimes // directory times, applied after all contents
+	w    *writers   // parallel writers of small files
 }
 
 type dirTimes struct {
@@ -48,10 +49,14 @@ func extract(ctx context.Context, root string, r io.Reader) error {
 		return err
 	}
 	defer res.close()
-	x := &extractor{ctx: ctx, res: res, buf: make([]byte, readBufSize)}
+	x := &extractor{ctx: ctx, res: res, buf: make([]byte, readBufSize), w: newWriters()}
+	defer x.w.stop() // on error paths: no writer may outlive extract
 	tr := tar.NewReader(r)
 	for {
 		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := x.w.failed(); err != nil {
 			return err
 		}
 		hdr, err := tr.Next()
@@ -64,6 +69,9 @@ func extract(ctx context.Context, root string, r io.Reader) error {
 		if err := x.entry(hdr, tr); err != nil {
 			return fmt.Errorf("tar entry %q: %w", hdr.Name, err)
 		}
+	}
+	if err := x.w.barrier(); err != nil {
+		return err
 	}
 	// Directory times last: creating entries changed them. Forward order, so
 	// a directory listed twice gets its last entry's times (utimensat on a
@@ -124,8 +132,16 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			slog.Debug("overlay: skipping whiteout metadata entry", "name", hdr.Name)
 			return nil
 		default:
-			return x.whiteout(dirfd, base[len(whiteoutPrefix):])
+			target := base[len(whiteoutPrefix):]
+			if err := x.waitFor(entryKey{x.res.lastIno, target}); err != nil {
+				return err
+			}
+			return x.whiteout(dirfd, target)
 		}
+	}
+	key := entryKey{x.res.lastIno, base}
+	if err := x.waitFor(key); err != nil {
+		return err
 	}
 
 	switch hdr.Typeflag {
@@ -137,6 +153,9 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			// bytes of tar could claim terabytes. The OCI image spec says
 			// layers SHOULD NOT use sparse files.
 			return fmt.Errorf("%w: sparse file", ErrUnsupportedEntry)
+		}
+		if hdr.Size <= smallFileMax && parallelWrites {
+			return x.smallFile(dirfd, base, key, hdr, tr)
 		}
 		return x.file(dirfd, base, hdr, tr)
 	case tar.TypeSymlink:
@@ -190,8 +209,47 @@ func (x *extractor) create(dirfd int, base string, mk func() error) error {
 	return err
 }
 
+// waitFor waits for the writers if one of them works on key.
+func (x *extractor) waitFor(key entryKey) error {
+	if x.w.isBusy(key) {
+		return x.w.barrier()
+	}
+	return nil
+}
+
+// smallFile reads a small file's data and queues it for the writers, or
+// writes it in order when something of that name exists already.
+func (x *extractor) smallFile(dirfd int, base string, key entryKey, hdr *tar.Header, tr *tar.Reader) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		if err := x.w.barrier(); err != nil {
+			return err
+		}
+		return x.file(dirfd, base, hdr, tr)
+	}
+	data := x.w.getBuf(hdr.Size)
+	if _, err := io.ReadFull(tr, (*data)[:hdr.Size]); err != nil {
+		x.w.putBuf(data)
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("read file data: %w", err)
+	}
+	fd, err := unix.Dup(dirfd)
+	if err != nil {
+		x.w.putBuf(data)
+		return err
+	}
+	x.w.submit(&fileJob{dirfd: fd, base: base, hdr: hdr, data: data, key: key})
+	return nil
+}
+
 // removeAt removes dirfd/base and everything below it.
 func (x *extractor) removeAt(dirfd int, base string) error {
+	// Writers may be creating files below what goes away.
+	if err := x.w.barrier(); err != nil {
+		return err
+	}
 	x.res.invalidate() // a cached handle may be below what goes away
 	err := unix.Unlinkat(dirfd, base, 0)
 	if errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EPERM) {
@@ -403,6 +461,9 @@ func setTimes(dirfd int, base string, atime, mtime time.Time) error {
 // hardlink links dirfd/base to the entry named by the untrusted linkname,
 // resolved inside the root like every other name.
 func (x *extractor) hardlink(dirfd int, base, linkname string) error {
+	if err := x.w.barrier(); err != nil { // the target may be in flight
+		return err
+	}
 	target, err := cleanName(linkname)
 	if err != nil {
 		return fmt.Errorf("hardlink target: %w", err)

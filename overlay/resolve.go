@@ -43,6 +43,11 @@ type resolver struct {
 
 	cachePath string
 	cacheFd   int
+	cacheIno  uint64
+	rootIno   uint64
+
+	// lastIno is the inode of the directory the last dir call returned.
+	lastIno uint64
 }
 
 // forcePathrs makes resolvers skip openat2 and use pathrs-lite (tests run the
@@ -54,7 +59,12 @@ func newResolver(root string) (*resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &resolver{root: f, rootFd: int(f.Fd()), cacheFd: -1, noOpenat2: forcePathrs}, nil
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &resolver{root: f, rootFd: int(f.Fd()), cacheFd: -1, noOpenat2: forcePathrs, rootIno: st.Ino}, nil
 }
 
 func (r *resolver) close() {
@@ -78,9 +88,11 @@ func (r *resolver) drop() {
 // The handle is owned by the resolver: valid until the next call of dir.
 func (r *resolver) dir(p string, create bool) (int, error) {
 	if p == "." {
+		r.lastIno = r.rootIno
 		return r.rootFd, nil
 	}
 	if r.cacheFd >= 0 && r.cachePath == p {
+		r.lastIno = r.cacheIno
 		return r.cacheFd, nil
 	}
 	r.drop()
@@ -93,10 +105,16 @@ func (r *resolver) dir(p string, create bool) (int, error) {
 			f.Close()
 		}
 	}
+	var st unix.Stat_t
+	if err == nil {
+		if err = unix.Fstat(fd, &st); err != nil {
+			unix.Close(fd)
+		}
+	}
 	if err != nil {
 		return -1, &os.PathError{Op: "resolve in layer", Path: p, Err: err}
 	}
-	r.cachePath, r.cacheFd = p, fd
+	r.cachePath, r.cacheFd, r.cacheIno, r.lastIno = p, fd, st.Ino, st.Ino
 	return fd, nil
 }
 
