@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,8 +70,8 @@ func TestTerminalInputAndResize(t *testing.T) {
 
 func TestTerminalWithInitAndExec(t *testing.T) {
 	cfg, _, _ := newConfig(t, busyboxRootfs(t), "sh", "-c", "tty; ps -o pid,tty,comm; sleep 100")
-	var o bytes.Buffer
-	cfg.Stdout = &o
+	o := &lockedBuffer{}
+	cfg.Stdout = o
 	cfg.Spec.Process.Terminal = true
 	cfg.Spec.Annotations = map[string]string{namespace.AnnotationInit: "true"}
 	p, err := namespace.Create(context.Background(), cfg)
@@ -80,6 +81,10 @@ func TestTerminalWithInitAndExec(t *testing.T) {
 	t.Cleanup(func() { _ = p.Signal(syscall.SIGKILL); _, _ = p.Wait() })
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
+	}
+	// Let the command print its terminal and process list before anything else.
+	for i := 0; i < 500 && !strings.Contains(o.String(), "skiff-init"); i++ {
+		time.Sleep(10 * time.Millisecond)
 	}
 	var eo bytes.Buffer
 	x, err := namespace.Exec(context.Background(), p.Pid, &namespace.ExecConfig{
@@ -142,4 +147,22 @@ func TestStdinReaderDoesNotBlockWait(t *testing.T) {
 	if xo.String() != "exec done\n" {
 		t.Fatalf("exec stdout %q", xo.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a copier writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -156,7 +156,15 @@ func TestBeforeInitRunsFirst(t *testing.T) {
 		if r, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/root"); err != nil || r != "/" {
 			t.Errorf("child root in BeforeInit = %q, %v; want / (not set up yet)", r, err)
 		}
-		if cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); !strings.HasPrefix(string(cmd), "skiff-init") {
+		// Right after execve the kernel may briefly show an empty cmdline: look again.
+		var cmd []byte
+		for i := 0; i < 100 && len(cmd) == 0; i++ {
+			if i > 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			cmd, _ = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		}
+		if !strings.HasPrefix(string(cmd), "skiff-init") {
 			t.Errorf("child cmdline in BeforeInit = %q, want skiff-init", cmd)
 		}
 		return os.WriteFile(filepath.Join(root, "tmp/marker"), []byte("pid "+strconv.Itoa(pid)+"\n"), 0o644)
