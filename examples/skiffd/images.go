@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/registry"
 )
 
@@ -369,8 +369,8 @@ func (d *daemon) imagePush(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	p := progressStream{startStream(w, "application/json")}
 	p.status("", "The push refers to repository ["+name+"]")
-	opts := append(registryAuth(r), registry.WithInsecure(d.insecure...), registry.WithProgress(p.progressFunc("push")))
-	dg, err := d.e.Images().Push(r.Context(), ref, opts...)
+	opts := append(registryAuth(r), registry.WithProgress(p.progressFunc("push")))
+	dg, err := d.e.Push(r.Context(), ref, opts...)
 	if err != nil {
 		p.fail(fmt.Errorf("push %s: %w", ref, err))
 		return nil
@@ -385,47 +385,26 @@ func (d *daemon) imagePush(w http.ResponseWriter, r *http.Request, name string) 
 }
 
 func (d *daemon) imageRemove(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	name := r.PathValue("rest")
-	im, err := d.e.Image(ctx, name)
+	rm, err := d.e.RemoveImage(r.Context(), name, boolQuery(r, "force"))
 	if err != nil {
-		return imageError(name, err)
-	}
-	if !boolQuery(r, "force") {
-		if id, ok := d.imageInUse(ctx, im.ID.String()); ok {
-			return errorf(http.StatusConflict, "conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", name, id[:12], im.ID.Encoded()[:12])
+		if errors.Is(err, skiff.ErrImageInUse) {
+			var iu *skiff.ImageInUseError
+			if errors.As(err, &iu) {
+				return errorf(http.StatusConflict, "%s", iu.Error())
+			}
+			return errorf(http.StatusConflict, "%v", err)
 		}
-	}
-	if err := d.e.Images().Remove(ctx, name); err != nil {
 		return imageError(name, err)
 	}
 	out := []map[string]string{}
-	byID := strings.HasPrefix(im.ID.Encoded(), strings.TrimPrefix(name, "sha256:"))
-	if byID {
-		for _, n := range im.Names {
-			out = append(out, map[string]string{"Untagged": shortName(n)})
-		}
-	} else {
-		out = append(out, map[string]string{"Untagged": name})
+	for _, n := range rm.Untagged {
+		out = append(out, map[string]string{"Untagged": shortName(n)})
 	}
-	if _, err := d.e.Image(ctx, im.ID.String()); err != nil {
-		out = append(out, map[string]string{"Deleted": im.ID.String()})
+	for _, dg := range rm.Deleted {
+		out = append(out, map[string]string{"Deleted": dg.String()})
 	}
 	return writeJSON(w, http.StatusOK, out)
-}
-
-// imageInUse reports a container created from the image with this ID.
-func (d *daemon) imageInUse(ctx context.Context, id string) (string, bool) {
-	cs, err := d.e.Containers(ctx)
-	if err != nil {
-		return "", false
-	}
-	for _, c := range cs {
-		if c.State().ImageID == id {
-			return c.ID(), true
-		}
-	}
-	return "", false
 }
 
 // login checks credentials against the registry (docker login). Like dockerd it

@@ -86,9 +86,14 @@ func TestDockerCLIImages(t *testing.T) {
 		if out := e.ok("port", "p"); !strings.HasPrefix(out, "80/tcp -> 127.0.0.1:") {
 			t.Errorf("docker port = %q", out)
 		}
+		id := e.ok("inspect", "-f", "{{.Id}}", "p")
 		e.ok("restart", "-t", "1", "p")
-		if out := e.ok("inspect", "-f", "{{.State.Status}}", "p"); out != "running\n" {
-			t.Errorf("after restart: %q", out)
+		if out := e.ok("inspect", "-f", "{{.State.Status}} {{.Id}}", "p"); out != "running "+id {
+			t.Errorf("after restart: %q, want running with the same ID %s", out, id)
+		}
+		_, errs, code := e.run("rmi", img)
+		if code != 1 || !strings.Contains(errs, "conflict") {
+			t.Errorf("rmi of an image in use: exit %d, stderr %q", code, errs)
 		}
 		e.ok("kill", "p")
 		if out := e.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "p"); out != "exited 137\n" {

@@ -64,7 +64,10 @@ func (d *daemon) runWatch(id string, w *watch, oc *ownedContainer) {
 	} else {
 		code = d.pollExit(ctx, id)
 	}
-	if d.loadMeta(id).Config.HostConfig.AutoRemove {
+	d.mu.Lock()
+	restarting := d.restarting[id]
+	d.mu.Unlock()
+	if d.loadMeta(id).Config.HostConfig.AutoRemove && !restarting {
 		// Let attached clients read the end of the log first.
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 			d.mu.Lock()
@@ -150,9 +153,6 @@ func (d *daemon) containerStart(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		}
-		if errors.As(err, &se) {
-			return errorf(http.StatusConflict, "cannot start container %s: it is %s (skiff cannot restart an exited container; use docker restart)", ref, se.From)
-		}
 		return err
 	}
 	return noContent(w)
@@ -161,7 +161,13 @@ func (d *daemon) containerStart(w http.ResponseWriter, r *http.Request) error {
 func (d *daemon) start(ctx context.Context, c *skiff.Container) error {
 	d.mu.Lock()
 	if oc := d.owned[c.ID()]; oc != nil {
-		c = oc.c
+		if c.State().Status == skiff.StatusCreated {
+			c = oc.c
+		} else {
+			// Started again, it runs under a monitor: skiffd no longer owns it.
+			delete(d.owned, c.ID())
+			oc.closeStreams()
+		}
 	}
 	d.mu.Unlock()
 	if err := c.Start(ctx); err != nil {
@@ -307,9 +313,8 @@ func (d *daemon) containerKill(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w)
 }
 
-// containerRestart stops the container and starts it again. The library starts a
-// container only once, so skiffd recreates it from the recorded request under the
-// same name: the ID changes.
+// containerRestart stops the container and starts it again (the same container,
+// under a monitor).
 func (d *daemon) containerRestart(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	ctx := context.WithoutCancel(r.Context())
@@ -317,31 +322,30 @@ func (d *daemon) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	c = d.owner(c)
+	d.mu.Lock()
+	d.restarting[c.ID()] = true
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.restarting, c.ID())
+		d.mu.Unlock()
+	}()
 	if st := c.State().Status; st == skiff.StatusRunning || st == skiff.StatusPaused {
-		if err := d.stop(ctx, c, r); err != nil {
+		if err := d.stop(ctx, d.owner(c), r); err != nil {
 			return err
 		}
+		// Let the watch of this run record its exit before the next run starts.
+		d.mu.Lock()
+		wt := d.watches[c.ID()]
+		d.mu.Unlock()
+		if wt != nil && wt.started {
+			select {
+			case <-wt.done:
+			case <-time.After(5 * time.Second):
+			}
+		}
 	}
-	if c.State().Status == skiff.StatusCreated {
-		return d.start(ctx, c)
-	}
-	m := d.loadMeta(c.ID())
-	if m.Config.Image == "" {
-		return errorf(http.StatusConflict, "cannot restart container %s: not created through skiffd", ref)
-	}
-	if err := d.deleteContainer(ctx, c, skiff.WithForce()); err != nil {
-		return err
-	}
-	id, err := d.create(ctx, &m.Config, m.Name)
-	if err != nil {
-		return err
-	}
-	nc, err := d.e.Container(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := d.start(ctx, nc); err != nil {
+	if err := d.start(ctx, c); err != nil {
 		return err
 	}
 	return noContent(w)

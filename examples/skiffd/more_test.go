@@ -45,6 +45,10 @@ func TestDockerCLIMore(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339Nano, f[0]); err != nil {
 			t.Errorf("logs --timestamps: %q is not RFC 3339: %v", f[0], err)
 		}
+		// start -a of an exited container runs it again.
+		if out := e.ok("start", "-a", "lines"); !strings.HasSuffix(out, "line4\nline5\n") {
+			t.Errorf("start -a again = %q", out)
+		}
 		e.ok("rm", "lines")
 	})
 

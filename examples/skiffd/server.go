@@ -44,16 +44,20 @@ type daemon struct {
 	// attached counts the attach sessions following a detached container's log; --rm
 	// waits for them to drain before it removes the container (and its log).
 	attached map[string]int
+	// restarting marks containers being restarted: their exit is not the end of a
+	// --rm container.
+	restarting map[string]bool
 }
 
 func newDaemon(ctx context.Context, e *skiff.Engine, log *slog.Logger, insecure []string) (*daemon, error) {
 	d := &daemon{
 		ctx: ctx, e: e, log: log, insecure: insecure,
-		meta:     filepath.Join(e.Root(), "skiffd", "containers"),
-		owned:    map[string]*ownedContainer{},
-		watches:  map[string]*watch{},
-		execs:    map[string]*execInstance{},
-		attached: map[string]int{},
+		meta:       filepath.Join(e.Root(), "skiffd", "containers"),
+		owned:      map[string]*ownedContainer{},
+		watches:    map[string]*watch{},
+		execs:      map[string]*execInstance{},
+		attached:   map[string]int{},
+		restarting: map[string]bool{},
 	}
 	if err := os.MkdirAll(d.meta, 0o700); err != nil {
 		return nil, err

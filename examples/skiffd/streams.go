@@ -37,9 +37,7 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	d.mu.Lock()
 	oc := d.owned[st.ID]
 	d.mu.Unlock()
-	if oc == nil && st.Status == skiff.StatusExited && !boolQuery(r, "logs") {
-		return errorf(http.StatusConflict, "You cannot attach to a stopped container, start it first")
-	}
+	since := time.Now() // output from now on (docker start -a attaches, then starts)
 	// Count this session before the 101: the client starts the container as soon as
 	// it has it, and --rm must wait for this session to drain the log.
 	d.mu.Lock()
@@ -84,11 +82,20 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 
 	ctx, cancel := d.followContext(d.ctx, st.ID)
 	defer cancel()
-	tail := 0
 	if st.Status == skiff.StatusCreated || boolQuery(r, "logs") {
-		tail = -1
+		since = time.Time{}
 	}
-	c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: tail}, func(e skiff.LogEntry) error {
+	// An exited container is followed once it runs again (which may be over by the
+	// time this looks: a new start time tells).
+	for prev := st.Started; st.Status == skiff.StatusExited && !st.Started.After(prev); {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(20 * time.Millisecond):
+		}
+		st = c.State()
+	}
+	c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since}, func(e skiff.LogEntry) error {
 		return out.entry(e)
 	})
 	return nil
