@@ -79,7 +79,7 @@ func parseOptions(opts []string) (flags uintptr, data []string) {
 	return flags, data
 }
 
-// Mount mounts m on target (mount(2); the equivalent of
+// Mount mounts m on target, an existing directory (mount(2); the equivalent of
 // `mount -t TYPE -o OPTIONS SOURCE TARGET`). When an overlay's data does not
 // fit the kernel's one-page limit, it uses fsopen/fsconfig and passes each
 // lower dir with "lowerdir+" (Linux ≥ 6.8).
@@ -234,12 +234,9 @@ func (s *Store) Prepare(ctx context.Context, dir string, layers []digest.Digest)
 		if !s.Has(l) {
 			return Mount{}, fmt.Errorf("prepare %s: layer %s: %w", dir, l, ErrLayerNotFound)
 		}
-		short := filepath.Join(s.root, linksDir, shortName(hex))
-		if _, err := os.Stat(short); err != nil {
-			// Layers made by an older store, or a lost link: recreate it.
-			if err := os.Symlink(filepath.Join("..", hex, diffDir), short); err != nil && !errors.Is(err, os.ErrExist) {
-				return Mount{}, fmt.Errorf("prepare %s: layer %s: short link: %w", dir, l, err)
-			}
+		short, err := s.shortLink(hex)
+		if err != nil {
+			return Mount{}, fmt.Errorf("prepare %s: layer %s: %w", dir, l, err)
 		}
 		lowers = append(lowers, escapeOption(short))
 	}
@@ -267,4 +264,27 @@ func (s *Store) Prepare(ctx context.Context, dir string, layers []digest.Digest)
 			"workdir=" + escapeOption(work),
 		},
 	}, nil
+}
+
+// shortLink returns the short link of layer hex, checking that it points to
+// that layer (and recreating it if it was lost).
+func (s *Store) shortLink(hex string) (string, error) {
+	short := filepath.Join(s.root, linksDir, shortName(hex))
+	want := filepath.Join("..", hex, diffDir)
+	got, err := os.Readlink(short)
+	if errors.Is(err, os.ErrNotExist) {
+		err = os.Symlink(want, short)
+		if errors.Is(err, os.ErrExist) {
+			got, err = os.Readlink(short)
+		} else if err == nil {
+			got = want
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("short link %s: %w", short, err)
+	}
+	if got != want {
+		return "", fmt.Errorf("short link %s points to %q, not to this layer", short, got)
+	}
+	return short, nil
 }

@@ -217,3 +217,28 @@ func TestSplitLowerdirs(t *testing.T) {
 		}
 	}
 }
+
+// A short link that was lost is recreated; one that points elsewhere (a
+// prefix collision, or tampering) is an error, never a wrong mount.
+func TestPrepareShortLinks(t *testing.T) {
+	requireRoot(t)
+	s := newTestStore(t)
+	id := unpackLines(t, s, "short", "file a x")
+	link := filepath.Join(s.Root(), linksDir, shortName(id.Encoded()))
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prepare(t.Context(), t.TempDir(), []digest.Digest{id}); err != nil {
+		t.Fatalf("Prepare with a lost short link: %v", err)
+	}
+	if _, err := os.Stat(link); err != nil {
+		t.Errorf("short link not recreated: %v", err)
+	}
+	os.Remove(link)
+	if err := os.Symlink("../"+strings.Repeat("0", 64)+"/diff", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prepare(t.Context(), t.TempDir(), []digest.Digest{id}); err == nil || !strings.Contains(err.Error(), link) {
+		t.Errorf("Prepare with a foreign short link: %v, want an error naming %s", err, link)
+	}
+}
