@@ -19,16 +19,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// requireRoot skips the test when not root, or fails it when CI=true.
-func requireRoot(t testing.TB) {
+// require skips the test when ok is false, or fails it when CI=true.
+func require(t testing.TB, what string, ok bool) {
 	t.Helper()
-	if os.Geteuid() == 0 {
+	if ok {
 		return
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("test needs root (CI=true, so this is a failure, not a skip)")
+		t.Fatalf("test needs %s (CI=true, so this is a failure, not a skip)", what)
 	}
-	t.Skip("test needs root")
+	t.Skipf("test needs %s", what)
+}
+
+// requireRoot skips the test when not root, or fails it when CI=true.
+func requireRoot(t testing.TB) {
+	t.Helper()
+	require(t, "root", os.Geteuid() == 0)
 }
 
 var fixedTime = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
