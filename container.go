@@ -247,12 +247,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 			BeforeInit: beforeInit,
 		})
 		if err != nil {
-			switch {
-			case errors.Is(err, namespace.ErrNotFound):
-				err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
-			case errors.Is(err, namespace.ErrNotExecutable):
-				err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
-			}
+			err = commandError(err)
 			return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 		}
 		pid, owner = proc.Pid, os.Getpid()

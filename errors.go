@@ -3,6 +3,8 @@ package skiff
 import (
 	"errors"
 	"fmt"
+
+	"github.com/skiffrt/skiff/namespace"
 )
 
 // Sentinel errors returned (wrapped) by the engine. Test for them with errors.Is.
@@ -63,4 +65,17 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// commandError marks an error from starting a container's process with
+// ErrCommandNotFound or ErrCommandNotExecutable when the namespace package found the
+// command missing or not executable, so that ExitCodeOf gives 127 or 126.
+func commandError(err error) error {
+	switch {
+	case errors.Is(err, namespace.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrCommandNotFound, err)
+	case errors.Is(err, namespace.ErrNotExecutable):
+		return fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
+	}
+	return err
 }

@@ -3,7 +3,6 @@ package skiff
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -102,12 +101,7 @@ func (c *Container) Exec(ctx context.Context, cfg ExecConfig) (*ExecProcess, err
 	}
 	p, err := namespace.Exec(ctx, st.Pid, ec)
 	if err != nil {
-		switch {
-		case errors.Is(err, namespace.ErrNotFound):
-			err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
-		case errors.Is(err, namespace.ErrNotExecutable):
-			err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
-		}
+		err = commandError(err)
 		return nil, fmt.Errorf("exec in container %s: %w", shortID(st.ID), err)
 	}
 	return &ExecProcess{proc: p}, nil

@@ -2,7 +2,6 @@ package skiff
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,12 +61,7 @@ func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerCo
 		},
 	})
 	if err != nil {
-		switch {
-		case errors.Is(err, namespace.ErrNotFound):
-			err = fmt.Errorf("%w: %w", ErrCommandNotFound, err)
-		case errors.Is(err, namespace.ErrNotExecutable):
-			err = fmt.Errorf("%w: %w", ErrCommandNotExecutable, err)
-		}
+		err = commandError(err)
 		return ExitStatus{}, err
 	}
 	if err := proc.Start(); err != nil {
