@@ -21,7 +21,8 @@ import (
 type DiffOptions struct {
 	// SourceDateEpoch, when not zero, clamps every entry's mtime that is later
 	// than it down to it, as SOURCE_DATE_EPOCH does for reproducible builds.
-	// Zero keeps mtimes as they are (rounded to seconds, like every mtime).
+	// Zero keeps mtimes as they are (truncated to whole seconds, like every
+	// mtime Diff writes).
 	SourceDateEpoch time.Time
 }
 
