@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -72,4 +74,41 @@ func TestDockerCLIRunPulls(t *testing.T) {
 	if code != 125 {
 		t.Errorf("run of an image no registry has: exit %d (want 125), stderr %q", code, errs)
 	}
+}
+
+// TestDockerCLIDisconnect kills a CLI attached to a running container: skiffd frees
+// the connection (the container keeps running).
+func TestDockerCLIDisconnect(t *testing.T) {
+	e := newEnv(t)
+	img := e.busybox()
+	sockets := func() int {
+		n := 0
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", e.cmd.Process.Pid))
+		for _, fd := range fds {
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", e.cmd.Process.Pid, fd.Name())); err == nil && strings.HasPrefix(l, "socket:") {
+				n++
+			}
+		}
+		return n
+	}
+	base := sockets()
+	cmd := exec.Command(e.docker, "run", "--name", "quiet", img, "sleep", "60")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+e.sock, "DOCKER_CONFIG="+e.dockerCf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "container running", func() bool {
+		out, _, _ := e.run("inspect", "-f", "{{.State.Status}}", "quiet")
+		return out == "running\n"
+	})
+	if n := sockets(); n <= base {
+		t.Fatalf("skiffd has %d sockets with a CLI attached, %d before", n, base)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	waitFor(t, "skiffd to close the attach and wait connections", func() bool { return sockets() <= base })
+	if out := e.ok("inspect", "-f", "{{.State.Status}}", "quiet"); out != "running\n" {
+		t.Errorf("after the CLI died: %q", out)
+	}
+	e.ok("rm", "-f", "quiet")
 }

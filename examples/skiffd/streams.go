@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/skiffrt/skiff"
 )
@@ -72,16 +76,20 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 				}
 			}()
 		}
+		hctx, hcancel := context.WithCancel(d.ctx)
+		defer hcancel()
+		go watchHangup(hctx, conn, hcancel)
 		select {
 		case <-oc.hub.done:
 		case <-ended:
-		case <-d.ctx.Done():
+		case <-hctx.Done():
 		}
 		return nil
 	}
 
 	ctx, cancel := d.followContext(d.ctx, st.ID)
 	defer cancel()
+	go watchHangup(ctx, conn, cancel)
 	if st.Status == skiff.StatusCreated || boolQuery(r, "logs") {
 		since = time.Time{}
 	}
@@ -195,4 +203,39 @@ func (d *daemon) followContext(parent context.Context, id string) (context.Conte
 		}
 	}()
 	return ctx, cancel
+}
+
+// watchHangup cancels when the client closed its end of a hijacked connection. The CLI
+// half-closes at once when it has no stdin to send, so reading EOF tells nothing; a unix
+// socket whose peer closed altogether polls POLLHUP, one only shut for writing
+// POLLRDHUP.
+func watchHangup(ctx context.Context, conn net.Conn, cancel context.CancelFunc) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		hup := false
+		raw.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+			if n, err := unix.Poll(fds, 0); err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+				hup = true
+			}
+		})
+		if hup {
+			cancel()
+			return
+		}
+	}
 }
