@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -405,7 +406,7 @@ func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
 		if !all && len(f["status"]) == 0 && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
 			continue
 		}
-		if !matches(f["status"], string(st.Status)) || !matches(f["name"], st.Name) ||
+		if !matches(f["status"], string(st.Status)) || !matchesName(f["name"], st.Name) ||
 			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) {
 			continue
 		}
@@ -423,6 +424,19 @@ func matches(want []string, v string) bool {
 	}
 	for _, w := range want {
 		if w == v {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesName is docker's name filter: a regular expression (or substring) of the name.
+func matchesName(want []string, name string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		if re, err := regexp.Compile(w); err == nil && re.MatchString(name) || strings.Contains(name, w) {
 			return true
 		}
 	}

@@ -49,6 +49,9 @@ func newEnv(t *testing.T) *env {
 		dockerCf: filepath.Join(dir, "docker-config"), link: testutil.RandomName("skd"),
 		parent: testutil.RandomName("skiffd-test-"), docker: docker}
 	os.MkdirAll(e.dockerCf, 0o700)
+	// Checked after e.cleanup (cleanups run last-registered first): no mount, cgroup,
+	// bridge, temp file or process of the test may outlive it.
+	testutil.CheckLeaks(t, e.root, testutil.WithCgroupPrefix(e.parent), testutil.WithLinkPrefix(e.link))
 	e.start()
 	t.Cleanup(e.cleanup)
 	return e
