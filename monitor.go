@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -68,7 +70,8 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 	defer ours.Close()
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{"skiff-monitor", id[:12]}
-	cmd.Env = []string{monitorEnv + "=1", "PATH=" + os.Getenv("PATH")}
+	// One P: the monitor copies two pipes and waits; it needs no parallelism.
+	cmd.Env = []string{monitorEnv + "=1", "PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -211,6 +214,11 @@ func runMonitor() int {
 	}
 	enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
 	sock.Close()
+	// Pages the creating process still maps are not reclaimed: shrink once it has
+	// had time to exit, and once more later.
+	for _, d := range []time.Duration{time.Second, 10 * time.Second} {
+		time.AfterFunc(d, shrink)
+	}
 
 	ws, waitErr := proc.Wait()
 	// Output still in the pipes is logged; a process that escaped with a copy of
@@ -257,3 +265,34 @@ func runMonitor() int {
 func isMonitor() bool { return os.Getenv(monitorEnv) == "1" }
 
 var _ io.Writer = (*logWriter)(nil)
+
+// shrink gives back what the monitor no longer needs once its container runs: the heap
+// freed after setup, and the pages of the program's own file (the monitor is the whole
+// embedding binary; it only copies output and waits from now on, touching few of them).
+func shrink() {
+	debug.FreeOSMemory()
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[5] != exe {
+			continue
+		}
+		lo, hi, ok := strings.Cut(f[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || end <= start {
+			continue
+		}
+		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
+	}
+}
