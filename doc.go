@@ -36,15 +36,38 @@
 //
 // A container moves through these states (Status):
 //
-//	Create ──▶ created ──Start──▶ running ──(process exits)──▶ exited ──Delete──▶ (gone)
+//	Create ──▶ created ──Start──▶ running ⇄ paused ──(process exits, Stop, Kill)──▶ exited ──Delete──▶ (gone)
+//	                                 (Pause / Resume)                               │
+//	                                                          Start again / Restart ◀┘
 //
-// Create mounts the container's root filesystem, makes its cgroup, and clones its init
-// into new mount, PID, UTS, IPC and network namespaces. The init joins the cgroup before
-// it runs anything, sets up /proc, /dev, /sys, pivots into the root filesystem and
-// waits. Start lets it execute the command. Wait returns the ExitStatus (exit code,
-// OOMKilled). Delete unmounts, removes the cgroup and the container's directory. A
-// step that the current state forbids fails with a *StateError (errors.Is
-// ErrInvalidState) naming both.
+// Create mounts the container's root filesystem, makes its cgroup, attaches its network
+// and clones its init into new mount, PID, UTS, IPC and network namespaces. The init
+// joins the cgroup before it runs anything, sets up /proc, /dev, /sys, pivots into the
+// root filesystem and waits. Start lets it execute the command. Wait returns the
+// ExitStatus (exit code, OOMKilled). Stop sends the image's stop signal, then SIGKILL
+// after a timeout; Pause and Resume freeze and thaw the cgroup; Exec runs another
+// process inside; Delete unmounts, removes the cgroup, the network endpoints and the
+// container's directory. A step that the current state forbids fails with a
+// *StateError (errors.Is ErrInvalidState) naming both.
+//
+// Every step is persisted (state.json, written atomically under a per-container lock),
+// so any process on the same root lists and controls every container: Engine.Container
+// and Engine.Containers find them, whoever created them.
+//
+// # Detached containers and the monitor
+//
+// With ContainerConfig.Detach the container's init is the child of a monitor — this
+// same binary re-executed, a few MB of memory — instead of the creating program. The
+// monitor logs the container's output as JSON lines (Container.Logs), reaps it and
+// records its exit status, so the container outlives the program that made it.
+//
+// # Images, builds, networks, volumes
+//
+// Engine.Pull, Push, Import, Build (a Dockerfile, with a layer cache) and Commit fill
+// the image store; Engine.Check verifies and repairs the whole root after a crash, and
+// PruneImages / PruneSystem collect what nothing uses. Engine.Networks manages bridge
+// networks (NAT, published ports, names); CreateVolume and friends manage named volumes,
+// which ContainerConfig.Mounts uses along with bind and tmpfs mounts.
 //
 // # Re-exec
 //
