@@ -93,9 +93,11 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	if st.Status == skiff.StatusCreated || boolQuery(r, "logs") {
 		since = time.Time{}
 	}
-	// An exited container is followed once it runs again (which may be over by the
-	// time this looks: a new start time tells).
-	for prev := st.Started; st.Status == skiff.StatusExited && !st.Started.After(prev); {
+	// An exited container is followed once it runs again, which may be over by the
+	// time this looks: a new monitor (Owner) or a new end time tells. (Started is not
+	// enough: the library leaves it as it was when the command ends before Start
+	// records it.)
+	for prev := st; st.Status == skiff.StatusExited && st.Owner == prev.Owner && st.Finished.Equal(prev.Finished); {
 		select {
 		case <-ctx.Done():
 			return nil
