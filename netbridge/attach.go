@@ -105,16 +105,11 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 			return nil, fmt.Errorf("attach %s to %q: %w", containerID, network, err)
 		}
 	}
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	nf, ok := nets[network]
 	if !ok {
 		if network != DefaultNetwork {
@@ -338,15 +333,11 @@ func (m *Manager) detachLocked(nf *netFile, containerID string) error {
 // DetachAll detaches the container from every network it is on (engine Delete, failed
 // Create) and returns the endpoints removed; a container on no network is not an error.
 func (m *Manager) DetachAll(ctx context.Context, containerID string) ([]Endpoint, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	var removed []Endpoint
 	var errs []error
 	for _, name := range sortedNames(nets) {
@@ -371,15 +362,11 @@ func (m *Manager) DetachAll(ctx context.Context, containerID string) ([]Endpoint
 
 // ContainerEndpoints returns the container's endpoints on every network, by network name.
 func (m *Manager) ContainerEndpoints(ctx context.Context, containerID string) ([]Endpoint, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	var out []Endpoint
 	for _, name := range sortedNames(nets) {
 		if ep, ok := nets[name].Endpoints[containerID]; ok {

@@ -13,15 +13,11 @@ import (
 // back up; and the nftables table is rewritten from the state. It returns the endpoints it
 // removed.
 func (m *Manager) Check(ctx context.Context, alive func(containerID string) bool) ([]Endpoint, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	var removed []Endpoint
 	var errs []error
 	for _, name := range sortedNames(nets) {

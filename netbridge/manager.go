@@ -229,30 +229,22 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 
 // Network returns the network called name, or ErrNetworkNotFound.
 func (m *Manager) Network(ctx context.Context, name string) (*Network, error) {
-	unlock, err := m.lock(ctx)
+	nf, unlock, err := m.lockNetwork(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nf, err := m.load(name)
-	if err != nil {
-		return nil, err
-	}
 	n := nf.Network
 	return &n, nil
 }
 
 // Networks returns every network, sorted by name.
 func (m *Manager) Networks(ctx context.Context) ([]Network, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	out := make([]Network, 0, len(nets))
 	for _, name := range sortedNames(nets) {
 		out = append(out, nets[name].Network)
@@ -264,15 +256,11 @@ func (m *Manager) Networks(ctx context.Context) ([]Network, error) {
 // with ErrNetworkInUse, naming the containers, while endpoints remain. The default network
 // may be removed too; Attach re-creates it on next use.
 func (m *Manager) RemoveNetwork(ctx context.Context, name string) error {
-	unlock, err := m.lock(ctx)
+	nf, unlock, err := m.lockNetwork(ctx, name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	nf, err := m.load(name)
-	if err != nil {
-		return err
-	}
 	return m.removeLocked(ctx, nf)
 }
 
@@ -298,15 +286,11 @@ func (m *Manager) removeLocked(ctx context.Context, nf *netFile) error {
 // Prune removes every network without endpoints except DefaultNetwork (as docker network
 // prune does) and returns the names removed.
 func (m *Manager) Prune(ctx context.Context) ([]string, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	var removed []string
 	var errs []error
 	for _, name := range sortedNames(nets) {
@@ -325,15 +309,11 @@ func (m *Manager) Prune(ctx context.Context) ([]string, error) {
 
 // Endpoints returns the endpoints of network sorted by address.
 func (m *Manager) Endpoints(ctx context.Context, network string) ([]Endpoint, error) {
-	unlock, err := m.lock(ctx)
+	nf, unlock, err := m.lockNetwork(ctx, network)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nf, err := m.load(network)
-	if err != nil {
-		return nil, err
-	}
 	return sortedEndpoints(nf), nil
 }
 

@@ -58,15 +58,11 @@ func HostsFile(entries ...HostsEntry) []byte {
 // every container Neighbors returned (before Detach, for a leaving one). The file is
 // bind-mounted into the container, so write it in place with WriteInPlace, not by rename.
 func (m *Manager) HostsFor(ctx context.Context, containerID string) ([]byte, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	var own, peers []HostsEntry
 	for _, name := range sortedNames(nets) {
 		nf := nets[name]
@@ -93,15 +89,11 @@ func (m *Manager) HostsFor(ctx context.Context, containerID string) ([]byte, err
 // Neighbors returns the ids of the other containers sharing a user network (not
 // DefaultNetwork) with containerID: the ones whose hosts file lists it.
 func (m *Manager) Neighbors(ctx context.Context, containerID string) ([]string, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return nil, err
-	}
 	var out []string
 	for name, nf := range nets {
 		if _, ok := nf.Endpoints[containerID]; !ok || name == DefaultNetwork {

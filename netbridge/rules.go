@@ -201,15 +201,11 @@ func buildRuleset(table string, nets map[string]*netFile) Ruleset {
 
 // Rules describes Skiff's nftables table as the current state requires it.
 func (m *Manager) Rules(ctx context.Context) (Ruleset, error) {
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return Ruleset{}, err
 	}
 	defer unlock()
-	nets, err := m.loadAll()
-	if err != nil {
-		return Ruleset{}, err
-	}
 	return buildRuleset(m.table, nets), nil
 }
 

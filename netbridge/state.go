@@ -59,6 +59,37 @@ func (m *Manager) lock(ctx context.Context) (unlock func(), err error) {
 	}
 }
 
+// lockAll takes the state lock and reads every network file. On success the caller
+// holds the lock until it calls unlock; on error the lock is already dropped.
+func (m *Manager) lockAll(ctx context.Context) (nets map[string]*netFile, unlock func(), err error) {
+	unlock, err = m.lock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	nets, err = m.loadAll()
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return nets, unlock, nil
+}
+
+// lockNetwork takes the state lock and reads the file of the network called name
+// (ErrNetworkNotFound if absent). On success the caller holds the lock until it calls
+// unlock; on error the lock is already dropped.
+func (m *Manager) lockNetwork(ctx context.Context, name string) (nf *netFile, unlock func(), err error) {
+	unlock, err = m.lock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	nf, err = m.load(name)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return nf, unlock, nil
+}
+
 func (m *Manager) netPath(name string) string {
 	return filepath.Join(m.dir, "networks", name+".json")
 }
