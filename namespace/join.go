@@ -2,7 +2,6 @@ package namespace
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,22 +123,9 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	if err := writeMsg(p.sync, &syncMsg{Type: msgExec, Spec: spec}); err != nil {
 		return fail(fmt.Errorf("send process to exec helper (pid %d): %w", p.Pid, err))
 	}
-	type reply struct {
-		m   *syncMsg
-		err error
-	}
-	rc := make(chan reply, 1)
-	go func() {
-		m, err := readMsg(p.syncDec)
-		rc <- reply{m, err}
-	}()
-	var rep reply
-	select {
-	case rep = <-rc:
-	case <-ctx.Done():
-		_ = p.cmd.Process.Kill()
-		<-rc
-		return fail(ctx.Err())
+	rep, err := p.awaitMsg(ctx)
+	if err != nil {
+		return fail(err)
 	}
 	switch {
 	case rep.err == io.EOF:
@@ -236,13 +222,10 @@ func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 		ExtraFiles:  append(cio.extraFiles(childSock, exe), mnt), // fd 6
 		SysProcAttr: attr,
 	}
-	err = cmd.Start()
-	cio.afterStart()
+	p, err := startChild(cmd, cio, parentSock, "exec helper")
 	if err != nil {
-		parentSock.Close()
-		cio.abort()
-		return nil, fmt.Errorf("start exec helper: %w", err)
+		return nil, err
 	}
-	return &Process{Pid: cmd.Process.Pid, cmd: cmd, started: true, sync: parentSock,
-		syncDec: json.NewDecoder(parentSock), console: cio.console, stdin: cio.copy}, nil
+	p.started = true
+	return p, nil
 }

@@ -156,16 +156,12 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	err = cmd.Start()
+	p, err := startChild(cmd, cio, parentSock, "container init")
 	childSock.Close()
-	cio.afterStart()
 	if err != nil {
-		parentSock.Close()
-		cio.abort()
-		return nil, fmt.Errorf("start container init: %w", err)
+		return nil, err
 	}
-	p := &Process{Pid: cmd.Process.Pid, stateDir: cfg.StateDir, cmd: cmd, sync: parentSock,
-		syncDec: json.NewDecoder(parentSock), console: cio.console, stdin: cio.copy}
+	p.stateDir = cfg.StateDir
 	fail := func(err error) (*Process, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -186,22 +182,9 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 	if err := writeMsg(parentSock, &syncMsg{Type: msgGo, Spec: cfg.Spec, Fifo: fifo}); err != nil {
 		return fail(fmt.Errorf("send spec to init (pid %d): %w", p.Pid, err))
 	}
-	type reply struct {
-		m   *syncMsg
-		err error
-	}
-	ch := make(chan reply, 1)
-	go func() {
-		m, err := readMsg(p.syncDec)
-		ch <- reply{m, err}
-	}()
-	var r reply
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		<-ch
-		return fail(fmt.Errorf("create container (pid %d): %w", p.Pid, ctx.Err()))
+	r, err := p.awaitMsg(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("create container (pid %d): %w", p.Pid, err))
 	}
 	switch {
 	case r.err == io.EOF:
@@ -219,6 +202,21 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 		}
 	}
 	return p, nil
+}
+
+// startChild starts cmd (the container init or an exec helper, named by what) with the
+// stdio of cio, and returns its Process talking on parentSock, the parent end of the
+// sync socket. If the start fails it closes parentSock and releases cio.
+func startChild(cmd *exec.Cmd, cio *childIO, parentSock *os.File, what string) (*Process, error) {
+	err := cmd.Start()
+	cio.afterStart()
+	if err != nil {
+		parentSock.Close()
+		cio.abort()
+		return nil, fmt.Errorf("start %s: %w", what, err)
+	}
+	return &Process{Pid: cmd.Process.Pid, cmd: cmd, sync: parentSock,
+		syncDec: json.NewDecoder(parentSock), console: cio.console, stdin: cio.copy}, nil
 }
 
 // Load returns a handle on a created or running container init made by another OS

@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,4 +45,29 @@ func readMsg(d *json.Decoder) (*syncMsg, error) {
 		return nil, fmt.Errorf("sync socket: %w", err)
 	}
 	return &m, nil
+}
+
+// syncReply is the outcome of one readMsg.
+type syncReply struct {
+	m   *syncMsg
+	err error
+}
+
+// awaitMsg reads p's next message from the sync socket, the read's own outcome (io.EOF
+// included) in the reply. If ctx ends first it kills the child, which ends the read,
+// waits for the read to return and returns ctx.Err().
+func (p *Process) awaitMsg(ctx context.Context) (syncReply, error) {
+	ch := make(chan syncReply, 1)
+	go func() {
+		m, err := readMsg(p.syncDec)
+		ch <- syncReply{m, err}
+	}()
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		_ = p.cmd.Process.Kill()
+		<-ch
+		return syncReply{}, ctx.Err()
+	}
 }
