@@ -48,3 +48,22 @@ func eachContainer(cmd *cobra.Command, g *globalFlags, refs []string, quiet bool
 	}
 	return failed
 }
+
+// eachName runs fn on each name (a network, volume or image), as docker's multi-object
+// commands do: it prints each name done on stdout (unless quiet), each failure on stderr
+// as an error of its daemon, goes on with the next, and fails with exit status 1 when
+// any failed.
+func eachName(cmd *cobra.Command, names []string, quiet bool, fn func(ctx context.Context, name string) error) error {
+	var failed error
+	for _, name := range names {
+		if err := fn(cmd.Context(), name); err != nil {
+			cmd.PrintErrln("Error response from daemon: " + err.Error())
+			failed = exitError{1}
+			continue
+		}
+		if !quiet {
+			fmt.Fprintln(cmd.OutOrStdout(), name)
+		}
+	}
+	return failed
+}

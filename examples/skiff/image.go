@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
 
@@ -53,21 +52,7 @@ func newImagePruneCommand(g *globalFlags) *cobra.Command {
 			}
 			rep, err := e.PruneImages(cmd.Context(), all)
 			if rep != nil {
-				out := cmd.OutOrStdout()
-				if len(rep.Images)+len(rep.ImageIDs)+len(rep.Layers) > 0 {
-					fmt.Fprintln(out, "Deleted Images:")
-					for _, n := range rep.Images {
-						fmt.Fprintf(out, "untagged: %s\n", n)
-					}
-					for _, d := range rep.ImageIDs {
-						fmt.Fprintf(out, "deleted: %s\n", d)
-					}
-					for _, d := range rep.Layers {
-						fmt.Fprintf(out, "deleted: %s\n", d)
-					}
-					fmt.Fprintln(out)
-				}
-				fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.Reclaimed)))
+				printPruneReport(cmd.OutOrStdout(), rep)
 			}
 			return err
 		},

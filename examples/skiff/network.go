@@ -123,16 +123,7 @@ func newNetworkCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, name := range args {
-				if err := e.Networks().RemoveNetwork(cmd.Context(), name); err != nil {
-					cmd.PrintErrf("Error response from daemon: %v\n", err)
-					failed = exitError{1}
-					continue
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), name)
-			}
-			return failed
+			return eachName(cmd, args, false, e.Networks().RemoveNetwork)
 		},
 	}
 	prune := &cobra.Command{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -19,9 +20,8 @@ func newRmiCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, ref := range args {
-				rm, err := e.RemoveImage(cmd.Context(), ref, force)
+			return eachName(cmd, args, true, func(ctx context.Context, ref string) error {
+				rm, err := e.RemoveImage(ctx, ref, force)
 				if rm != nil {
 					for _, n := range rm.Untagged {
 						fmt.Fprintf(cmd.OutOrStdout(), "Untagged: %s\n", n)
@@ -30,12 +30,8 @@ func newRmiCommand(g *globalFlags) *cobra.Command {
 						fmt.Fprintf(cmd.OutOrStdout(), "Deleted: %s\n", d)
 					}
 				}
-				if err != nil {
-					cmd.PrintErrf("Error response from daemon: %v\n", err)
-					failed = exitError{1}
-				}
-			}
-			return failed
+				return err
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force removal of the image")

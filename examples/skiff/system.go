@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	units "github.com/docker/go-units"
@@ -68,30 +69,47 @@ func printCheck(cmd *cobra.Command, rep *skiff.CheckReport) {
 	out := cmd.OutOrStdout()
 	ir := rep.Images
 	fmt.Fprintf(out, "images: %d images, %d blobs, %d unreferenced\n", ir.Images, ir.Blobs, len(ir.Unreferenced))
-	for _, p := range ir.Temps {
-		fmt.Fprintf(out, "stray temp file: %s\n", p)
+	printEach(out, "stray temp file: ", ir.Temps)
+	printEach(out, "missing blob: ", ir.Missing)
+	printEach(out, "corrupt blob: ", ir.Corrupt)
+	printEach(out, "stray layer temp dir: ", rep.LayerTemps)
+	printEach(out, "dangling layer link: ", rep.DanglingLinks)
+	printEach(out, "half-created container dir: ", rep.HalfCreated)
+	printEach(out, "lost container (process gone): ", rep.Lost)
+	printEach(out, "detached stale endpoint: ", rep.Endpoints)
+}
+
+// printEach writes a line per item: prefix and the item.
+func printEach[T ~string](out io.Writer, prefix string, items []T) {
+	for _, it := range items {
+		fmt.Fprintf(out, "%s%s\n", prefix, it)
 	}
-	for _, d := range ir.Missing {
-		fmt.Fprintf(out, "missing blob: %s\n", d)
+}
+
+// printDeleted writes the header, a line per item and an empty line, as docker's prune
+// commands list what they removed; nothing when items is empty.
+func printDeleted(out io.Writer, header string, items []string) {
+	if len(items) == 0 {
+		return
 	}
-	for _, d := range ir.Corrupt {
-		fmt.Fprintf(out, "corrupt blob: %s\n", d)
+	fmt.Fprintln(out, header)
+	printEach(out, "", items)
+	fmt.Fprintln(out)
+}
+
+// printPruneReport writes what a prune removed and the space it reclaimed, as docker's
+// image and system prune do.
+func printPruneReport(out io.Writer, rep *skiff.PruneReport) {
+	printDeleted(out, "Deleted Containers:", rep.Containers)
+	printDeleted(out, "Deleted Networks:", rep.Networks)
+	if len(rep.Images)+len(rep.ImageIDs)+len(rep.Layers) > 0 {
+		fmt.Fprintln(out, "Deleted Images:")
+		printEach(out, "untagged: ", rep.Images)
+		printEach(out, "deleted: ", rep.ImageIDs)
+		printEach(out, "deleted: ", rep.Layers)
+		fmt.Fprintln(out)
 	}
-	for _, p := range rep.LayerTemps {
-		fmt.Fprintf(out, "stray layer temp dir: %s\n", p)
-	}
-	for _, p := range rep.DanglingLinks {
-		fmt.Fprintf(out, "dangling layer link: %s\n", p)
-	}
-	for _, p := range rep.HalfCreated {
-		fmt.Fprintf(out, "half-created container dir: %s\n", p)
-	}
-	for _, id := range rep.Lost {
-		fmt.Fprintf(out, "lost container (process gone): %s\n", id)
-	}
-	for _, ep := range rep.Endpoints {
-		fmt.Fprintf(out, "detached stale endpoint: %s\n", ep)
-	}
+	fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.Reclaimed)))
 }
 
 func newSystemDfCommand(g *globalFlags) *cobra.Command {
@@ -146,35 +164,7 @@ func newSystemPruneCommand(g *globalFlags) *cobra.Command {
 			}
 			rep, err := e.PruneSystem(cmd.Context(), all)
 			if rep != nil {
-				out := cmd.OutOrStdout()
-				if len(rep.Containers) > 0 {
-					fmt.Fprintln(out, "Deleted Containers:")
-					for _, id := range rep.Containers {
-						fmt.Fprintln(out, id)
-					}
-					fmt.Fprintln(out)
-				}
-				if len(rep.Networks) > 0 {
-					fmt.Fprintln(out, "Deleted Networks:")
-					for _, n := range rep.Networks {
-						fmt.Fprintln(out, n)
-					}
-					fmt.Fprintln(out)
-				}
-				if len(rep.Images)+len(rep.ImageIDs)+len(rep.Layers) > 0 {
-					fmt.Fprintln(out, "Deleted Images:")
-					for _, n := range rep.Images {
-						fmt.Fprintf(out, "untagged: %s\n", n)
-					}
-					for _, d := range rep.ImageIDs {
-						fmt.Fprintf(out, "deleted: %s\n", d)
-					}
-					for _, d := range rep.Layers {
-						fmt.Fprintf(out, "deleted: %s\n", d)
-					}
-					fmt.Fprintln(out)
-				}
-				fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.Reclaimed)))
+				printPruneReport(cmd.OutOrStdout(), rep)
 			}
 			return err
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -140,27 +141,20 @@ func newVolumeRm(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var failed error
-			for _, name := range args {
-				var opts []skiff.DeleteOption
-				if force {
-					opts = append(opts, skiff.WithForce())
-				}
-				err := e.RemoveVolume(cmd.Context(), name, opts...)
-				if force && errors.Is(err, skiff.ErrVolumeNotFound) {
-					err = nil // docker volume rm -f ignores missing volumes
-				}
-				if err != nil {
-					if errors.Is(err, skiff.ErrVolumeNotFound) {
-						err = fmt.Errorf("get %s: no such volume", name)
-					}
-					cmd.PrintErrln("Error response from daemon: " + err.Error())
-					failed = exitError{1}
-					continue
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), name)
+			var opts []skiff.DeleteOption
+			if force {
+				opts = append(opts, skiff.WithForce())
 			}
-			return failed
+			return eachName(cmd, args, false, func(ctx context.Context, name string) error {
+				err := e.RemoveVolume(ctx, name, opts...)
+				if errors.Is(err, skiff.ErrVolumeNotFound) {
+					if force {
+						return nil // docker volume rm -f ignores missing volumes
+					}
+					return fmt.Errorf("get %s: no such volume", name)
+				}
+				return err
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "force the removal of one or more volumes (also one in use)")
@@ -190,13 +184,7 @@ func newVolumePrune(g *globalFlags) *cobra.Command {
 				return err
 			}
 			removed, err := e.PruneVolumes(cmd.Context(), skiff.VolumePrune{All: all})
-			if len(removed) > 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "Deleted Volumes:")
-				for _, n := range removed {
-					fmt.Fprintln(cmd.OutOrStdout(), n)
-				}
-				fmt.Fprintln(cmd.OutOrStdout())
-			}
+			printDeleted(cmd.OutOrStdout(), "Deleted Volumes:", removed)
 			return err
 		},
 	}
