@@ -166,3 +166,26 @@ func TestModeString(t *testing.T) {
 	}
 	t.Logf("this host: %s", DetectMode())
 }
+
+func TestWithoutDefaultsKeepsRealLimits(t *testing.T) {
+	for _, tc := range []struct {
+		r    Resources
+		want []string
+	}{
+		{Resources{}, nil},
+		{Resources{MemoryLimit: 1 << 20}, []string{"memory.limit_in_bytes=1048576", "memory.memsw.limit_in_bytes=1048576"}},
+		{Resources{PidsLimit: 16, CPUQuota: 50000}, []string{"pids.max=16", "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000"}},
+	} {
+		s, err := tc.r.V1Settings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range withoutDefaults(s) {
+			got = append(got, x.File+"="+x.Value)
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%+v: writes %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}

@@ -96,6 +96,9 @@ func NewV1(path string, r Resources) (Manager, error) {
 		return nil, newErr("create", path, "", err)
 	}
 	m := newV1(path, subs, cg)
+	if len(made) > 0 { // a fresh cgroup already holds the kernel's defaults
+		settings = withoutDefaults(settings)
+	}
 	if err := apply("create", path, settings, m.resolve); err != nil {
 		removeDirs(made)
 		return nil, err

@@ -67,6 +67,9 @@ func NewV2(mountpoint, path string, r Resources) (Manager, error) {
 	if err != nil {
 		return nil, newErr("create", path, m.dir, err)
 	}
+	if len(made) > 0 { // a fresh cgroup already holds the kernel's defaults
+		settings = withoutDefaults(settings)
+	}
 	if err := m.update("create", settings); err != nil {
 		removeDirs(made)
 		return nil, err
