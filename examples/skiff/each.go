@@ -67,3 +67,32 @@ func eachName(cmd *cobra.Command, names []string, quiet bool, fn func(ctx contex
 	}
 	return failed
 }
+
+// oneContainer looks up the container named by ref for a single-container command: a
+// failure is printed on stderr as an error of docker's daemon and ends the command with
+// exit status 1.
+func oneContainer(cmd *cobra.Command, g *globalFlags, ref string) (*skiff.Container, error) {
+	e, err := g.engine()
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.Container(cmd.Context(), ref)
+	if err != nil {
+		cmd.PrintErrln(daemonError(ref, err))
+		return nil, exitError{1}
+	}
+	return c, nil
+}
+
+// waitExit waits for c to exit and passes a non-zero exit code on as the command's exit
+// status.
+func waitExit(ctx context.Context, c *skiff.Container) error {
+	st, err := c.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Code != 0 {
+		return exitError{st.Code}
+	}
+	return nil
+}

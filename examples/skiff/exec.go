@@ -29,16 +29,11 @@ func newExecCommand(g *globalFlags) *cobra.Command {
 				cmd.PrintErrln("the input device is not a TTY")
 				return exitError{1}
 			}
-			e, err := g.engine()
+			c, err := oneContainer(cmd, g, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			c, err := e.Container(ctx, args[0])
-			if err != nil {
-				cmd.PrintErrln(daemonError(args[0], err))
-				return exitError{1}
-			}
 			cfg := skiff.ExecConfig{Cmd: args[1:], Env: hostEnv(env), User: user, WorkingDir: workdir}
 			var size *skiff.TerminalSize // nil: no terminal
 			if tty {

@@ -39,10 +39,7 @@ func newImagePruneCommand(g *globalFlags) *cobra.Command {
 		Short: "Remove unused images, and the layers and blobs nothing references",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			what := "all dangling images"
-			if all {
-				what = "all images without at least one container associated to them"
-			}
+			what := imagesToPrune(all)
 			if !force && !confirm(cmd, "WARNING! This will remove "+what+".") {
 				return nil
 			}
@@ -60,6 +57,15 @@ func newImagePruneCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	return cmd
+}
+
+// imagesToPrune says which images image and system prune remove, as docker's warning
+// does.
+func imagesToPrune(all bool) string {
+	if all {
+		return "all images without at least one container associated to them"
+	}
+	return "all dangling images"
 }
 
 // confirm asks docker's "Are you sure" question on the command's streams.

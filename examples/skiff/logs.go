@@ -36,14 +36,9 @@ func newLogsCommand(g *globalFlags) *cobra.Command {
 				}
 				opts.Since = t
 			}
-			e, err := g.engine()
+			c, err := oneContainer(cmd, g, args[0])
 			if err != nil {
 				return err
-			}
-			c, err := e.Container(cmd.Context(), args[0])
-			if err != nil {
-				cmd.PrintErrln(daemonError(args[0], err))
-				return exitError{1}
 			}
 			return c.Logs(cmd.Context(), opts, os.Stdout, os.Stderr)
 		},

@@ -17,16 +17,11 @@ func newPortCommand(g *globalFlags) *cobra.Command {
 		Short: "List port mappings or a specific mapping for the container",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.engine()
+			c, err := oneContainer(cmd, g, args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			c, err := e.Container(ctx, args[0])
-			if err != nil {
-				cmd.PrintErrln(daemonError(args[0], err))
-				return exitError{1}
-			}
 			eps, err := c.Endpoints(ctx)
 			if err != nil {
 				return err

@@ -333,12 +333,5 @@ func runForeground(ctx context.Context, e *skiff.Engine, cfg skiff.ContainerConf
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	st, err := c.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	if st.Code != 0 {
-		return exitError{st.Code}
-	}
-	return nil
+	return waitExit(ctx, c)
 }

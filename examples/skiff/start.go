@@ -33,14 +33,7 @@ func newStartCommand(g *globalFlags) *cobra.Command {
 				if err := c.Logs(ctx, skiff.LogOptions{Follow: true, Tail: -1}, os.Stdout, os.Stderr); err != nil {
 					return err
 				}
-				st, err := c.Wait(ctx)
-				if err != nil {
-					return err
-				}
-				if st.Code != 0 {
-					return exitError{st.Code}
-				}
-				return nil
+				return waitExit(ctx, c)
 			})
 		},
 	}

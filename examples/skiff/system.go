@@ -150,10 +150,7 @@ func newSystemPruneCommand(g *globalFlags) *cobra.Command {
 		Short: "Remove stopped containers, unused networks and dangling images",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			images := "all dangling images"
-			if all {
-				images = "all images without at least one container associated to them"
-			}
+			images := imagesToPrune(all)
 			warning := "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - " + images
 			if !force && !confirm(cmd, warning) {
 				return nil
