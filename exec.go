@@ -25,10 +25,18 @@ type ExecConfig struct {
 	User string
 	// WorkingDir. Default: the container's working directory.
 	WorkingDir string
+	// Terminal, when non-nil, gives the process a pseudo-terminal of that size (zero:
+	// the kernel's default) whose master is copied to and from Stdout and Stdin, or is
+	// read and written through ExecProcess.Console when they are nil (docker exec -t).
+	// Nil means no terminal, even in a container created with Tty.
+	Terminal *TerminalSize
 	// Stdin, Stdout and Stderr connect the process's streams; nil means /dev/null.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
+
+// TerminalSize is the size of a pseudo-terminal, in characters.
+type TerminalSize struct{ Rows, Cols uint16 }
 
 // ExecProcess is a process started by Container.Exec.
 type ExecProcess struct {
@@ -38,7 +46,7 @@ type ExecProcess struct {
 // Pid returns the process's host pid.
 func (p *ExecProcess) Pid() int { return p.proc.Pid }
 
-// Console returns the master of the process's pseudo-terminal (Container.ExecTerminal),
+// Console returns the master of the process's pseudo-terminal (ExecConfig.Terminal),
 // or nil.
 func (p *ExecProcess) Console() *os.File { return p.proc.Console() }
 
@@ -71,6 +79,11 @@ func (c *Container) Exec(ctx context.Context, cfg ExecConfig) (*ExecProcess, err
 	proc := *spec.Process
 	proc.Args = slices.Clone(cfg.Cmd)
 	proc.Env = mergeEnv(spec.Process.Env, cfg.Env)
+	proc.Terminal = cfg.Terminal != nil
+	proc.ConsoleSize = nil
+	if t := cfg.Terminal; t != nil && t.Rows > 0 && t.Cols > 0 {
+		proc.ConsoleSize = &specs.Box{Height: uint(t.Rows), Width: uint(t.Cols)}
+	}
 	if cfg.WorkingDir != "" {
 		proc.Cwd = cfg.WorkingDir
 	}
@@ -119,3 +132,6 @@ func (e *Engine) loadSpec(id string) (*specs.Spec, error) {
 	}
 	return &spec, nil
 }
+
+// Resize sets the size of the terminal of a process started with a terminal.
+func (p *ExecProcess) Resize(rows, cols uint16) error { return p.proc.Resize(rows, cols) }

@@ -60,14 +60,14 @@ func newExecCommand(g *globalFlags) *cobra.Command {
 					return nil
 				})
 				defer restore()
-				p, err := c.ExecTerminal(ctx, cfg, size)
+				p, err := c.Exec(ctx, withTerminal(cfg, size))
 				if err != nil {
 					return execError(cmd, err)
 				}
 				proc.Store(p)
 				return exitStatus(p.Wait())
 			}
-			p, err := c.ExecTerminal(ctx, cfg, size)
+			p, err := c.Exec(ctx, withTerminal(cfg, size))
 			if err != nil {
 				return execError(cmd, err)
 			}
@@ -116,4 +116,9 @@ func exitStatus(code int, err error) error {
 		return exitError{code}
 	}
 	return nil
+}
+
+func withTerminal(cfg skiff.ExecConfig, size *skiff.TerminalSize) skiff.ExecConfig {
+	cfg.Terminal = size
+	return cfg
 }

@@ -225,7 +225,8 @@ func (d *daemon) runExec(ctx context.Context, c *skiff.Container, cfg skiff.Exec
 			ts = &skiff.TerminalSize{Rows: uint16(size[0]), Cols: uint16(size[1])}
 		}
 	}
-	return c.ExecTerminal(ctx, cfg, ts)
+	cfg.Terminal = ts
+	return c.Exec(ctx, cfg)
 }
 
 func resizeExec(ex *execInstance, r *http.Request) {

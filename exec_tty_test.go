@@ -26,7 +26,7 @@ func TestExecTerminal(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	p, err := c.ExecTerminal(ctx, skiff.ExecConfig{Cmd: []string{"sh", "-c", "tty; stty size"}, Stdout: &out}, &skiff.TerminalSize{Rows: 21, Cols: 77})
+	p, err := c.Exec(ctx, skiff.ExecConfig{Cmd: []string{"sh", "-c", "tty; stty size"}, Stdout: &out, Terminal: &skiff.TerminalSize{Rows: 21, Cols: 77}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestExecTerminal(t *testing.T) {
 	}
 
 	out.Reset()
-	p, err = c.ExecTerminal(ctx, skiff.ExecConfig{Cmd: []string{"tty"}, Stdout: &out}, nil)
+	p, err = c.Exec(ctx, skiff.ExecConfig{Cmd: []string{"tty"}, Stdout: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestExecTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Wait(ctx)
-	if _, err := c.ExecTerminal(ctx, skiff.ExecConfig{Cmd: []string{"true"}}, nil); err == nil {
+	if _, err := c.Exec(ctx, skiff.ExecConfig{Cmd: []string{"true"}}); err == nil {
 		t.Error("exec in an exited container succeeded")
 	}
 }
