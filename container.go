@@ -116,6 +116,7 @@ type Container struct {
 	st *State
 	cg cgroup.Manager
 
+	removed  bool               // its state is gone: another process deleted it
 	proc     *namespace.Process // set only in the process that created the container
 	waitOnce sync.Once
 	waitDone chan struct{}
@@ -408,6 +409,9 @@ func (c *Container) refresh() {
 	}
 	st, err := c.e.loadState(c.st.ID)
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			c.removed = true // deleted meanwhile, by this or another process
+		}
 		return
 	}
 	c.st = st
@@ -452,13 +456,14 @@ func (c *Container) Start(ctx context.Context) error {
 	if proc == nil {
 		proc = namespace.Load(c.st.Pid, c.e.containerDir(c.st.ID))
 	}
+	released := time.Now().UTC()
 	if err := proc.Start(); err != nil {
 		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), err)
 	}
 	st, err := c.e.updateState(c.st.ID, func(st *State) error {
-		if st.Status == StatusCreated { // the monitor may have seen it exit already
+		st.Started = released // also when the monitor saw it exit already
+		if st.Status == StatusCreated {
 			st.Status = StatusRunning
-			st.Started = time.Now().UTC()
 		}
 		return nil
 	})
@@ -523,6 +528,9 @@ func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
 		st := c.State()
 		if st.Status == StatusExited {
 			return ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}, nil
+		}
+		if c.isRemoved() {
+			return ExitStatus{}, fmt.Errorf("wait for container %s: %w: it was removed", shortID(st.ID), ErrNotFound)
 		}
 		select {
 		case <-ctx.Done():
@@ -615,4 +623,11 @@ func (e *Engine) Run(ctx context.Context, cfg ContainerConfig) (ExitStatus, erro
 		return ExitStatus{}, ctx.Err()
 	}
 	return st, err
+}
+
+// isRemoved reports whether the container's state was found deleted.
+func (c *Container) isRemoved() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.removed
 }

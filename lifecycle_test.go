@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -277,5 +278,42 @@ func TestStartAgainAndRestart(t *testing.T) {
 	c.Logs(ctx, skiff.LogOptions{Tail: -1}, &out, &out)
 	if !strings.HasPrefix(out.String(), "2\n") || !strings.Contains(out.String(), "3\n") {
 		t.Errorf("after restart the log holds %q", out.String())
+	}
+}
+
+// TestWaitAndFollowEndWhenRemoved: a waiter and a log follower in another handle (as in
+// another process) return when the container is deleted under them.
+func TestWaitAndFollowEndWhenRemoved(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	c, err := e.Create(ctx, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Detach: true, Cmd: []string{"sleep", "60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.Container(ctx, c.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { _, err := other.Wait(ctx); waited <- err }()
+	followed := make(chan error, 1)
+	go func() { followed <- other.Logs(ctx, skiff.LogOptions{Follow: true, Tail: -1}, io.Discard, io.Discard) }()
+	time.Sleep(200 * time.Millisecond)
+	if err := c.Delete(ctx, skiff.WithForce()); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]chan error{"wait": waited, "logs -f": followed} {
+		select {
+		case err := <-ch:
+			if name == "wait" && !errors.Is(err, skiff.ErrNotFound) && err != nil {
+				t.Errorf("wait on a removed container: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not return after the container was removed", name)
+		}
 	}
 }

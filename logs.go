@@ -100,7 +100,7 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 			return nil // never detached, or nothing logged yet
 		}
 		for os.IsNotExist(err) {
-			if c.State().Status == StatusExited {
+			if c.State().Status == StatusExited || c.isRemoved() {
 				return nil
 			}
 			select {
@@ -162,7 +162,7 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 	}
 	live := func(e LogEntry) error { return fn(e) }
 	for {
-		exited := c.State().Status == StatusExited
+		exited := c.State().Status == StatusExited || c.isRemoved()
 		if err := read(live); err != nil {
 			return err
 		}

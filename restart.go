@@ -81,14 +81,15 @@ func (c *Container) restartLocked(ctx context.Context) error {
 		cg.Kill()
 		return fail(err)
 	}
+	released := time.Now().UTC()
 	if err := namespace.Load(pid, dir).Start(); err != nil {
 		cg.Kill()
 		return fail(err)
 	}
 	ns, err := e.updateState(st.ID, func(s *State) error {
-		if s.Status == StatusCreated { // the monitor may have seen it exit already
+		s.Started = released // also when the monitor saw it exit already
+		if s.Status == StatusCreated {
 			s.Status = StatusRunning
-			s.Started = time.Now().UTC()
 		}
 		return nil
 	})
