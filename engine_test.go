@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func newEngine(t *testing.T) *skiff.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	engineNames.Store(e.Root(), [2]string{parent, link})
 	t.Cleanup(func() {
 		// Networks (the default bridge included) outlive containers, as Docker's do.
 		ctx := context.Background()
@@ -303,6 +305,21 @@ func execIn(t *testing.T, c *skiff.Container, out io.Writer, args ...string) {
 	if code, err := p.Wait(); err != nil || code != 0 {
 		t.Fatalf("exec %q: exit %d, %v", args, code, err)
 	}
+}
+
+// engineNames holds each test engine's cgroup parent and network names (table,
+// bridge), for helper processes that open the same root.
+var engineNames sync.Map
+
+func cgroupParentOf(t *testing.T, e *skiff.Engine) string {
+	v, _ := engineNames.Load(e.Root())
+	return v.([2]string)[0]
+}
+
+func netNameOf(t *testing.T, e *skiff.Engine) string {
+	v, _ := engineNames.Load(e.Root())
+	n := v.([2]string)[1]
+	return n + "," + n
 }
 
 func readDirNames(dir string) ([]string, error) {

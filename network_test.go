@@ -8,7 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,4 +188,67 @@ func TestBuildRunNetwork(t *testing.T) {
 			t.Errorf("RUN with network %q sees interfaces %q, want %q", tc.network, got, tc.want)
 		}
 	}
+}
+
+// TestCheckReleasesNetworkOfLostContainer: the process that ran a bridged container
+// dies with it (SIGKILL, no cleanup); Check reports the container lost and its repair
+// releases the address and rules, so the network can be removed.
+func TestCheckReleasesNetworkOfLostContainer(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	createNetwork(t, e, "crashnet")
+	helper := exec.Command(os.Args[0], "-test.run=^TestHelperCrashWithContainer$")
+	helper.Env = append(os.Environ(), "SKIFF_HELPER_ROOT="+e.Root(), "SKIFF_HELPER_IMAGE="+img,
+		"SKIFF_HELPER_CGROUP="+cgroupParentOf(t, e), "SKIFF_HELPER_NET="+netNameOf(t, e))
+	out, _ := helper.CombinedOutput() // it kills itself
+	c, err := e.Container(ctx, "crashed")
+	if err != nil {
+		t.Fatalf("container of the crashed process: %v\n%s", err, out)
+	}
+	if eps, _ := c.Endpoints(ctx); len(eps) != 1 {
+		t.Fatalf("before repair the crashed container holds %d endpoints, want 1", len(eps))
+	}
+	rep, err := e.Check(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Lost) != 1 || len(rep.Endpoints) != 1 {
+		t.Errorf("check: lost %q, endpoints %q; want the crashed container and its endpoint", rep.Lost, rep.Endpoints)
+	}
+	if eps, _ := c.Endpoints(ctx); len(eps) != 0 {
+		t.Errorf("after repair the crashed container still holds %d endpoints", len(eps))
+	}
+	if err := c.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Networks().RemoveNetwork(ctx, "crashnet"); err != nil {
+		t.Errorf("remove network after repair: %v", err)
+	}
+}
+
+// TestHelperCrashWithContainer runs only as a helper process: it starts a bridged
+// container, kills it and itself without any cleanup.
+func TestHelperCrashWithContainer(t *testing.T) {
+	root := os.Getenv("SKIFF_HELPER_ROOT")
+	if root == "" {
+		t.Skip("helper process of TestCheckReleasesNetworkOfLostContainer")
+	}
+	names := strings.SplitN(os.Getenv("SKIFF_HELPER_NET"), ",", 2)
+	e, err := skiff.New(skiff.WithRoot(root), skiff.WithCgroupParent(os.Getenv("SKIFF_HELPER_CGROUP")),
+		skiff.WithNetworkNames(names[0], names[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := e.Create(ctx, skiff.ContainerConfig{Image: os.Getenv("SKIFF_HELPER_IMAGE"), Name: "crashed",
+		Network: "crashnet", Cmd: []string{"sleep", "60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(c.State().Pid, syscall.SIGKILL)
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
 }
