@@ -47,6 +47,14 @@ func (e *Engine) Push(ctx context.Context, ref string, opts ...registry.Option) 
 	return e.images.Push(ctx, ref, all...)
 }
 
+// PushIndex pushes the stored images sources (one per platform) and an image index
+// naming them under ref: a multi-platform image (registry.Store.PushIndex), with the
+// engine's insecure registries.
+func (e *Engine) PushIndex(ctx context.Context, ref string, sources []string, opts ...registry.Option) (digest.Digest, error) {
+	all := append([]registry.Option{registry.WithInsecure(e.insecure...)}, opts...)
+	return e.images.PushIndex(ctx, ref, sources, all...)
+}
+
 // Login checks the credentials against the registry host and stores them in the docker
 // config.json (registry.Login), with the engine's insecure registries. `docker login`.
 func (e *Engine) Login(ctx context.Context, host, user, password string, opts ...registry.Option) error {
