@@ -577,8 +577,10 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 	}
 	dir := c.e.containerDir(c.st.ID)
 	var errs []error
-	if err := c.e.detachNetwork(ctx, c.st.ID); err != nil {
-		errs = append(errs, err)
+	if c.st.Network != NetworkNone && c.st.Network != NetworkHost { // those have no endpoints
+		if err := c.e.detachNetwork(ctx, c.st.ID); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := overlay.Unmount(filepath.Join(dir, "merged")); err != nil {
 		errs = append(errs, err)
