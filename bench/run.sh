@@ -28,7 +28,7 @@ done
 
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-(cd "$here" && go build -o "$work/skiff" ./examples/skiff)
+(cd "$here" && CGO_ENABLED=0 go build -o "$work/skiff" ./examples/skiff)
 
 # One busybox rootfs for everyone.
 bundle=$work/bundle
