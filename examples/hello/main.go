@@ -30,7 +30,7 @@ func main() {
 	}
 	st, err := e.Run(ctx, skiff.ContainerConfig{
 		Image: "hello:latest", Cmd: []string{"/bin/busybox", "echo", "hello from a skiff container"},
-		Stdout: os.Stdout, Stderr: os.Stderr, AutoRemove: true,
+		Network: skiff.NetworkNone, Stdout: os.Stdout, Stderr: os.Stderr, AutoRemove: true,
 	})
 	if err != nil {
 		log.Fatal(err)
