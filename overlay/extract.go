@@ -22,7 +22,10 @@ const (
 	whiteoutMeta   = ".wh..wh."
 	opaqueMarker   = ".wh..wh..opq"
 	opaqueXattr    = "trusted.overlay.opaque"
-	paxXattrPrefix = "SCHILY.xattr."
+	// userOpaqueXattr marks opaque dirs of stores used from a user namespace
+	// (overlay option userxattr).
+	userOpaqueXattr = "user.overlay.opaque"
+	paxXattrPrefix  = "SCHILY.xattr."
 	// libarchive (bsdtar) writes LIBARCHIVE.xattr.<url-escaped name>=<base64>.
 	paxLibarchivePrefix = "LIBARCHIVE.xattr."
 )
@@ -34,6 +37,10 @@ type extractor struct {
 	buf  []byte
 	dirs []dirTimes // directory times, applied after all contents
 	w    *writers   // parallel writers of small files
+	// opaqueKey is the xattr marking opaque directories; userns: unprivileged
+	// (user namespace) rules: device nodes other than whiteouts are skipped.
+	opaqueKey string
+	userns    bool
 }
 
 type dirTimes struct {
@@ -44,12 +51,21 @@ type dirTimes struct {
 
 // extract unpacks the tar stream r into root (an empty directory).
 func extract(ctx context.Context, root string, r io.Reader) error {
+	return extractWith(ctx, root, r, false)
+}
+
+// extractWith is extract; userns selects the user.overlay.* opaque marker and
+// skips device nodes (not creatable in a user namespace).
+func extractWith(ctx context.Context, root string, r io.Reader, userns bool) error {
 	res, err := newResolver(root)
 	if err != nil {
 		return err
 	}
 	defer res.close()
-	x := &extractor{ctx: ctx, res: res, buf: make([]byte, readBufSize), w: newWriters()}
+	x := &extractor{ctx: ctx, res: res, buf: make([]byte, readBufSize), w: newWriters(), opaqueKey: opaqueXattr, userns: userns}
+	if userns {
+		x.opaqueKey = userOpaqueXattr
+	}
 	defer x.w.stop() // on error paths: no writer may outlive extract
 	tr := tar.NewReader(r)
 	for {
@@ -178,6 +194,10 @@ func (x *extractor) entry(hdr *tar.Header, tr *tar.Reader) error {
 			mode |= unix.S_IFIFO
 		}
 		dev := int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))
+		if x.userns && hdr.Typeflag != tar.TypeFifo {
+			slog.Debug("overlay: skipping device node in a user namespace", "name", hdr.Name)
+			return nil
+		}
 		if err := x.create(dirfd, base, func() error { return unix.Mknodat(dirfd, base, mode, dev) }); err != nil {
 			return err
 		}
@@ -501,7 +521,7 @@ func (x *extractor) whiteout(dirfd int, name string) error {
 			return err
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return setxattrAt(dirfd, name, opaqueXattr, []byte("y"))
+			return setxattrAt(dirfd, name, x.opaqueKey, []byte("y"))
 		}
 		return nil
 	}
@@ -514,8 +534,8 @@ func (x *extractor) opaque(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := setxattrAt(fd, ".", opaqueXattr, []byte("y")); err != nil {
-		return fmt.Errorf("set %s on %q: %w", opaqueXattr, dir, err)
+	if err := setxattrAt(fd, ".", x.opaqueKey, []byte("y")); err != nil {
+		return fmt.Errorf("set %s on %q: %w", x.opaqueKey, dir, err)
 	}
 	return nil
 }

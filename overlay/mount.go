@@ -252,18 +252,18 @@ func (s *Store) Prepare(ctx context.Context, dir string, layers []digest.Digest)
 			return Mount{}, fmt.Errorf("prepare %s: %w", dir, err)
 		}
 	}
-	return Mount{
-		Type:   "overlay",
-		Source: "overlay",
-		Options: []string{
-			// Diff reads the upper dir alone: no redirects, no metacopy.
-			"index=off",
-			"redirect_dir=off",
-			"lowerdir=" + strings.Join(lowers, ":"),
-			"upperdir=" + escapeOption(upper),
-			"workdir=" + escapeOption(work),
-		},
-	}, nil
+	// Diff reads the upper dir alone: no redirects, no metacopy. With userxattr
+	// the kernel forces redirect_dir=nofollow (none made) and refuses "off".
+	opts := []string{"index=off", "redirect_dir=off"}
+	if s.userXattr {
+		opts = []string{"index=off", "userxattr"}
+	}
+	opts = append(opts,
+		"lowerdir="+strings.Join(lowers, ":"),
+		"upperdir="+escapeOption(upper),
+		"workdir="+escapeOption(work),
+	)
+	return Mount{Type: "overlay", Source: "overlay", Options: opts}, nil
 }
 
 // shortLink returns the short link of layer hex, checking that it points to

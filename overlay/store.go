@@ -28,7 +28,8 @@ import (
 type Store struct {
 	root string // <root>/layers, absolute
 
-	noSync bool // WithoutSync
+	noSync    bool // WithoutSync
+	userXattr bool // WithUserXattr
 }
 
 // Option configures a Store.
@@ -40,6 +41,17 @@ type Option func(*Store)
 // a crash (CI, tests, benchmarks). On a host with much unrelated dirty data
 // on the same file system, syncfs waits for that data too.
 func WithoutSync() Option { return func(s *Store) { s.noSync = true } }
+
+// WithUserXattr makes the store usable from a user namespace (rootless): Unpack
+// marks opaque directories with user.overlay.opaque instead of
+// trusted.overlay.opaque (trusted.* needs CAP_SYS_ADMIN in the initial user
+// namespace), and the Mount that Prepare returns has the overlay option
+// "userxattr" (Linux ≥ 5.11), so the kernel reads the user.overlay.* names.
+// Whiteouts stay 0:0 character devices, which the kernel lets any user create.
+// Device nodes of a layer cannot be made without CAP_MKNOD in the initial
+// namespace: they are skipped (logged at debug level). Layers unpacked with and
+// without this option are not interchangeable: use one setting per store root.
+func WithUserXattr() Option { return func(s *Store) { s.userXattr = true } }
 
 const (
 	linksDir = "l"

@@ -91,7 +91,7 @@ func (s *Store) unpackLocked(ctx context.Context, hex string, diffID digest.Dige
 	hr := newHashReader(r, diffID.Algorithm().Hash())
 	defer hr.close()
 	br := bufio.NewReaderSize(hr, readBufSize)
-	if err := extract(ctx, diff, br); err != nil {
+	if err := extractWith(ctx, diff, br, s.userXattr); err != nil {
 		return hr.n, err
 	}
 	// Read to EOF: the hash covers the tar's trailing zero blocks and record
