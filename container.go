@@ -59,8 +59,12 @@ type ContainerConfig struct {
 	// Mounts are bind mounts, named volumes and tmpfs mounts (docker run -v, --tmpfs).
 	Mounts []Mount
 	// Tty gives the container a pseudo-terminal (docker run -t); read and write it
-	// through Container.Console.
+	// through Container.Console, or Container.Attach when detached.
 	Tty bool
+	// OpenStdin keeps a detached container's stdin open for Container.Attach
+	// (docker run -i): until a client closes it (AttachOptions.CloseStdin) it never
+	// ends. A foreground container reads Stdin instead.
+	OpenStdin bool
 	// Init runs a small init as PID 1 that forwards signals to the command and reaps
 	// orphaned zombies (docker run --init).
 	Init bool
@@ -86,7 +90,8 @@ type ContainerConfig struct {
 	AutoRemove bool
 	// Detach runs the container under a monitor process, so that it outlives the
 	// creating program; its output goes to its log (Container.Logs) and Stdin,
-	// Stdout and Stderr are ignored (docker run -d).
+	// Stdout and Stderr are ignored (docker run -d). With OpenStdin or Tty its streams
+	// are reached through Container.Attach.
 	Detach bool
 	// Stdin, Stdout and Stderr connect the container's standard streams. Nil means
 	// /dev/null. They are used only by the process that creates the container.
@@ -144,6 +149,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	}
 	if cfg.Name != "" && !validName.MatchString(cfg.Name) {
 		return nil, fmt.Errorf("%w: Name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", ErrInvalidConfig, cfg.Name)
+	}
+	if err := e.checkRootless(cfg); err != nil {
+		return nil, err
 	}
 	img, err := e.images.Image(ctx, cfg.Image)
 	if err != nil {
@@ -208,6 +216,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
 	spec.Mounts = append(spec.Mounts, extra...)
+	if cfg.OpenStdin && cfg.Detach {
+		spec.Annotations[annotationOpenStdin] = "true"
+	}
 	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, name: name, host: hostname, aliases: cfg.Aliases, ports: cfg.Ports}
 	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
@@ -217,7 +228,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	}
 
 	cgPath := "/" + strings.Trim(e.cgroupParent, "/") + "/" + id
-	cg, err := cgroup.New(cgPath, cfg.Resources)
+	cg, err := e.newCgroup(cgPath, cfg.Resources)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
@@ -381,8 +392,12 @@ func (c *Container) Console() *os.File {
 	return c.proc.Console()
 }
 
-// Resize sets the size of the container's terminal (on SIGWINCH).
+// Resize sets the size of the container's terminal (on SIGWINCH): the one this
+// process holds, or a detached container's (through its attach socket).
 func (c *Container) Resize(rows, cols uint16) error {
+	if c.proc == nil && c.st.Detached {
+		return c.resizeDetached(rows, cols)
+	}
 	if c.proc == nil || c.proc.Console() == nil {
 		return fmt.Errorf("resize container %s: %w: no terminal held by this process", shortID(c.st.ID), ErrInvalidState)
 	}
@@ -418,6 +433,11 @@ func (c *Container) refresh() {
 	// A container whose reaper (monitor or creating process) died with it cannot
 	// record its exit: show it as exited, code 255, as Docker shows a lost container.
 	if st.Status != StatusExited && st.Owner > 0 && !alive(st.Owner) && (st.Pid == 0 || !alive(st.Pid)) {
+		// The reaper may have recorded the exit just before it ended: read again.
+		if again, err := c.e.loadState(st.ID); err == nil && again.Status == StatusExited {
+			c.st = again
+			return
+		}
 		c.st.Status = StatusExited
 		c.st.ExitCode = 255
 		c.st.Pid = 0

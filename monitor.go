@@ -37,6 +37,7 @@ import (
 //	  │ ───── ok / error ──────────────────▶ │ ──────── go ──────────────────────▶ │ rootfs, pivot
 //	  │ ◀──── created {pid} / error ──────── │ ◀─────── ready ──────────────────── │ waits on exec.fifo
 //	  │ state.json: created                  │ logs stdout/stderr → container.log  │
+//	  │                                      │ (and serves attach.sock: attach.go) │
 //	  ⋮ (may exit; Start from anywhere opens exec.fifo) ─────────────────────────▶ │ execve
 //	                                         │ wait ◀────────────── exit ───────── │
 //	                                         │ state.json: exited (code, OOMKilled); --rm: Delete
@@ -183,9 +184,36 @@ func runMonitor() int {
 			return nil
 		},
 	}
+	// With an open stdin or a terminal, clients attach through a socket (attach.go).
+	tty := spec.Process != nil && spec.Process.Terminal
+	openStdin := spec.Annotations[annotationOpenStdin] == "true"
+	var srv *attachServer
+	if tty || openStdin {
+		if srv, err = newAttachServer(dir, tty); err != nil {
+			return report(err)
+		}
+		defer srv.close(0)
+	}
+	copyOut := func(stream string, r io.Reader) {
+		if srv != nil {
+			teeOutput(stream, r, lw, srv)
+		} else {
+			lw.copyFrom(stream, r)
+		}
+	}
 	var copiers sync.WaitGroup
 	var pipes []*os.File
-	if spec.Process == nil || !spec.Process.Terminal {
+	var stdinR *os.File
+	if !tty && openStdin {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return report(err)
+		}
+		cfg.Stdin, stdinR = r, r
+		var once sync.Once
+		srv.in, srv.closeIn = w, func() { once.Do(func() { w.Close() }) }
+	}
+	if !tty {
 		for _, stream := range []string{"stdout", "stderr"} {
 			r, w, err := os.Pipe()
 			if err != nil {
@@ -198,19 +226,31 @@ func runMonitor() int {
 				cfg.Stderr = w
 			}
 			copiers.Add(1)
-			go func() { defer copiers.Done(); lw.copyFrom(stream, r) }()
+			go func() { defer copiers.Done(); copyOut(stream, r) }()
 		}
 	}
 	proc, err := namespace.Create(context.Background(), cfg)
 	for _, w := range pipes {
 		w.Close()
 	}
+	if stdinR != nil {
+		stdinR.Close()
+	}
 	if err != nil {
 		return report(err)
 	}
 	if con := proc.Console(); con != nil {
 		copiers.Add(1)
-		go func() { defer copiers.Done(); lw.copyFrom("stdout", con) }()
+		go func() { defer copiers.Done(); copyOut("stdout", con) }()
+		if srv != nil {
+			if openStdin {
+				srv.in = con
+			}
+			srv.resize = func(rows, cols uint16) error { return namespace.ResizeConsole(con, rows, cols) }
+		}
+	}
+	if srv != nil {
+		go srv.serve()
 	}
 	enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
 	sock.Close()
@@ -250,6 +290,10 @@ func runMonitor() int {
 		st.Pid = 0
 		return nil
 	})
+	if srv != nil {
+		// Clients see the end of the output once the exit is recorded.
+		srv.close(2 * time.Second)
+	}
 	if req.AutoRemove {
 		full, err := New(WithRoot(req.Root), WithCgroupParent(req.CgroupParent), WithNetworkNames(req.Table, req.Bridge))
 		if err == nil {

@@ -23,6 +23,7 @@ func newCreateCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			cfg.Detach = true
+			cfg.OpenStdin = f.interactive // skiff attach reaches it
 			cfg.Stdin, cfg.Stdout, cfg.Stderr = nil, nil, nil
 			e, err := g.engine()
 			if err != nil {

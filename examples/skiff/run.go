@@ -280,6 +280,9 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if detach {
+				// -i keeps the stdin open, -t gives a terminal: skiff attach reaches
+				// them.
+				cfg.OpenStdin = f.interactive
 				cfg.Stdin, cfg.Stdout, cfg.Stderr = nil, nil, nil
 				c, err := e.Create(ctx, cfg)
 				if err != nil {

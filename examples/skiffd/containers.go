@@ -233,9 +233,10 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 		res.CPUQuota = hc.CpuQuota
 		res.CPUPeriod = uint64(hc.CpuPeriod)
 	}
-	// A container with an open stdin is owned by skiffd (see attach.go); every
-	// other one runs under its monitor and outlives skiffd.
-	cfg.Detach = !req.OpenStdin
+	// Every container runs under its monitor and outlives skiffd; an open stdin or a
+	// terminal is reached through its attach socket.
+	cfg.Detach = true
+	cfg.OpenStdin = req.OpenStdin
 	return cfg, nil
 }
 
@@ -269,30 +270,15 @@ func (d *daemon) create(ctx context.Context, req *createRequest, name string) (s
 	if err != nil {
 		return "", err
 	}
-	var oc *ownedContainer
-	if !cfg.Detach {
-		if oc, err = newOwned(&cfg, req.Tty, req.StdinOnce); err != nil {
-			return "", err
-		}
-	}
 	c, err := d.e.Create(ctx, cfg)
 	if err != nil {
-		if oc != nil {
-			oc.closeStreams()
-		}
 		if errors.Is(err, skiff.ErrNameInUse) {
 			return "", errorf(http.StatusConflict, "Conflict. The container name \"/%s\" is already in use: %v", name, err)
 		}
 		return "", err
 	}
-	if oc != nil {
-		oc.c = c
-		if rows, cols := req.HostConfig.ConsoleSize[0], req.HostConfig.ConsoleSize[1]; req.Tty && rows > 0 && cols > 0 {
-			c.Resize(uint16(rows), uint16(cols))
-		}
-		d.mu.Lock()
-		d.owned[c.ID()] = oc
-		d.mu.Unlock()
+	if rows, cols := req.HostConfig.ConsoleSize[0], req.HostConfig.ConsoleSize[1]; req.Tty && rows > 0 && cols > 0 {
+		c.Resize(uint16(rows), uint16(cols))
 	}
 	if err := d.saveMeta(c.ID(), &containerMeta{Name: c.Name(), Config: *req}); err != nil {
 		return "", err
@@ -568,21 +554,9 @@ func (d *daemon) containerDelete(w http.ResponseWriter, r *http.Request) error {
 // deleteContainer removes c with the library and forgets what skiffd knew of it.
 func (d *daemon) deleteContainer(ctx context.Context, c *skiff.Container, opts ...skiff.DeleteOption) error {
 	id := c.ID()
-	d.mu.Lock()
-	oc := d.owned[id]
-	d.mu.Unlock()
-	if oc != nil {
-		c = oc.c // the process that reaps it
-	}
 	if err := c.Delete(ctx, opts...); err != nil {
 		return err
 	}
 	os.Remove(d.metaPath(id))
-	d.mu.Lock()
-	delete(d.owned, id)
-	d.mu.Unlock()
-	if oc != nil {
-		oc.closeStreams()
-	}
 	return nil
 }

@@ -43,27 +43,16 @@ func (d *daemon) ensureWatching(id string) *watch {
 	d.mu.Lock()
 	start := !w.started
 	w.started = true
-	oc := d.owned[id]
 	d.mu.Unlock()
 	if start {
-		go d.runWatch(id, w, oc)
+		go d.runWatch(id, w)
 	}
 	return w
 }
 
-func (d *daemon) runWatch(id string, w *watch, oc *ownedContainer) {
+func (d *daemon) runWatch(id string, w *watch) {
 	ctx := context.Background()
-	code := 0
-	if oc != nil {
-		st, err := oc.c.Wait(ctx)
-		code = st.Code
-		if err != nil {
-			code, w.err = 255, err.Error()
-		}
-		oc.finish()
-	} else {
-		code = d.pollExit(ctx, id)
-	}
+	code := d.pollExit(ctx, id)
 	d.mu.Lock()
 	restarting := d.restarting[id]
 	d.mu.Unlock()
@@ -159,17 +148,6 @@ func (d *daemon) containerStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *daemon) start(ctx context.Context, c *skiff.Container) error {
-	d.mu.Lock()
-	if oc := d.owned[c.ID()]; oc != nil {
-		if c.State().Status == skiff.StatusCreated {
-			c = oc.c
-		} else {
-			// Started again, it runs under a monitor: skiffd no longer owns it.
-			delete(d.owned, c.ID())
-			oc.closeStreams()
-		}
-	}
-	d.mu.Unlock()
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
@@ -230,17 +208,6 @@ func (d *daemon) containerWait(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// owner returns the Container that can wait for c: the one skiffd created, for a
-// container it owns.
-func (d *daemon) owner(c *skiff.Container) *skiff.Container {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if oc := d.owned[c.ID()]; oc != nil {
-		return oc.c
-	}
-	return c
-}
-
 func (d *daemon) containerStop(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	ctx := context.WithoutCancel(r.Context())
@@ -248,7 +215,6 @@ func (d *daemon) containerStop(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c = d.owner(c)
 	if c.State().Status == skiff.StatusExited {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
@@ -301,7 +267,6 @@ func (d *daemon) containerKill(w http.ResponseWriter, r *http.Request) error {
 	if st := c.State(); st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
 		return errorf(http.StatusConflict, "cannot kill container: %s: container %s is not running", ref, st.ID[:12])
 	}
-	c = d.owner(c)
 	if err := c.Kill(ctx, sig); err != nil {
 		return containerError(ref, err)
 	}
@@ -331,7 +296,7 @@ func (d *daemon) containerRestart(w http.ResponseWriter, r *http.Request) error 
 		d.mu.Unlock()
 	}()
 	if st := c.State().Status; st == skiff.StatusRunning || st == skiff.StatusPaused {
-		if err := d.stop(ctx, d.owner(c), r); err != nil {
+		if err := d.stop(ctx, c, r); err != nil {
 			return err
 		}
 		// Let the watch of this run record its exit before the next run starts.
@@ -390,8 +355,8 @@ func (d *daemon) containerResize(w http.ResponseWriter, r *http.Request) error {
 	}
 	h, _ := strconv.Atoi(r.URL.Query().Get("h"))
 	wd, _ := strconv.Atoi(r.URL.Query().Get("w"))
-	if c = d.owner(c); h > 0 && wd > 0 {
-		c.Resize(uint16(h), uint16(wd)) // only a terminal skiffd holds can be resized
+	if h > 0 && wd > 0 {
+		c.Resize(uint16(h), uint16(wd)) // fails, ignored, without a terminal
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

@@ -4,11 +4,11 @@
 //	skiffd [-H unix:///run/skiff/docker.sock] [--root /var/lib/skiff]
 //	DOCKER_HOST=unix:///run/skiff/docker.sock docker run --rm busybox echo hi
 //
-// Each handler is a few library calls. Containers run detached (under their monitor,
-// logging to their JSON log), so skiffd can stop and start again without killing them;
-// the exception is a container with an open stdin or a terminal (docker run -i / -t),
-// which skiffd owns itself and which does not survive a restart of skiffd (see
-// attach.go). docker build needs the classic builder: DOCKER_BUILDKIT=0.
+// Each handler is a few library calls. Every container runs detached (under its
+// monitor, logging to its JSON log), so skiffd can stop and start again without
+// killing them; one with an open stdin or a terminal (docker run -i / -t) is reached
+// through its attach socket (Container.Attach, see streams.go), also after a restart
+// of skiffd. docker build needs the classic builder: DOCKER_BUILDKIT=0.
 //
 // The socket is created with mode 0660 (root-owned); skiffd never listens on TCP.
 package main

@@ -29,7 +29,7 @@ const (
 )
 
 // daemon is the state of one skiffd: the engine, and what only this process knows:
-// containers it owns (stdin or terminal), exit watchers, exec instances.
+// exit watchers, exec instances, attach sessions.
 type daemon struct {
 	ctx      context.Context
 	e        *skiff.Engine
@@ -38,10 +38,9 @@ type daemon struct {
 	insecure []string // registries reached over plain HTTP
 
 	mu      sync.Mutex
-	owned   map[string]*ownedContainer // by container ID
-	watches map[string]*watch          // by container ID
-	execs   map[string]*execInstance   // by exec ID
-	// attached counts the attach sessions following a detached container's log; --rm
+	watches map[string]*watch        // by container ID
+	execs   map[string]*execInstance // by exec ID
+	// attached counts the attach sessions of a container; --rm
 	// waits for them to drain before it removes the container (and its log).
 	attached map[string]int
 	// restarting marks containers being restarted: their exit is not the end of a
@@ -53,7 +52,6 @@ func newDaemon(ctx context.Context, e *skiff.Engine, log *slog.Logger, insecure 
 	d := &daemon{
 		ctx: ctx, e: e, log: log, insecure: insecure,
 		meta:       filepath.Join(e.Root(), "skiffd", "containers"),
-		owned:      map[string]*ownedContainer{},
 		watches:    map[string]*watch{},
 		execs:      map[string]*execInstance{},
 		attached:   map[string]int{},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,9 +22,9 @@ func (d *daemon) streamRoutes(h func(string, apiFunc)) {
 }
 
 // containerAttach hijacks the connection and streams the container's output until it
-// exits (docker run, docker attach, docker start -a). For a container skiffd owns the
-// client's input goes to the container's stdin; for a detached one the output is
-// followed in its log.
+// exits (docker run, docker attach, docker start -a). A container with an open stdin
+// or a terminal is attached through its attach socket (Container.Attach), which also
+// takes the client's input; the output of any other is followed in its log.
 func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	c, err := d.container(r.Context(), ref)
@@ -38,9 +39,6 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	if !q.Has("stdout") && !q.Has("stderr") {
 		wantOut, wantErr = true, true
 	}
-	d.mu.Lock()
-	oc := d.owned[st.ID]
-	d.mu.Unlock()
 	since := time.Now() // output from now on (docker start -a attaches, then starts)
 	// Count this session before the 101: the client starts the container as soon as
 	// it has it, and --rm must wait for this session to drain the log.
@@ -54,38 +52,30 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.mu.Unlock()
 	}()
+	socket := m.Config.OpenStdin || tty
+	f := &framer{raw: tty, w: &lazyWriter{}}
+	var a *skiff.AttachStream
+	if socket && st.Status != skiff.StatusExited {
+		// Attached before the 101, so that no output after the client's start is lost.
+		opts := skiff.AttachOptions{}
+		if wantOut {
+			opts.Stdout = f.stream(streamStdout)
+		}
+		if wantErr {
+			opts.Stderr = f.stream(streamStderr)
+		}
+		if a, err = c.Attach(d.ctx, opts); err != nil {
+			return containerError(ref, err)
+		}
+		defer a.Close()
+	}
 	conn, br, err := hijack(w, !tty)
 	if err != nil {
 		return nil
 	}
 	defer conn.Close()
-	f := &framer{w: conn, raw: tty}
+	f.w.(*lazyWriter).set(conn)
 	out := &selectFramer{f: f, out: wantOut, err: wantErr}
-
-	if oc != nil {
-		unsub := oc.hub.subscribe(f)
-		defer unsub()
-		ended := make(chan struct{})
-		if wantIn {
-			go func() {
-				io.Copy(oc.stdinW, br)
-				if oc.stdinOnce && !oc.tty {
-					oc.closeStdin()
-				} else if oc.tty {
-					close(ended) // the client detached: leave the container running
-				}
-			}()
-		}
-		hctx, hcancel := context.WithCancel(d.ctx)
-		defer hcancel()
-		go watchHangup(hctx, conn, hcancel)
-		select {
-		case <-oc.hub.done:
-		case <-ended:
-		case <-hctx.Done():
-		}
-		return nil
-	}
 
 	ctx, cancel := d.followContext(d.ctx, st.ID)
 	defer cancel()
@@ -105,10 +95,67 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		}
 		st = c.State()
 	}
-	c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since}, func(e skiff.LogEntry) error {
-		return out.entry(e)
-	})
+	if !socket {
+		c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since}, func(e skiff.LogEntry) error {
+			return out.entry(e)
+		})
+		return nil
+	}
+	if a == nil { // started again (docker start -a): its new monitor's socket
+		opts := skiff.AttachOptions{}
+		if wantOut {
+			opts.Stdout = f.stream(streamStdout)
+		}
+		if wantErr {
+			opts.Stderr = f.stream(streamStderr)
+		}
+		if a, err = c.Attach(ctx, opts); err != nil {
+			return nil
+		}
+		defer a.Close()
+	}
+	ended := make(chan struct{})
+	if wantIn {
+		go func() {
+			io.Copy(a, br)
+			if tty {
+				close(ended) // the client detached: leave the container running
+			} else if m.Config.StdinOnce {
+				a.CloseStdin()
+			}
+		}()
+	}
+	select {
+	case <-a.Done():
+	case <-ended:
+	case <-ctx.Done():
+	}
 	return nil
+}
+
+// lazyWriter buffers what is written before its destination is set.
+type lazyWriter struct {
+	mu  sync.Mutex
+	buf []byte
+	w   io.Writer
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w == nil {
+		l.buf = append(l.buf, p...)
+		return len(p), nil
+	}
+	return l.w.Write(p)
+}
+
+// set writes what was buffered to w and sends everything after it there.
+func (l *lazyWriter) set(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w.Write(l.buf)
+	l.w, l.buf = w, nil
 }
 
 // selectFramer writes log entries of the selected streams to a framer.
