@@ -95,13 +95,19 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		}
 		st = c.State()
 	}
-	if !socket {
+	follow := func() {
 		c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since}, func(e skiff.LogEntry) error {
 			return out.entry(e)
 		})
+	}
+	if !socket {
+		follow()
 		return nil
 	}
-	if a == nil { // started again (docker start -a): its new monitor's socket
+	if a == nil {
+		// Started again (docker start -a): its new monitor's socket. (Output between
+		// the start and this attach is not sent; when the run is over already, its
+		// log is.)
 		opts := skiff.AttachOptions{}
 		if wantOut {
 			opts.Stdout = f.stream(streamStdout)
@@ -110,6 +116,7 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 			opts.Stderr = f.stream(streamStderr)
 		}
 		if a, err = c.Attach(ctx, opts); err != nil {
+			follow()
 			return nil
 		}
 		defer a.Close()
