@@ -223,6 +223,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
+	e.rootlessSpec(spec)
 	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
 		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
 	}

@@ -34,6 +34,7 @@ type Engine struct {
 	net          *netbridge.Manager
 	netTable     string
 	netBridge    string
+	rootless     bool // in a user namespace (InitRootless): no cgroups, no bridges
 }
 
 type options struct {
@@ -91,7 +92,12 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine root %s: %w", root, err)
 	}
-	layers, err := overlay.NewStore(filepath.Join(root, "layers"))
+	rootless := Rootless()
+	var layerOpts []overlay.Option
+	if rootless {
+		layerOpts = append(layerOpts, overlay.WithUserXattr())
+	}
+	layers, err := overlay.NewStore(filepath.Join(root, "layers"), layerOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("engine root %s: %w", root, err)
 	}
@@ -110,6 +116,7 @@ func New(opts ...Option) (*Engine, error) {
 		layers:       layers,
 		insecure:     o.insecure,
 		cgroupParent: o.cgroupParent,
+		rootless:     rootless,
 	}, nil
 }
 

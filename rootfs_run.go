@@ -9,7 +9,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/skiffrt/skiff/cgroup"
 	"github.com/skiffrt/skiff/namespace"
 )
 
@@ -31,6 +30,9 @@ func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerCo
 	if hostname == "" {
 		hostname = id[:12]
 	}
+	if err := e.checkRootless(cfg); err != nil {
+		return ExitStatus{}, err
+	}
 	spec, err := buildSpec(v1.Config{}, cfg, rootfs, hostname)
 	if err != nil {
 		return ExitStatus{}, err
@@ -39,8 +41,9 @@ func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerCo
 	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
 		return ExitStatus{}, err
 	}
+	e.rootlessSpec(spec)
 	defer e.detachNetwork(context.WithoutCancel(ctx), id)
-	cg, err := cgroup.New("/"+strings.Trim(e.cgroupParent, "/")+"/"+id, cfg.Resources)
+	cg, err := e.newCgroup("/"+strings.Trim(e.cgroupParent, "/")+"/"+id, cfg.Resources)
 	if err != nil {
 		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -53,7 +54,7 @@ func newRootCommand() *cobra.Command {
 	}
 	defRoot := os.Getenv("SKIFF_ROOT")
 	if defRoot == "" {
-		defRoot = skiff.DefaultRoot
+		defRoot = defaultRoot()
 	}
 	root.PersistentFlags().StringVar(&g.root, "root", defRoot, "engine state root (env SKIFF_ROOT)")
 	root.PersistentFlags().StringSliceVar(&g.insecure, "insecure-registry", nil, "allow plain HTTP to this registry host[:port] (localhost always is)")
@@ -64,11 +65,28 @@ func newRootCommand() *cobra.Command {
 	return root
 }
 
+// defaultRoot is skiff.DefaultRoot for root, and $XDG_DATA_HOME/skiff (or
+// ~/.local/share/skiff) for a user running skiff rootless.
+func defaultRoot() string {
+	if !skiff.Rootless() {
+		return skiff.DefaultRoot
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "skiff")
+	}
+	if h := os.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "skiff")
+	}
+	return skiff.DefaultRoot
+}
+
 // commands are the subcommands; each file adds its own in an init function.
 var commands []func(*globalFlags) *cobra.Command
 
 func main() {
-	skiff.Init()
+	// A user other than root runs in a user namespace of its own (see
+	// skiff.InitRootless): no cgroups, only the none and host networks.
+	skiff.InitRootless()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGPIPE)
 	defer stop()
 	err := newRootCommand().ExecuteContext(ctx)
