@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/internal/testutil"
 )
 
 // The test binary doubles as the helper program that runs inside cgroups: with
@@ -125,13 +127,7 @@ func requireRoot(t testing.TB) {
 
 func require(t testing.TB, what string, ok bool) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("requirement not met in CI: %s", what)
-	}
-	t.Skipf("requirement not met: %s", what)
+	testutil.Require(t, what, ok)
 }
 
 // testPath returns a unique cgroup path for one test.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/skiffrt/skiff/namespace"
+
+	"github.com/skiffrt/skiff/internal/testutil"
 )
 
 // TestMain doubles the test binary as the container init.
@@ -23,13 +25,7 @@ func TestMain(m *testing.M) {
 // require skips the test with reason unless ok; with CI=true it fails instead.
 func require(t testing.TB, what string, ok bool) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("requirement not met in CI: %s", what)
-	}
-	t.Skipf("skipping: %s", what)
+	testutil.Require(t, what, ok)
 }
 
 func requireRoot(t testing.TB) {

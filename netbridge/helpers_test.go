@@ -15,18 +15,14 @@ import (
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/skiffrt/skiff/internal/testutil"
 )
 
 // need skips the test with reason outside CI and fails it when CI=true.
 func need(t testing.TB, what string, ok bool) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("requirement not met in CI: %s", what)
-	}
-	t.Skipf("skipping: requires %s", what)
+	testutil.Require(t, what, ok)
 }
 
 func requireRoot(t testing.TB) {

@@ -17,18 +17,14 @@ import (
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/internal/testutil"
 )
 
 // require skips the test when ok is false, or fails it when CI=true.
 func require(t testing.TB, what string, ok bool) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("test needs %s (CI=true, so this is a failure, not a skip)", what)
-	}
-	t.Skipf("test needs %s", what)
+	testutil.Require(t, what, ok)
 }
 
 // requireRoot skips the test when not root, or fails it when CI=true.

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -33,6 +32,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/skiffrt/skiff/internal/testutil"
 )
 
 // startRegistry serves ggcr's in-process registry on 127.0.0.1 (plain HTTP) and returns its
@@ -202,14 +203,7 @@ func tarOf(t testing.TB, files map[string]string) []byte {
 // failing it when CI=true.
 func requireBinary(t testing.TB, bin string) string {
 	t.Helper()
-	p, err := exec.LookPath(bin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", bin, err)
-		}
-		t.Skipf("%s not installed", bin)
-	}
-	return p
+	return testutil.RequireBinary(t, bin)
 }
 
 func mustRef(t testing.TB, ref string) name.Reference {
