@@ -5,11 +5,12 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log"
 	"os"
+	"testing/fstest"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -23,38 +24,20 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarFile(pw, "/bin/busybox", "bin/busybox")) }()
-	if _, err := e.Import(ctx, "hello:latest", pr, v1.Config{Cmd: []string{"/bin/busybox", "sh"}}); err != nil {
+	busybox, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		log.Fatal(err)
+	}
+	var rootfs bytes.Buffer // a one-file root filesystem, as a tar stream
+	tw := tar.NewWriter(&rootfs)
+	tw.AddFS(fstest.MapFS{"bin/busybox": {Data: busybox, Mode: 0o755}})
+	tw.Close()
+	if _, err := e.Import(ctx, "hello:latest", &rootfs, v1.Config{Cmd: []string{"/bin/busybox", "sh"}}); err != nil {
 		log.Fatal(err)
 	}
 	st, err := e.Run(ctx, skiff.ContainerConfig{
 		Image: "hello:latest", Cmd: []string{"/bin/busybox", "echo", "hello from a skiff container"},
 		Network: skiff.NetworkNone, Stdout: os.Stdout, Stderr: os.Stderr, AutoRemove: true,
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("exit code:", st.Code)
-}
-
-// tarFile writes a one-file tar stream: the host file src at name.
-func tarFile(w io.Writer, src, name string) error {
-	f, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(w)
-	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: fi.Size(), Typeflag: tar.TypeReg}); err != nil {
-		return err
-	}
-	if _, err := io.Copy(tw, f); err != nil {
-		return err
-	}
-	return tw.Close()
+	fmt.Println("exit code:", st.Code, err)
 }
