@@ -543,8 +543,8 @@ func (c *Container) reap() {
 
 // pollExit waits for a container this process did not create, by watching its state.
 func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
+	w := watchDir(c.e.containerDir(c.st.ID))
+	defer w.close()
 	for {
 		st := c.State()
 		if st.Status == StatusExited {
@@ -553,10 +553,11 @@ func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
 		if c.isRemoved() {
 			return ExitStatus{}, fmt.Errorf("wait for container %s: %w: it was removed", shortID(st.ID), ErrNotFound)
 		}
-		select {
-		case <-ctx.Done():
-			return ExitStatus{}, ctx.Err()
-		case <-t.C:
+		// A change in the container's directory (its state replaced) wakes us; the
+		// timeout covers what no file change announces (a reaper that died).
+		w.wait(ctx, 250*time.Millisecond)
+		if err := ctx.Err(); err != nil {
+			return ExitStatus{}, err
 		}
 	}
 }

@@ -94,6 +94,11 @@ func (c *Container) Logs(ctx context.Context, opts LogOptions, stdout, stderr io
 // LogEntries calls fn with each entry of the container's log, as Logs selects them.
 func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(LogEntry) error) error {
 	path := filepath.Join(c.e.containerDir(c.st.ID), logFileName)
+	var w *dirWatch // new output or a new state wakes a follower at once
+	if opts.Follow {
+		w = watchDir(c.e.containerDir(c.st.ID))
+		defer w.close()
+	}
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		if !opts.Follow {
@@ -103,10 +108,8 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 			if c.State().Status == StatusExited || c.isRemoved() {
 				return nil
 			}
-			select {
-			case <-ctx.Done():
+			if w.wait(ctx, 250*time.Millisecond); ctx.Err() != nil {
 				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
 			}
 			f, err = os.Open(path)
 		}
@@ -169,10 +172,8 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 		if exited {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if w.wait(ctx, 250*time.Millisecond); ctx.Err() != nil {
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
