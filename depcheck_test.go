@@ -1,0 +1,40 @@
+package skiff_test
+
+import (
+	"go/build"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestImportDirection pins the layering of DESIGN.md: packages depend downward only,
+// nothing imports examples/ or the test helpers, and the leaf packages stand alone.
+func TestImportDirection(t *testing.T) {
+	const mod = "github.com/skiffrt/skiff"
+	allowed := map[string][]string{ // package → the Skiff packages it may import
+		".":          {"cgroup", "namespace", "overlay", "registry", "netbridge", "builder", "dockerfile"},
+		"builder":    {"dockerfile", "registry", "overlay"},
+		"dockerfile": nil,
+		"registry":   nil,
+		"overlay":    nil,
+		"namespace":  nil,
+		"cgroup":     nil,
+		"netbridge":  nil,
+	}
+	for dir, may := range allowed {
+		pkg, err := build.ImportDir(filepath.Join(".", dir), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		for _, imp := range pkg.Imports {
+			rel, ok := strings.CutPrefix(imp, mod+"/")
+			if !ok {
+				continue
+			}
+			if !slices.Contains(may, rel) {
+				t.Errorf("package %s imports %s: not allowed by the layering", dir, imp)
+			}
+		}
+	}
+}
