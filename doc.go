@@ -61,6 +61,17 @@
 // monitor logs the container's output as JSON lines (Container.Logs), reaps it and
 // records its exit status, so the container outlives the program that made it.
 //
+// A detached container created with OpenStdin or Tty also gets an attach socket from its
+// monitor: Container.Attach connects stdin, output and terminal size from any process
+// (docker attach), and ^P^Q-style detaching leaves it running.
+//
+// # Rootless
+//
+// A program run by an unprivileged user calls InitRootless instead of Init: it
+// re-executes itself in a user namespace mapped from /etc/subuid and /etc/subgid
+// (newuidmap), where the engine runs with user-xattr overlay layers, no cgroup limits
+// and the none and host networks only.
+//
 // # Images, builds, networks, volumes
 //
 // Engine.Pull, Push, Import, Build (a Dockerfile, with a layer cache) and Commit fill
