@@ -171,7 +171,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, err
 	}
 	defer unlock()
-	if other, err := e.lookup(name); err == nil {
+	if other, ok := e.nameTaken(name); ok {
 		return nil, fmt.Errorf("%w: %q is used by container %s", ErrNameInUse, name, shortID(other))
 	}
 
@@ -284,6 +284,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		StopSignal: img.Config.Config.StopSignal,
 		Created:    time.Now().UTC(),
 		Cgroup:     cgPath,
+		Resources:  cfg.Resources,
 		Network:    plan.mode,
 		Aliases:    cfg.Aliases,
 		Ports:      cfg.Ports,
@@ -338,9 +339,6 @@ func (c *Container) State() State {
 // refresh re-reads the persisted state (c.mu held) and notices a container whose
 // process ended while no process of the engine watched it.
 func (c *Container) refresh() {
-	if c.proc != nil {
-		return // this process is the container's parent: its state is authoritative
-	}
 	st, err := c.e.loadState(c.st.ID)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -351,7 +349,7 @@ func (c *Container) refresh() {
 	c.st = st
 	// A container whose reaper (monitor or creating process) died with it cannot
 	// record its exit: show it as exited, code 255, as Docker shows a lost container.
-	if st.Status != StatusExited && st.Owner > 0 && !alive(st.Owner) && (st.Pid == 0 || !alive(st.Pid)) {
+	if c.proc == nil && st.Status != StatusExited && st.Owner > 0 && !alive(st.Owner) && (st.Pid == 0 || !alive(st.Pid)) {
 		// The reaper may have recorded the exit just before it ended: read again.
 		if again, err := c.e.loadState(st.ID); err == nil && again.Status == StatusExited {
 			c.st = again
@@ -382,9 +380,17 @@ func alive(pid int) bool {
 // engine root may start a created container. An exited container starts again (docker
 // start): a new init runs its command on the same root filesystem, under a monitor.
 func (c *Container) Start(ctx context.Context) error {
+	unlockOp, err := c.e.lockOp(c.st.ID)
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), err)
+	}
+	defer unlockOp()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refresh()
+	if c.removed {
+		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), ErrNotFound)
+	}
 	if c.st.Status == StatusExited {
 		return c.restartLocked(ctx)
 	}
@@ -496,10 +502,18 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	unlockOp, err := c.e.lockOp(c.st.ID)
+	if err != nil {
+		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+	}
+	defer unlockOp()
 	c.mu.Lock()
 	c.refresh()
-	status := c.st.Status
+	status, removed := c.st.Status, c.removed
 	c.mu.Unlock()
+	if removed {
+		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), ErrNotFound)
+	}
 	if (status == StatusRunning || status == StatusPaused) && !o.force {
 		return &StateError{ID: c.st.ID, Op: "remove", From: status, Want: "exited or created (or use force)"}
 	}
@@ -560,8 +574,7 @@ func (e *Engine) Run(ctx context.Context, cfg ContainerConfig) (ExitStatus, erro
 	}
 	st, err := c.Wait(ctx)
 	if ctx.Err() != nil {
-		c.proc.Signal(syscall.SIGKILL)
-		c.Wait(context.WithoutCancel(ctx))
+		c.killAll(context.WithoutCancel(ctx))
 		return ExitStatus{}, ctx.Err()
 	}
 	return st, err

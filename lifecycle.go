@@ -14,7 +14,7 @@ import (
 // Kill sends sig to the container's init process (docker kill).
 func (c *Container) Kill(ctx context.Context, sig syscall.Signal) error {
 	st := c.State()
-	if st.Status != StatusRunning && st.Status != StatusPaused && st.Status != StatusCreated {
+	if st.Status != StatusRunning && st.Status != StatusPaused {
 		return &StateError{ID: st.ID, Op: "kill", From: st.Status, Want: "running"}
 	}
 	if err := syscall.Kill(st.Pid, sig); err != nil {
@@ -44,10 +44,8 @@ func ParseSignal(s string) (syscall.Signal, error) {
 func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
 	st := c.State()
 	switch st.Status {
-	case StatusExited:
+	case StatusExited, StatusCreated: // as Docker: stopping what does not run is a no-op
 		return nil
-	case StatusCreated:
-		return c.killAll(ctx)
 	}
 	sig, err := ParseSignal(st.StopSignal)
 	if err != nil {

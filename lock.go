@@ -1,6 +1,7 @@
 package skiff
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,4 +45,17 @@ func (e *Engine) updateState(id string, fn func(*State) error) (*State, error) {
 		return st, err
 	}
 	return st, e.saveState(st)
+}
+
+// lockOp serialises the lifecycle steps that check a container's state and then act on
+// it (Start, Restart, Delete) across processes: two starts of one container, or a
+// delete racing a start, would otherwise both act on the same stale state. It is a
+// different lock from the state lock, which the monitor takes to record an exit while a
+// Delete holding this one waits for that exit.
+func (e *Engine) lockOp(id string) (func(), error) {
+	unlock, err := flock(filepath.Join(e.containerDir(id), "op.lock"))
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, shortID(id))
+	}
+	return unlock, err
 }

@@ -91,3 +91,21 @@ func (e *Engine) Containers(ctx context.Context) ([]*Container, error) {
 	sortContainers(out)
 	return out, nil
 }
+
+// nameTaken reports the ID of the container named exactly name, if any (an ID prefix is
+// not a name: "db" may be taken as a name even when an ID starts with "db").
+func (e *Engine) nameTaken(name string) (string, bool) {
+	entries, err := os.ReadDir(filepath.Join(e.root, "containers"))
+	if err != nil {
+		return "", false
+	}
+	for _, ent := range entries {
+		if strings.HasPrefix(ent.Name(), ".") {
+			continue
+		}
+		if st, err := e.loadState(ent.Name()); err == nil && st.Name == name {
+			return st.ID, true
+		}
+	}
+	return "", false
+}

@@ -43,6 +43,9 @@ import (
 //	                                         │ state.json: exited (code, OOMKilled); --rm: Delete
 const monitorEnv = "_SKIFF_MONITOR"
 
+// errStale leaves the state alone: it belongs to a newer run of the container.
+var errStale = errors.New("state belongs to a newer run")
+
 type monitorRequest struct {
 	Root         string `json:"root"`
 	CgroupParent string `json:"cgroup_parent"`
@@ -75,6 +78,7 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 	cmd.Env = []string{monitorEnv + "=1", "PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/" // pin no directory (and its filesystem) of the caller for the container's life
 	if err := cmd.Start(); err != nil {
 		theirs.Close()
 		return 0, 0, fmt.Errorf("start monitor: %w", err)
@@ -279,7 +283,14 @@ func runMonitor() int {
 		}
 	}
 	e = &Engine{root: req.Root}
+	restarting := false
 	e.updateState(req.ID, func(st *State) error {
+		// A restart under way, or another monitor already owning the container (it
+		// was started again), means this run's --rm does not apply.
+		restarting = st.Restarting || st.Owner != os.Getpid()
+		if st.Owner != os.Getpid() {
+			return errStale
+		}
 		st.Status = StatusExited
 		st.ExitCode = ws.Code
 		if waitErr != nil {
@@ -294,7 +305,7 @@ func runMonitor() int {
 		// Clients see the end of the output once the exit is recorded.
 		srv.close(2 * time.Second)
 	}
-	if req.AutoRemove {
+	if req.AutoRemove && !restarting {
 		full, err := New(WithRoot(req.Root), WithCgroupParent(req.CgroupParent), WithNetworkNames(req.Table, req.Bridge))
 		if err == nil {
 			if c, err := full.load(req.ID); err == nil {

@@ -10,17 +10,25 @@ import (
 	"github.com/moby/sys/mountinfo"
 	godigest "github.com/opencontainers/go-digest"
 
-	"github.com/skiffrt/skiff/cgroup"
 	"github.com/skiffrt/skiff/namespace"
 )
 
 // Restart stops the container (as Stop, with timeout) and starts it again (docker
 // restart).
 func (c *Container) Restart(ctx context.Context, timeout time.Duration) error {
-	if err := c.Stop(ctx, timeout); err != nil {
-		return err
+	// Mark the restart first: the monitor of a --rm container must not remove it when
+	// the stop ends its process (Docker turns AutoRemove off for a restart too).
+	if _, err := c.e.updateState(c.st.ID, func(s *State) error { s.Restarting = true; return nil }); err != nil {
+		return fmt.Errorf("restart container %s: %w", shortID(c.st.ID), err)
 	}
-	return c.Start(ctx)
+	err := c.Stop(ctx, timeout)
+	if err == nil {
+		err = c.Start(ctx)
+	}
+	if err != nil {
+		c.e.updateState(c.st.ID, func(s *State) error { s.Restarting = false; return nil })
+	}
+	return err
 }
 
 // restartLocked runs an exited container again (c.mu held): a new init, under a
@@ -48,14 +56,12 @@ func (c *Container) restartLocked(ctx context.Context) error {
 			return fail(err)
 		}
 	}
-	cg := c.cg
-	if cg == nil {
-		var err error
-		if cg, err = cgroup.New(st.Cgroup, cgroup.Resources{}); err != nil {
-			return fail(err)
-		}
-		c.cg = cg
+	// Made again if gone (a reboot, a repair), and its limits applied again either way.
+	cg, err := e.newCgroup(st.Cgroup, st.Resources)
+	if err != nil {
+		return fail(err)
 	}
+	c.cg = cg
 	// The old interfaces died with the old network namespace; their addresses and
 	// rules are released and the container attaches anew.
 	if err := e.detachNetwork(ctx, st.ID); err != nil {
@@ -74,7 +80,7 @@ func (c *Container) restartLocked(ctx context.Context) error {
 	}
 	c.proc = nil
 	if _, err := e.updateState(st.ID, func(s *State) error {
-		s.Status, s.Pid, s.Owner, s.Detached = StatusCreated, pid, owner, true
+		s.Status, s.Pid, s.Owner, s.Detached, s.Restarting = StatusCreated, pid, owner, true, false
 		s.ExitCode, s.OOMKilled, s.Finished = 0, false, time.Time{}
 		return nil
 	}); err != nil {

@@ -46,10 +46,12 @@ type State struct {
 	Cgroup     string                  `json:"cgroup"`
 	Network    string                  `json:"network"` // NetworkBridge, NetworkNone, NetworkHost or a network name
 	Hostname   string                  `json:"hostname"`
-	Aliases    []string                `json:"aliases,omitempty"` // network aliases
-	Ports      []netbridge.PortMapping `json:"ports,omitempty"`   // published ports
-	Cmd        []string                `json:"cmd"`               // entrypoint and arguments
-	Layers     []string                `json:"layers"`            // chain IDs of the image layers, bottom to top
+	Resources  Resources               `json:"resources"`            // cgroup limits, applied again on restart
+	Restarting bool                    `json:"restarting,omitempty"` // a Restart is under way: --rm must not remove it
+	Aliases    []string                `json:"aliases,omitempty"`    // network aliases
+	Ports      []netbridge.PortMapping `json:"ports,omitempty"`      // published ports
+	Cmd        []string                `json:"cmd"`                  // entrypoint and arguments
+	Layers     []string                `json:"layers"`               // chain IDs of the image layers, bottom to top
 	Labels     map[string]string       `json:"labels,omitempty"`
 }
 
