@@ -216,6 +216,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
 	spec.Mounts = append(spec.Mounts, extra...)
+	undo = append(undo, func() { e.dropAnonymousVolumes(extra) })
 	if cfg.OpenStdin && cfg.Detach {
 		spec.Annotations[annotationOpenStdin] = "true"
 	}
@@ -489,10 +490,14 @@ func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
 // DeleteOption changes how Delete treats a container that is still alive.
 type DeleteOption func(*deleteOptions)
 
-type deleteOptions struct{ force bool }
+type deleteOptions struct{ force, volumes bool }
 
 // WithForce makes Delete kill a running container first (docker rm -f).
 func WithForce() DeleteOption { return func(o *deleteOptions) { o.force = true } }
+
+// WithVolumes makes Delete also remove the container's anonymous volumes (docker rm
+// -v; docker run --rm does it too). Named volumes stay.
+func WithVolumes() DeleteOption { return func(o *deleteOptions) { o.volumes = true } }
 
 // Delete removes the container: it unmounts its root filesystem, removes its cgroup and
 // its directory. A running container is refused unless WithForce is given; a created
@@ -547,6 +552,10 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
 	}
+	var vols []string
+	if o.volumes {
+		vols = c.Volumes()
+	}
 	// Rename first so a concurrent lookup never sees a half-removed container.
 	gone := filepath.Join(c.e.root, "containers", ".rm-"+c.st.ID)
 	if err := os.Rename(dir, gone); err != nil && !os.IsNotExist(err) {
@@ -556,6 +565,13 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
 	}
 	c.e.log.Debug("container removed", "id", shortID(c.st.ID))
+	for _, n := range vols {
+		if v, err := c.e.Volume(ctx, n); err == nil && v.Anonymous {
+			if err := c.e.RemoveVolume(ctx, n); err != nil && !errors.Is(err, ErrVolumeInUse) {
+				return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -567,7 +583,7 @@ func (e *Engine) Run(ctx context.Context, cfg ContainerConfig) (ExitStatus, erro
 		return ExitStatus{}, err
 	}
 	if cfg.AutoRemove {
-		defer c.Delete(context.WithoutCancel(ctx), WithForce())
+		defer c.Delete(context.WithoutCancel(ctx), WithForce(), WithVolumes())
 	}
 	if err := c.Start(ctx); err != nil {
 		return ExitStatus{}, err

@@ -135,3 +135,44 @@ func TestRunDetachedCancelled(t *testing.T) {
 		t.Errorf("%d containers left after a cancelled Run with AutoRemove", len(cs))
 	}
 }
+
+// TestAnonymousVolumesGoWithTheirContainer: a failed Create and a detached --rm
+// container leave no anonymous volume behind; a named one stays.
+func TestAnonymousVolumesGoWithTheirContainer(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	anon := skiff.Mount{Type: skiff.MountVolume, Target: "/data"}
+	named := skiff.Mount{Type: skiff.MountVolume, Source: "keep", Target: "/keep"}
+	_, err := e.Create(ctx, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Mounts: []skiff.Mount{anon}, Cmd: []string{"nosuchcmd"}})
+	if !errors.Is(err, skiff.ErrCommandNotFound) {
+		t.Fatalf("create with a missing command: %v", err)
+	}
+	c, err := e.Create(ctx, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Detach: true, AutoRemove: true,
+		Mounts: []skiff.Mount{anon, named}, Cmd: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := e.Container(ctx, c.ID()); errors.Is(err, skiff.ErrNotFound) {
+			break
+		}
+	}
+	vols, err := e.Volumes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vols) != 1 || vols[0].Name != "keep" {
+		names := []string{}
+		for _, v := range vols {
+			names = append(names, v.Name)
+		}
+		t.Errorf("volumes left: %v, want only the named one", names)
+	}
+	if err := e.RemoveVolume(ctx, "keep"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -309,7 +309,7 @@ func runMonitor() int {
 		full, err := New(WithRoot(req.Root), WithCgroupParent(req.CgroupParent), WithNetworkNames(req.Table, req.Bridge))
 		if err == nil {
 			if c, err := full.load(req.ID); err == nil {
-				c.Delete(context.Background(), WithForce())
+				c.Delete(context.Background(), WithForce(), WithVolumes())
 			}
 		}
 	}

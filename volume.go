@@ -14,6 +14,7 @@ import (
 	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -539,4 +540,24 @@ func copyXattrs(src, dst string) error {
 		}
 	}
 	return nil
+}
+
+// dropAnonymousVolumes removes the anonymous volumes among a failed Create's mounts
+// (the root lock is held: no other container can be using them yet).
+func (e *Engine) dropAnonymousVolumes(mounts []specs.Mount) {
+	unlock, err := e.lockVolumes()
+	if err != nil {
+		return
+	}
+	defer unlock()
+	for _, m := range mounts {
+		rel, err := filepath.Rel(e.volumesDir(), m.Source)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		name, _, _ := strings.Cut(rel, string(filepath.Separator))
+		if v, err := e.readVolume(name); err == nil && v.Anonymous {
+			e.removeVolumeDir(name)
+		}
+	}
 }
