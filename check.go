@@ -173,6 +173,18 @@ func (e *Engine) checkContainers(ctx context.Context, rep *CheckReport, repair b
 			}
 			continue
 		}
+		if id, ok := strings.CutPrefix(name, ".run-"); ok {
+			// A build step's throwaway container: alive while its runner holds the lock.
+			if busy, _ := layerBusy(filepath.Join(dir, name, "lock")); busy {
+				known[id] = true
+				continue
+			}
+			rep.HalfCreated = append(rep.HalfCreated, filepath.Join(dir, name))
+			if repair {
+				errs = append(errs, e.scrapContainerDir(id, filepath.Join(dir, name)))
+			}
+			continue
+		}
 		if strings.HasPrefix(name, ".") {
 			continue
 		}

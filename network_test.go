@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -251,4 +252,44 @@ func TestHelperCrashWithContainer(t *testing.T) {
 	}
 	syscall.Kill(c.State().Pid, syscall.SIGKILL)
 	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+}
+
+// TestCheckLeavesRunningBuildStepAlone: a repair during a RUN step neither detaches
+// the step's network nor removes its dir; an abandoned step's dir is scrapped.
+func TestCheckLeavesRunningBuildStepAlone(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	stale := filepath.Join(e.Root(), "containers", ".run-"+strings.Repeat("ab", 32))
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	checked := make(chan *skiff.CheckReport, 1)
+	go func() {
+		time.Sleep(400 * time.Millisecond) // inside the RUN's sleep
+		rep, err := e.Check(ctx, true)
+		if err != nil {
+			t.Error(err)
+		}
+		checked <- rep
+	}()
+	built, err := e.Build(ctx, skiff.BuildOptions{
+		ContextDir:        t.TempDir(),
+		DockerfileContent: []byte("FROM " + img + "\nRUN sleep 1; ls /sys/class/net > /nets\n"),
+		NoCache:           true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := <-checked
+	if len(rep.Endpoints) != 0 || len(rep.HalfCreated) != 1 || rep.HalfCreated[0] != stale {
+		t.Errorf("check during a RUN: endpoints %v, half-created %v; want none and only %s", rep.Endpoints, rep.HalfCreated, stale)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("abandoned step dir still there: %v", err)
+	}
+	out, _, _ := run(t, e, skiff.ContainerConfig{Image: built.ID.String(), Network: skiff.NetworkNone, Cmd: []string{"cat", "/nets"}})
+	if !strings.Contains(out, "eth0") {
+		t.Errorf("the RUN step saw interfaces %q", out)
+	}
 }

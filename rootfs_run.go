@@ -17,15 +17,29 @@ import (
 // say). cfg.Entrypoint and cfg.Cmd give the command, cfg.Env the whole environment
 // (no image config applies), and cfg.Resources, User, WorkingDir, Hostname, Network
 // (default: the bridge network) and the streams apply as in Create. /etc/hosts,
-// /etc/hostname and /etc/resolv.conf are mounted only over files rootfs already has. Nothing of the container outlives the call; what the
-// process writes stays in rootfs.
+// /etc/hostname and /etc/resolv.conf are mounted only over files rootfs already has.
+// Nothing of the container outlives the call; what the process writes stays in rootfs.
 func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerConfig) (_ ExitStatus, err error) {
 	id := newID()
 	dir := filepath.Join(e.root, "containers", ".run-"+id)
+	// The step's lock is held for its life: Engine.Check (which scans under the root
+	// lock) leaves a locked step alone and scraps an unlocked one (a build killed
+	// mid-RUN). Made under the root lock, so Check never sees the dir unlocked.
+	unlockRoot, err := e.lockRoot()
+	if err != nil {
+		return ExitStatus{}, err
+	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
+		unlockRoot()
 		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
 	}
 	defer os.RemoveAll(dir)
+	unlock, err := flock(filepath.Join(dir, "lock"))
+	unlockRoot()
+	if err != nil {
+		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
+	}
+	defer unlock()
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = id[:12]
