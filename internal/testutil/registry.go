@@ -47,10 +47,16 @@ func StartRegistryAuth(t testing.TB, user, pass string) string {
 	if err := os.WriteFile(file, bytes.TrimSpace(out), 0o600); err != nil {
 		t.Fatalf("htpasswd: %v", err)
 	}
-	return startRegistry(t, file)
+	return startRegistry(t, fmt.Sprintf(`auth:
+  htpasswd:
+    realm: skiff-test
+    path: %s
+`, file))
 }
 
-func startRegistry(t testing.TB, htpasswd string) string {
+// startRegistry runs the registry with auth, a YAML "auth:" section or "" for
+// none, appended to its config.
+func startRegistry(t testing.TB, auth string) string {
 	t.Helper()
 	_, err := os.Stat(RegistryBinary)
 	Require(t, RegistryBinary+" (apt-get install docker-registry)", err == nil)
@@ -63,7 +69,7 @@ func startRegistry(t testing.TB, htpasswd string) string {
 	for attempt := 0; attempt < 5; attempt++ {
 		addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 		config := filepath.Join(dir, "config.yml")
-		if err := os.WriteFile(config, []byte(registryConfig(addr, storage, htpasswd)), 0o644); err != nil {
+		if err := os.WriteFile(config, []byte(registryConfig(addr, storage, auth)), 0o644); err != nil {
 			t.Fatalf("registry config: %v", err)
 		}
 		r, err := runRegistry(t.Context(), RegistryBinary, config, addr)
@@ -85,7 +91,7 @@ func startRegistry(t testing.TB, htpasswd string) string {
 	return ""
 }
 
-func registryConfig(addr, storage, htpasswd string) string {
+func registryConfig(addr, storage, auth string) string {
 	c := fmt.Sprintf(`version: 0.1
 log:
   level: warn
@@ -103,14 +109,7 @@ http:
   addr: %s
   secret: %s
 `, storage, addr, RandomName("skiff-test-"))
-	if htpasswd != "" {
-		c += fmt.Sprintf(`auth:
-  htpasswd:
-    realm: skiff-test
-    path: %s
-`, htpasswd)
-	}
-	return c
+	return c + auth
 }
 
 // registry is a running docker-registry process.
