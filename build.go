@@ -41,6 +41,7 @@ func (e *Engine) builder() (*builder.Builder, error) {
 		Runner:   buildRunner{e},
 		CacheDir: filepath.Join(e.root, "build-cache"),
 		Log:      e.log,
+		GCLock:   e.gcLock(),
 		Pull: func(ctx context.Context, ref string, p *v1.Platform) (*registry.Image, error) {
 			var opts []registry.Option
 			if p != nil {

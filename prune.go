@@ -96,18 +96,19 @@ func (e *Engine) collect(ctx context.Context) (*PruneReport, error) {
 // image is named) while it decides and removes.
 func (e *Engine) collectLayers(ctx context.Context) (*PruneReport, error) {
 	rep := &PruneReport{}
+	// registry.Store: ".skiff-gc.lock" is shared while blobs are written and while a build
+	// runs, exclusive for Prune and Check. Released before images.Prune takes it again.
+	// Taken before the root lock: a build holding it shared takes the root lock briefly.
+	unlockGC, err := flock(e.gcLock())
+	if err != nil {
+		return rep, err
+	}
+	defer unlockGC()
 	unlock, err := e.lockRoot()
 	if err != nil {
 		return rep, err
 	}
 	defer unlock()
-	// registry.Store: ".skiff-gc.lock" is shared while blobs are written, exclusive for
-	// Prune and Check. Released before images.Prune takes it again.
-	unlockGC, err := flock(filepath.Join(e.images.Dir(), ".skiff-gc.lock"))
-	if err != nil {
-		return rep, err
-	}
-	defer unlockGC()
 
 	keep := map[digest.Digest]bool{}
 	imgs, err := e.images.List(ctx)
@@ -323,3 +324,6 @@ func blockSize(info fs.FileInfo) int64 {
 	}
 	return info.Size()
 }
+
+// gcLock is the image store's GC lock file (see collectLayers).
+func (e *Engine) gcLock() string { return filepath.Join(e.images.Dir(), ".skiff-gc.lock") }

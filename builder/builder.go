@@ -52,6 +52,7 @@ func New(cfg Config) (*Builder, error) {
 // build is the state of one Build call.
 type build struct {
 	b        *Builder
+	release  func() // the GC lease (see lease.go)
 	opts     Options
 	file     *dockerfile.File
 	fileName string
@@ -81,6 +82,8 @@ func (bd *build) noteCreated(c digest.Digest) {
 // Dockerfile syntax errors are *dockerfile.Error.
 func (b *Builder) Build(ctx context.Context, opts Options) (_ *registry.Image, err error) {
 	bd := &build{b: b, opts: opts, stages: map[int]*state{}, building: map[int]bool{}, created: map[digest.Digest]bool{}}
+	bd.release = lease(b.cfg.GCLock)
+	defer func() { bd.release() }() // no-op once cleanup let go
 	src, err := bd.readDockerfile()
 	if err != nil {
 		return nil, err

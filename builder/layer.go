@@ -244,6 +244,20 @@ func (bd *build) withMounted(ctx context.Context, ls []layer, fn func(root strin
 func (bd *build) cleanup(keep []layer) {
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
+	if bd.release != nil {
+		bd.release()
+		bd.release = func() {}
+	}
+	if len(bd.created) == 0 {
+		return
+	}
+	// Another build (or a pull) may be using these layers: leave them to a later GC.
+	unlock, ok := exclusiveNow(bd.b.cfg.GCLock)
+	if !ok {
+		bd.b.log.Debug("build: unused layers left for GC (another build or pull runs)", "layers", len(bd.created))
+		return
+	}
+	defer unlock()
 	used := map[digest.Digest]bool{}
 	for _, l := range keep {
 		used[l.Chain] = true

@@ -76,6 +76,10 @@ type Config struct {
 	TempDir string
 	// Log receives debug events. Default: slog.Default().
 	Log *slog.Logger
+	// GCLock is the lock file a garbage collector of the layer store takes exclusive
+	// (the engine: the image store's GC lock). A build holds it shared, and removes its
+	// unused layers at the end only when no other build or pull holds it. Default: none.
+	GCLock string
 }
 
 // Options describe one build.
