@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"archive/tar"
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/opencontainers/go-digest"
 )
 
 // cutBlobs sends half of a layer blob and then drops the connection, for the first n
@@ -121,4 +125,36 @@ func TestPullUnknownLayerMediaType(t *testing.T) {
 	if snapshot(t, s) != before {
 		t.Error("store changed")
 	}
+}
+
+// TestPullRetriesCutConnectionWhileUnpacking: with WithUnpack (the engine's pull), a
+// cut download is retried too, and the unpacker gets a fresh stream.
+func TestPullRetriesCutConnectionWhileUnpacking(t *testing.T) {
+	ctx := ctxT(t)
+	var cuts atomic.Int64
+	cuts.Store(1)
+	host := startRegistry(t, cutBlobs(&cuts))
+	push(t, host+"/test/app:v1", randomImage(t, 2, nil))
+	s := openStore(t)
+	var calls atomic.Int64
+	unpack := func(ctx context.Context, l Layer, chain digest.Digest, r io.Reader) error {
+		calls.Add(1)
+		tr := tar.NewReader(r)
+		for {
+			if _, err := tr.Next(); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	im, err := s.Pull(ctx, host+"/test/app:v1", WithUnpack(unpack))
+	if err != nil {
+		t.Fatalf("one cut connection should be retried while unpacking: %v", err)
+	}
+	if calls.Load() < 3 { // two layers, one of them twice
+		t.Errorf("unpacker called %d times, want a fresh stream after the cut", calls.Load())
+	}
+	validateStored(t, s, im)
+	noTemps(t, s)
 }

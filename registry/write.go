@@ -240,11 +240,10 @@ func (s *Store) copyLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descri
 	err = t.put(ctx, rc, toDigest(l.Digest), l.Size, multi(append(ws, pw)))
 	pw.CloseWithError(err) // nil: EOF for the unpacker
 	uerr := <-done
-	var ue *unpackError
-	switch {
-	case errors.As(uerr, &ue):
-		return uerr
-	case err != nil:
+	// A failed download is the cause whatever the unpacker then saw (a cut stream looks
+	// to it like a truncated tar): report it, so that the caller retries the blob. The
+	// unpacker's own error only counts when the bytes all arrived.
+	if err != nil {
 		return err
 	}
 	return uerr
