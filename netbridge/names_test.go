@@ -125,3 +125,18 @@ func FuzzResolvConf(f *testing.F) {
 		}
 	})
 }
+
+func TestNetworkNameIsNeverAPath(t *testing.T) {
+	m, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../x", "a/b", "", ".hidden"} {
+		if _, err := m.Network(context.Background(), name); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("Network(%q): %v, want ErrInvalidName", name, err)
+		}
+		if err := m.RemoveNetwork(context.Background(), name); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("RemoveNetwork(%q): %v, want ErrInvalidName", name, err)
+		}
+	}
+}

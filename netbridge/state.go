@@ -118,6 +118,9 @@ func (m *Manager) loadAll() (map[string]*netFile, error) {
 
 // load reads one network file; ErrNetworkNotFound if absent. Call with the lock held.
 func (m *Manager) load(name string) (*netFile, error) {
+	if !validName.MatchString(name) { // never a path: "../x" must not reach the filesystem
+		return nil, fmt.Errorf("network %q: %w", name, ErrInvalidName)
+	}
 	path := m.netPath(name)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
