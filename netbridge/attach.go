@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -62,19 +61,12 @@ type Endpoint struct {
 // IP returns the endpoint's address without prefix length.
 func (e Endpoint) IP() netip.Addr { return e.Address.Addr() }
 
-// hostVethName derives the host end's name (15 bytes max) from the container id and the
-// network id: "sk" + 8 characters of the container id (or of its hash if it is not
-// alphanumeric) + 5 hex digits of the network id.
+// hostVethName derives the host end's name (15 bytes max) from the container id and
+// the network id: "sk" + 13 hex digits of their hash. Every byte of both ids counts, so
+// ids that share a prefix ("container1", "container2") get different names.
 func hostVethName(containerID, networkID string) string {
-	part := containerID
-	alnum := len(part) >= 8 && strings.IndexFunc(part[:8], func(r rune) bool {
-		return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-	}) < 0
-	if !alnum {
-		h := sha256.Sum256([]byte(containerID))
-		part = hex.EncodeToString(h[:])
-	}
-	return "sk" + part[:8] + networkID[:5]
+	h := sha256.Sum256([]byte(containerID + "\x00" + networkID))
+	return "sk" + hex.EncodeToString(h[:])[:13]
 }
 
 func macFor(ip netip.Addr) net.HardwareAddr {
@@ -143,6 +135,14 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 		return nil, err
 	}
 
+	// A link of that name that is not ours (a hash collision, a leftover): refuse
+	// without touching it — the rollback below deletes only what Attach made.
+	if _, lerr := netlink.LinkByName(ep.HostVeth); lerr == nil {
+		nf.IPAM.Release(ip)
+		delete(nf.Endpoints, containerID)
+		return nil, errors.Join(fmt.Errorf("attach %s to %q: host interface %s already exists: %w",
+			containerID, network, ep.HostVeth, ErrEndpointExists), m.save(nf))
+	}
 	err = m.plumb(ctx, &nf.Network, ep)
 	if err == nil {
 		if err = m.save(nf); err == nil {

@@ -138,7 +138,10 @@ func TestHostVethName(t *testing.T) {
 			t.Errorf("hostVethName(%q) = %q: invalid", cid, n)
 		}
 	}
-	if got := hostVethName("0123456789abcdef", nid); got != "sk01234567ababa" {
-		t.Errorf("hostVethName = %q", got)
+	if a, b := hostVethName("container1", nid), hostVethName("container2", nid); a == b {
+		t.Errorf("containers with a common prefix share the veth name %q", a)
+	}
+	if a, b := hostVethName("c", nid), hostVethName("c", strings.Repeat("cd", 32)); a == b {
+		t.Errorf("one container on two networks gets %q twice", a)
 	}
 }
