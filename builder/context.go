@@ -70,6 +70,7 @@ func (t *tree) ignored(rel string) bool {
 // source is one matched COPY/ADD source.
 type source struct {
 	rel  string      // path relative to the tree root, slash-separated, "." for the root
+	real string      // rel with its symlinks resolved: what .dockerignore is checked against
 	host string      // its path on the host, inside the tree root
 	info fs.FileInfo // Lstat of host (symlinks in the source path are followed)
 }
@@ -90,10 +91,12 @@ func (t *tree) match(pattern string) ([]source, error) {
 			return nil, fmt.Errorf("%w: %s: %w", ErrSourceNotFound, pattern, err)
 		}
 		fi, err := os.Lstat(host)
-		if err != nil || t.ignored(clean) && !fi.IsDir() {
+		real := t.relOf(host)
+		// An ignored path is not in the context at all, also when a symlink leads to it.
+		if err != nil || t.ignored(clean) && !fi.IsDir() || real != clean && t.ignored(real) {
 			return nil, fmt.Errorf("%w: %s: not found in the build context or excluded by .dockerignore", ErrSourceNotFound, pattern)
 		}
-		return []source{{rel: clean, host: host, info: fi}}, nil
+		return []source{{rel: clean, real: real, host: host, info: fi}}, nil
 	}
 	if _, err := path.Match(clean, ""); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrSourceNotFound, pattern, err)
@@ -115,7 +118,7 @@ func (t *tree) match(pattern string) ([]source, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, source{rel: rel, host: p, info: fi})
+		out = append(out, source{rel: rel, real: rel, host: p, info: fi})
 		if d.IsDir() {
 			return fs.SkipDir
 		}
@@ -151,7 +154,10 @@ func (t *tree) walk(src source, excludes *patternmatcher.PatternMatcher, fn func
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrSourceNotFound, src.rel, err)
 		}
-		src.host, src.info = resolved, fi
+		src.host, src.info, src.real = resolved, fi, t.relOf(resolved)
+		if t.ignored(src.real) {
+			return fmt.Errorf("%w: %s: not found in the build context or excluded by .dockerignore", ErrSourceNotFound, src.rel)
+		}
 	}
 	if !src.info.IsDir() {
 		return fn(entry{sub: ".", host: src.host, info: src.info})
@@ -163,7 +169,7 @@ func (t *tree) walk(src source, excludes *patternmatcher.PatternMatcher, fn func
 		sub, _ := filepath.Rel(src.host, p)
 		sub = filepath.ToSlash(sub)
 		if sub != "." {
-			skip := t.ignored(path.Join(src.rel, sub))
+			skip := t.ignored(path.Join(src.real, sub))
 			if !skip && excludes != nil {
 				skip, _ = excludes.MatchesOrParentMatches(sub)
 			}
@@ -224,4 +230,13 @@ func (t *tree) hashSources(k *keyer, srcs []source, excludes *patternmatcher.Pat
 	}
 	k.add(fmt.Sprintf("%x", h.Sum(nil)))
 	return nil
+}
+
+// relOf is host's slash path relative to the tree root ("." for the root itself).
+func (t *tree) relOf(host string) string {
+	rel, err := filepath.Rel(t.root, host)
+	if err != nil {
+		return host
+	}
+	return filepath.ToSlash(rel)
 }
