@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // DefaultNetwork is the name of the network containers join when none is named, like
@@ -174,6 +176,15 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 	}
 	if err := validIfName(bridge); err != nil {
 		return nil, fmt.Errorf("create network %q: bridge: %w", cfg.Name, err)
+	}
+	// A host interface Skiff did not make is never taken over: RemoveNetwork would
+	// later delete it (a VM bridge, say). Skiff's own names may be left over from a
+	// lost state and are reused.
+	if cfg.Bridge != "" && cfg.Bridge != m.defaultBridge {
+		if _, err := netlink.LinkByName(bridge); err == nil {
+			return nil, fmt.Errorf("create network %q: host interface %s exists and is not Skiff's: %w",
+				cfg.Name, bridge, ErrNetworkExists)
+		}
 	}
 	var used []usedPrefix
 	for _, other := range nets {

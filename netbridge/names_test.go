@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vishvananda/netlink"
 )
 
 func TestResolvConf(t *testing.T) {
@@ -138,5 +140,28 @@ func TestNetworkNameIsNeverAPath(t *testing.T) {
 		if err := m.RemoveNetwork(context.Background(), name); !errors.Is(err, ErrInvalidName) {
 			t.Errorf("RemoveNetwork(%q): %v, want ErrInvalidName", name, err)
 		}
+	}
+}
+
+// TestForeignBridgeNotTakenOver: a host bridge Skiff did not make cannot become a
+// network's bridge (RemoveNetwork would delete it).
+func TestForeignBridgeNotTakenOver(t *testing.T) {
+	requireRoot(t)
+	name := "skf" + randHex(8)
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+	if err := netlink.LinkAdd(br); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { netlink.LinkDel(br) })
+	m, err := New(t.TempDir(), WithTable("skf"+randHex(6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.CreateNetwork(context.Background(), NetworkConfig{Name: "vmnet", Bridge: name})
+	if !errors.Is(err, ErrNetworkExists) || !strings.Contains(err.Error(), name) {
+		t.Errorf("network on the foreign bridge %s: %v, want ErrNetworkExists naming it", name, err)
+	}
+	if _, err := netlink.LinkByName(name); err != nil {
+		t.Errorf("the foreign bridge is gone: %v", err)
 	}
 }
