@@ -323,8 +323,9 @@ func (s *Store) Tag(ctx context.Context, src, dst string) error {
 	})
 }
 
-// Remove deletes a name from the store. With a name, only that name goes; with a digest or
-// ID, every name of that image goes. Blobs stay until Prune. Like `docker rmi` without the
+// Remove deletes a name from the store. With a name, only that name goes; with
+// repo@digest, that repository's names of the image; with a digest or ID, every name of
+// that image goes. Blobs stay until Prune. Like `docker rmi` without the
 // layer cleanup.
 func (s *Store) Remove(ctx context.Context, ref string) error {
 	return s.updateIndex(func(idx *v1.IndexManifest) error {
@@ -332,12 +333,23 @@ func (s *Store) Remove(ctx context.Context, ref string) error {
 		if err != nil {
 			return fmt.Errorf("registry: remove %s: %w", ref, err)
 		}
+		// repo@digest names one repository's reference to the image: only that
+		// repository's names of it go, not every name the image has.
+		repo := ""
+		if r, err := parseRef(ref); err == nil && !byName {
+			if norm := normalized(r); strings.Contains(norm, "@") {
+				repo = norm[:strings.LastIndex(norm, "@")]
+			}
+		}
 		out := idx.Manifests[:0]
 		for _, e := range idx.Manifests {
 			drop := false
-			if byName {
+			switch {
+			case byName:
 				drop = e.Annotations[RefNameAnnotation] == matches[0].Annotations[RefNameAnnotation]
-			} else {
+			case repo != "":
+				drop = e.Digest == matches[0].Digest && repoOf(e.Annotations[RefNameAnnotation]) == repo
+			default:
 				drop = e.Digest == matches[0].Digest
 			}
 			if !drop {

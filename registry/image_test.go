@@ -128,3 +128,25 @@ func TestOpenRejectsCorruptIndex(t *testing.T) {
 		t.Errorf("Open with a bad index.json: %v, want ErrCorruptStore", err)
 	}
 }
+
+func TestRemoveRepoAtDigestKeepsOtherRepositories(t *testing.T) {
+	ctx := ctxT(t)
+	s := openStore(t)
+	img := randomImage(t, 1, nil)
+	im, err := s.Write(ctx, "example.com/a/app:v1", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, "example.com/a/app:v1", "example.com/b/app:prod"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, "example.com/a/app@"+im.Digest.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Image(ctx, "example.com/a/app:v1"); !errors.Is(err, ErrImageNotFound) {
+		t.Errorf("a/app:v1 after rmi a/app@digest: %v, want gone", err)
+	}
+	if _, err := s.Image(ctx, "example.com/b/app:prod"); err != nil {
+		t.Errorf("b/app:prod after rmi a/app@digest: %v, want kept", err)
+	}
+}
