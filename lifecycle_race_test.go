@@ -156,14 +156,15 @@ func TestAnonymousVolumesGoWithTheirContainer(t *testing.T) {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The monitor removes the container, then its anonymous volumes.
+	var vols []*skiff.Volume
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, err := e.Container(ctx, c.ID()); errors.Is(err, skiff.ErrNotFound) {
+		if vols, err = e.Volumes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, cerr := e.Container(ctx, c.ID()); errors.Is(cerr, skiff.ErrNotFound) && len(vols) == 1 {
 			break
 		}
-	}
-	vols, err := e.Volumes(ctx)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if len(vols) != 1 || vols[0].Name != "keep" {
 		names := []string{}
