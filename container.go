@@ -561,8 +561,17 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 	if err := os.Rename(dir, gone); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
 	}
-	if err := os.RemoveAll(gone); err != nil {
-		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+	// A process that still had the directory open (a monitor finishing its own --rm)
+	// can make one pass fail with ENOTEMPTY: look again before giving up.
+	for i := 0; ; i++ {
+		err := os.RemoveAll(gone)
+		if err == nil {
+			break
+		}
+		if i == 20 {
+			return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	c.e.log.Debug("container removed", "id", shortID(c.st.ID))
 	for _, n := range vols {
