@@ -3,6 +3,7 @@ package skiff_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,4 +81,56 @@ func TestDockerignoreThroughSymlink(t *testing.T) {
 	if strings.Contains(out, "TOPSECRET") || !strings.Contains(out, "fine") {
 		t.Errorf("COPY . of a context with an ignored dir: %q", out)
 	}
+}
+
+// TestCheckRepairsKilledBuild: a build killed mid-RUN leaves its step snapshot (still
+// mounted) in the build cache; Check reports it and its repair unmounts and removes it.
+func TestCheckRepairsKilledBuild(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	helper := exec.Command(os.Args[0], "-test.run=^TestHelperKilledBuild$")
+	helper.Env = append(os.Environ(), "SKIFF_HELPER_ROOT="+e.Root(), "SKIFF_HELPER_IMAGE="+img,
+		"SKIFF_HELPER_CGROUP="+cgroupParentOf(t, e), "SKIFF_HELPER_NET="+netNameOf(t, e))
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once its RUN step runs (its snapshot is mounted).
+	var temps []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(temps) == 0; time.Sleep(20 * time.Millisecond) {
+		temps, _ = filepath.Glob(filepath.Join(e.Root(), "build-cache", ".tmp-build-*", "merged", "bin"))
+	}
+	time.Sleep(100 * time.Millisecond)
+	helper.Process.Kill()
+	helper.Wait()
+	if len(temps) == 0 {
+		t.Fatal("the helper's build never reached its RUN step")
+	}
+	// Its RUN container (a child of the killed helper) goes with its cgroup by Check too.
+	rep, err := e.Check(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.BuildTemps) == 0 {
+		t.Errorf("check after a killed build: no build temps reported (%+v)", rep)
+	}
+	if rep, err = e.Check(ctx, false); err != nil || !rep.Clean() {
+		t.Errorf("check after repair: %+v %v, want clean", rep, err)
+	}
+}
+
+// TestHelperKilledBuild runs only as TestCheckRepairsKilledBuild's helper process.
+func TestHelperKilledBuild(t *testing.T) {
+	root := os.Getenv("SKIFF_HELPER_ROOT")
+	if root == "" {
+		t.Skip("helper process of TestCheckRepairsKilledBuild")
+	}
+	names := strings.SplitN(os.Getenv("SKIFF_HELPER_NET"), ",", 2)
+	e, err := skiff.New(skiff.WithRoot(root), skiff.WithCgroupParent(os.Getenv("SKIFF_HELPER_CGROUP")),
+		skiff.WithNetworkNames(names[0], names[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Build(context.Background(), skiff.BuildOptions{ContextDir: t.TempDir(), Network: skiff.NetworkNone,
+		DockerfileContent: []byte("FROM " + os.Getenv("SKIFF_HELPER_IMAGE") + "\nRUN sleep 30\n")})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 
@@ -38,13 +39,18 @@ type CheckReport struct {
 	// Endpoints are network endpoints of containers that are gone or lost, detached by
 	// repair (as "network/container-id"). Only filled when repairing.
 	Endpoints []string
+	// BuildTemps are temp dirs and files of builds under Root()/build-cache that no build
+	// is running for (a build killed mid-step); repair unmounts and removes them. Looked at
+	// only while no build or pull holds the GC lock.
+	BuildTemps []string
 }
 
 // Clean reports whether Check found nothing to repair. Unreferenced blobs and layers are
 // not problems: PruneImages collects them.
 func (r *CheckReport) Clean() bool {
 	return (r.Images == nil || r.Images.Clean()) && len(r.LayerTemps) == 0 &&
-		len(r.DanglingLinks) == 0 && len(r.HalfCreated) == 0 && len(r.Lost) == 0
+		len(r.DanglingLinks) == 0 && len(r.HalfCreated) == 0 && len(r.Lost) == 0 &&
+		len(r.BuildTemps) == 0
 }
 
 // Check verifies the engine root like fsck and, with repair, fixes what a killed process
@@ -67,7 +73,45 @@ func (e *Engine) Check(ctx context.Context, repair bool) (*CheckReport, error) {
 	if err := e.checkContainers(ctx, rep, repair); err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)
 	}
+	if err := e.checkBuildTemps(rep, repair); err != nil {
+		return nil, fmt.Errorf("check %s: %w", e.root, err)
+	}
 	return rep, nil
+}
+
+// checkBuildTemps finds what a killed build left in the build cache: step snapshots
+// (.tmp-build-*, possibly still mounted), commit dirs and half-written blobs. A running
+// build holds the GC lock shared, so they are only looked at when the lock can be taken
+// exclusive at once: then every temp there is stale.
+func (e *Engine) checkBuildTemps(rep *CheckReport, repair bool) error {
+	f, err := os.OpenFile(e.gcLock(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return nil // a build or a pull runs: their temps are theirs
+	}
+	cache := filepath.Join(e.root, "build-cache")
+	var temps []string
+	for _, pattern := range []string{".tmp-*", "blobs/.tmp-*"} {
+		m, _ := filepath.Glob(filepath.Join(cache, pattern))
+		temps = append(temps, m...)
+	}
+	sort.Strings(temps)
+	rep.BuildTemps = temps
+	if !repair {
+		return nil
+	}
+	var errs []error
+	for _, t := range temps {
+		mounts, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(t))
+		for i := len(mounts) - 1; i >= 0; i-- { // deepest first
+			errs = append(errs, overlay.Unmount(mounts[i].Mountpoint))
+		}
+		errs = append(errs, os.RemoveAll(t))
+	}
+	return errors.Join(errs...)
 }
 
 // checkLayers finds layer temp dirs nobody holds the lock of (the layer store's documented
