@@ -17,23 +17,15 @@ func newRmCommand(g *globalFlags) *cobra.Command {
 		Short: "Remove one or more containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.engine()
-			if err != nil {
-				return err
-			}
 			return eachContainer(cmd, g, args, false, func(ctx context.Context, c *skiff.Container) error {
 				var opts []skiff.DeleteOption
 				if force {
 					opts = append(opts, skiff.WithForce())
 				}
-				vols := c.Volumes()
-				if err := c.Delete(ctx, opts...); err != nil {
-					return err
-				}
 				if volumes {
-					removeAnonymousVolumes(ctx, e, vols)
+					opts = append(opts, skiff.WithVolumes())
 				}
-				return nil
+				return c.Delete(ctx, opts...)
 			})
 		},
 	}

@@ -241,16 +241,6 @@ func ensureImage(ctx context.Context, e *skiff.Engine, ref string) error {
 	return err
 }
 
-// removeAnonymousVolumes removes the anonymous volumes among names (docker rm -v,
-// run --rm).
-func removeAnonymousVolumes(ctx context.Context, e *skiff.Engine, names []string) {
-	for _, n := range names {
-		if v, err := e.Volume(ctx, n); err == nil && v.Anonymous {
-			e.RemoveVolume(ctx, n)
-		}
-	}
-}
-
 func init() { commands = append(commands, newRunCommand) }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
@@ -312,12 +302,7 @@ func runForeground(ctx context.Context, e *skiff.Engine, cfg skiff.ContainerConf
 		return err
 	}
 	if cfg.AutoRemove {
-		defer func() {
-			ctx := context.WithoutCancel(ctx)
-			vols := c.Volumes()
-			c.Delete(ctx, skiff.WithForce())
-			removeAnonymousVolumes(ctx, e, vols)
-		}()
+		defer c.Delete(context.WithoutCancel(ctx), skiff.WithForce(), skiff.WithVolumes())
 	}
 	if cfg.Tty {
 		restore := attachTerminal(interactive, c.Resize)
