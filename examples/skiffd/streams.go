@@ -224,9 +224,8 @@ func (d *daemon) containerLogs(w http.ResponseWriter, r *http.Request) error {
 	}
 	s := startStream(w, ct)
 	out := &selectFramer{f: &framer{w: s, raw: tty}, out: boolQuery(r, "stdout"), err: boolQuery(r, "stderr"), stamps: boolQuery(r, "timestamps")}
-	ctx, cancel := d.followContext(r.Context(), c.ID())
-	defer cancel()
-	c.LogEntries(ctx, opts, func(e skiff.LogEntry) error {
+	// LogEntries with Follow ends by itself when the container exits or is removed.
+	c.LogEntries(r.Context(), opts, func(e skiff.LogEntry) error {
 		if !until.IsZero() && e.Time.After(until) {
 			return nil
 		}
@@ -235,9 +234,9 @@ func (d *daemon) containerLogs(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// followContext is a context for following a container's log that ends shortly after
-// the container is removed (the library's follow would otherwise wait for an exit it
-// can no longer see).
+// followContext is a context that ends shortly after the container is removed, for an
+// attach that waits for an exited container to run again (a state poll cannot tell a
+// removed container from one not yet restarted).
 func (d *daemon) followContext(parent context.Context, id string) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
 	go func() {
