@@ -55,6 +55,12 @@ func (e *Engine) PushIndex(ctx context.Context, ref string, sources []string, op
 	return e.images.PushIndex(ctx, ref, sources, all...)
 }
 
+// CheckLogin checks credentials against a registry host and stores nothing
+// (registry.CheckLogin), with the engine's insecure registries.
+func (e *Engine) CheckLogin(ctx context.Context, host, user, password string) error {
+	return registry.CheckLogin(ctx, host, user, password, registry.WithInsecure(e.insecure...))
+}
+
 // Login checks the credentials against the registry host and stores them in the docker
 // config.json (registry.Login), with the engine's insecure registries. `docker login`.
 func (e *Engine) Login(ctx context.Context, host, user, password string, opts ...registry.Option) error {

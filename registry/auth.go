@@ -24,22 +24,12 @@ import (
 // find them. Like `docker login`. Wrong credentials give an error wrapping ErrUnauthorized
 // that names the registry, and nothing is stored. WithInsecure and WithTransport apply.
 func Login(ctx context.Context, host, user, password string, opts ...Option) error {
-	o := makeOptions(opts)
-	reg, err := o.registry(host)
+	if err := CheckLogin(ctx, host, user, password, opts...); err != nil {
+		return err
+	}
+	reg, err := makeOptions(opts).registry(host)
 	if err != nil {
 		return fmt.Errorf("registry: login %s: %w", host, err)
-	}
-	// Any request that needs auth will do; a repository that does not exist answers 404
-	// (credentials accepted) or 401/403 (refused).
-	probe := reg.Repo("skiff-login-check").Tag("latest")
-	ropts := append(o.transportOptions(ctx), remote.WithAuth(&authn.Basic{Username: user, Password: password}))
-	_, err = remote.Head(probe, ropts...)
-	var terr *transport.Error
-	switch {
-	case err == nil:
-	case errors.As(err, &terr) && (terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.NameUnknownErrorCode, transport.ManifestUnknownErrorCode)):
-	default:
-		return classifyLogin(host, err)
 	}
 	cf, err := loadDockerConfig()
 	if err != nil {
@@ -59,6 +49,30 @@ func Login(ctx context.Context, host, user, password string, opts ...Option) err
 	}
 	if err := cf.Save(); err != nil {
 		return fmt.Errorf("registry: login %s: %w", host, err)
+	}
+	return nil
+}
+
+// CheckLogin checks user and password against the registry host and stores nothing (what
+// a daemon does for `docker login`: the client keeps the credentials). Wrong credentials
+// give an error wrapping ErrUnauthorized that names the registry.
+func CheckLogin(ctx context.Context, host, user, password string, opts ...Option) error {
+	o := makeOptions(opts)
+	reg, err := o.registry(host)
+	if err != nil {
+		return fmt.Errorf("registry: login %s: %w", host, err)
+	}
+	// Any request that needs auth will do; a repository that does not exist answers 404
+	// (credentials accepted) or 401/403 (refused).
+	probe := reg.Repo("skiff-login-check").Tag("latest")
+	ropts := append(o.transportOptions(ctx), remote.WithAuth(&authn.Basic{Username: user, Password: password}))
+	_, err = remote.Head(probe, ropts...)
+	var terr *transport.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &terr) && (terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.NameUnknownErrorCode, transport.ManifestUnknownErrorCode)):
+	default:
+		return classifyLogin(host, err)
 	}
 	return nil
 }

@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/skiffrt/skiff"
@@ -419,20 +417,9 @@ func (d *daemon) login(w http.ResponseWriter, r *http.Request) error {
 	if host == "" {
 		host = "index.docker.io"
 	}
-	var nopts []name.Option
-	if slices.Contains(d.insecure, host) {
-		nopts = append(nopts, name.Insecure)
-	}
-	reg, err := name.NewRegistry(host, nopts...)
-	if err != nil {
-		return errorf(http.StatusBadRequest, "login: invalid registry %q: %v", host, err)
-	}
-	probe := reg.Repo("skiff-login-check").Tag("latest")
-	_, err = remote.Head(probe, remote.WithContext(r.Context()),
-		remote.WithAuth(&authn.Basic{Username: ac.Username, Password: ac.Password}))
-	var terr *transport.Error
-	if err != nil && !(errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound) {
-		if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+	if err := d.e.CheckLogin(r.Context(), host, ac.Username, ac.Password); err != nil {
+		var terr *transport.Error
+		if errors.Is(err, registry.ErrUnauthorized) && errors.As(err, &terr) {
 			return errorf(http.StatusUnauthorized, "login attempt to %s failed with status: %d %s", host, terr.StatusCode, http.StatusText(terr.StatusCode))
 		}
 		return errorf(http.StatusInternalServerError, "login to %s: %v", host, err)
