@@ -274,14 +274,14 @@ func (a *AttachStream) copyInput(r io.Reader, closeAtEOF bool) {
 func (c *Container) resizeDetached(rows, cols uint16) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, tty, err := c.e.dialAttach(ctx, c.st.ID)
+	conn, tty, err := c.e.dialAttach(ctx, c.id)
 	if err != nil {
-		return fmt.Errorf("resize container %s: %w", shortID(c.st.ID), err)
+		return fmt.Errorf("resize container %s: %w", shortID(c.id), err)
 	}
 	a := &AttachStream{conn: conn, tty: tty, stop: func() bool { return false }}
 	defer a.Close()
 	if err := a.Resize(rows, cols); err != nil {
-		return fmt.Errorf("resize container %s: %w", shortID(c.st.ID), err)
+		return fmt.Errorf("resize container %s: %w", shortID(c.id), err)
 	}
 	return nil
 }

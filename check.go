@@ -232,7 +232,7 @@ func (e *Engine) checkContainers(ctx context.Context, rep *CheckReport, repair b
 		if strings.HasPrefix(name, ".") {
 			continue
 		}
-		st, err := loadStateAt(filepath.Join(dir, name))
+		st, err := e.ctrs.load(name)
 		if errors.Is(err, ErrNotFound) {
 			rep.HalfCreated = append(rep.HalfCreated, filepath.Join(dir, name))
 			if repair {

@@ -117,6 +117,7 @@ type ExitStatus struct {
 // container through its persisted state.
 type Container struct {
 	e  *Engine
+	id string // immutable; everything else of the state is read under mu
 	mu sync.Mutex
 	st *State
 	cg cgroup.Manager
@@ -175,9 +176,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, fmt.Errorf("%w: %q is used by container %s", ErrNameInUse, name, shortID(other))
 	}
 
-	dir := e.containerDir(id)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	dir, err := e.ctrs.create(id)
+	if err != nil {
+		return nil, err
 	}
 	var undo []func()
 	defer func() {
@@ -216,7 +217,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
 	spec.Mounts = append(spec.Mounts, extra...)
-	undo = append(undo, func() { e.dropAnonymousVolumes(extra) })
+	undo = append(undo, func() { e.vols.dropAnonymousVolumes(extra) })
 	if cfg.OpenStdin && cfg.Detach {
 		spec.Annotations[annotationOpenStdin] = "true"
 	}
@@ -225,8 +226,8 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
 	e.rootlessSpec(spec)
-	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	if err := e.ctrs.saveSpec(id, spec); err != nil {
+		return nil, err
 	}
 
 	cgPath := "/" + strings.Trim(e.cgroupParent, "/") + "/" + id
@@ -298,11 +299,11 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, err
 	}
 	e.log.Debug("container created", "id", shortID(id), "name", name, "image", cfg.Image, "pid", pid)
-	return &Container{e: e, st: st, cg: cg, proc: proc, waitDone: make(chan struct{})}, nil
+	return &Container{e: e, id: id, st: st, cg: cg, proc: proc, waitDone: make(chan struct{})}, nil
 }
 
 // ID returns the container's 64-hex-digit ID.
-func (c *Container) ID() string { return c.st.ID }
+func (c *Container) ID() string { return c.id }
 
 // Console returns the master of the container's pseudo-terminal (ContainerConfig.Tty),
 // in the process that created a foreground container; nil otherwise.
@@ -320,13 +321,17 @@ func (c *Container) Resize(rows, cols uint16) error {
 		return c.resizeDetached(rows, cols)
 	}
 	if c.proc == nil || c.proc.Console() == nil {
-		return fmt.Errorf("resize container %s: %w: no terminal held by this process", shortID(c.st.ID), ErrInvalidState)
+		return fmt.Errorf("resize container %s: %w: no terminal held by this process", shortID(c.id), ErrInvalidState)
 	}
 	return c.proc.Resize(rows, cols)
 }
 
 // Name returns the container's name.
-func (c *Container) Name() string { return c.st.Name }
+func (c *Container) Name() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st.Name
+}
 
 // State returns a copy of the container's current state, read again from disk when
 // another process may have changed it.
@@ -340,7 +345,7 @@ func (c *Container) State() State {
 // refresh re-reads the persisted state (c.mu held) and notices a container whose
 // process ended while no process of the engine watched it.
 func (c *Container) refresh() {
-	st, err := c.e.loadState(c.st.ID)
+	st, err := c.e.loadState(c.id)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			c.removed = true // deleted meanwhile, by this or another process
@@ -381,32 +386,32 @@ func alive(pid int) bool {
 // engine root may start a created container. An exited container starts again (docker
 // start): a new init runs its command on the same root filesystem, under a monitor.
 func (c *Container) Start(ctx context.Context) error {
-	unlockOp, err := c.e.lockOp(c.st.ID)
+	unlockOp, err := c.e.lockOp(c.id)
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), err)
+		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
 	}
 	defer unlockOp()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.refresh()
 	if c.removed {
-		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), ErrNotFound)
+		return fmt.Errorf("start container %s: %w", shortID(c.id), ErrNotFound)
 	}
 	if c.st.Status == StatusExited {
 		return c.restartLocked(ctx)
 	}
 	if c.st.Status != StatusCreated {
-		return &StateError{ID: c.st.ID, Op: "start", From: c.st.Status, Want: string(StatusCreated) + " or " + string(StatusExited)}
+		return &StateError{ID: c.id, Op: "start", From: c.st.Status, Want: string(StatusCreated) + " or " + string(StatusExited)}
 	}
 	proc := c.proc
 	if proc == nil {
-		proc = namespace.Load(c.st.Pid, c.e.containerDir(c.st.ID))
+		proc = namespace.Load(c.st.Pid, c.e.containerDir(c.id))
 	}
 	released := time.Now().UTC()
 	if err := proc.Start(); err != nil {
-		return fmt.Errorf("start container %s: %w", shortID(c.st.ID), err)
+		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
 	}
-	st, err := c.e.updateState(c.st.ID, func(st *State) error {
+	st, err := c.e.updateState(c.id, func(st *State) error {
 		st.Started = released // also when the monitor saw it exit already
 		if st.Status == StatusCreated {
 			st.Status = StatusRunning
@@ -440,7 +445,7 @@ func (c *Container) reap() {
 	defer close(c.waitDone)
 	ws, err := c.proc.Wait()
 	if err != nil {
-		c.waitErr = fmt.Errorf("wait for container %s: %w", shortID(c.st.ID), err)
+		c.waitErr = fmt.Errorf("wait for container %s: %w", shortID(c.id), err)
 		return
 	}
 	c.exit = ExitStatus{Code: ws.Code}
@@ -451,7 +456,7 @@ func (c *Container) reap() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, err := c.e.updateState(c.st.ID, func(st *State) error {
+	st, err := c.e.updateState(c.id, func(st *State) error {
 		st.Status = StatusExited
 		st.ExitCode = c.exit.Code
 		st.OOMKilled = c.exit.OOMKilled
@@ -468,23 +473,17 @@ func (c *Container) reap() {
 
 // pollExit waits for a container this process did not create, by watching its state.
 func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
-	w := watchDir(c.e.containerDir(c.st.ID))
-	defer w.close()
-	for {
-		st := c.State()
-		if st.Status == StatusExited {
-			return ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}, nil
-		}
-		if c.isRemoved() {
-			return ExitStatus{}, fmt.Errorf("wait for container %s: %w: it was removed", shortID(st.ID), ErrNotFound)
-		}
-		// A change in the container's directory (its state replaced) wakes us; the
-		// timeout covers what no file change announces (a reaper that died).
-		w.wait(ctx, 250*time.Millisecond)
-		if err := ctx.Err(); err != nil {
-			return ExitStatus{}, err
-		}
+	st, err := c.e.ctrs.waitExited(ctx, c.id, func() (*State, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.refresh()
+		st := *c.st
+		return &st, c.removed
+	})
+	if err != nil {
+		return ExitStatus{}, err
 	}
+	return ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}, nil
 }
 
 // DeleteOption changes how Delete treats a container that is still alive.
@@ -507,9 +506,9 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	unlockOp, err := c.e.lockOp(c.st.ID)
+	unlockOp, err := c.e.lockOp(c.id)
 	if err != nil {
-		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+		return fmt.Errorf("remove container %s: %w", shortID(c.id), err)
 	}
 	defer unlockOp()
 	c.mu.Lock()
@@ -517,15 +516,15 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 	status, removed := c.st.Status, c.removed
 	c.mu.Unlock()
 	if removed {
-		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), ErrNotFound)
+		return fmt.Errorf("remove container %s: %w", shortID(c.id), ErrNotFound)
 	}
 	if (status == StatusRunning || status == StatusPaused) && !o.force {
-		return &StateError{ID: c.st.ID, Op: "remove", From: status, Want: "exited or created (or use force)"}
+		return &StateError{ID: c.id, Op: "remove", From: status, Want: "exited or created (or use force)"}
 	}
 	if status != StatusExited {
 		if c.cg != nil {
 			if err := c.cg.Kill(); err != nil {
-				return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
+				return fmt.Errorf("remove container %s: %w", shortID(c.id), err)
 			}
 		} else if c.st.Pid > 0 {
 			syscall.Kill(c.st.Pid, syscall.SIGKILL)
@@ -534,54 +533,10 @@ func (c *Container) Delete(ctx context.Context, opts ...DeleteOption) error {
 			c.Wait(context.WithoutCancel(ctx))
 		}
 	}
-	dir := c.e.containerDir(c.st.ID)
-	var errs []error
-	if c.st.Network != NetworkNone && c.st.Network != NetworkHost { // those have no endpoints
-		if err := c.e.detachNetwork(ctx, c.st.ID); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := overlay.Unmount(filepath.Join(dir, "merged")); err != nil {
-		errs = append(errs, err)
-	}
-	if c.cg != nil {
-		if err := c.cg.Delete(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
-	}
-	var vols []string
-	if o.volumes {
-		vols = c.Volumes()
-	}
-	// Rename first so a concurrent lookup never sees a half-removed container.
-	gone := filepath.Join(c.e.root, "containers", ".rm-"+c.st.ID)
-	if err := os.Rename(dir, gone); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
-	}
-	// A process that still had the directory open (a monitor finishing its own --rm)
-	// can make one pass fail with ENOTEMPTY: look again before giving up.
-	for i := 0; ; i++ {
-		err := os.RemoveAll(gone)
-		if err == nil {
-			break
-		}
-		if i == 20 {
-			return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.e.log.Debug("container removed", "id", shortID(c.st.ID))
-	for _, n := range vols {
-		if v, err := c.e.Volume(ctx, n); err == nil && v.Anonymous {
-			if err := c.e.RemoveVolume(ctx, n); err != nil && !errors.Is(err, ErrVolumeInUse) {
-				return fmt.Errorf("remove container %s: %w", shortID(c.st.ID), err)
-			}
-		}
-	}
-	return nil
+	c.mu.Lock()
+	st := *c.st
+	c.mu.Unlock()
+	return c.e.remover().remove(ctx, &st, c.cg, o.volumes)
 }
 
 // Run creates a container, starts it, waits for it and, with cfg.AutoRemove, deletes

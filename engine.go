@@ -32,6 +32,8 @@ type Engine struct {
 	insecure     []string
 	cgroupParent string
 	net          *netbridge.Manager
+	ctrs         containerStore // <root>/containers
+	vols         *volumeStore   // <root>/volumes
 	netTable     string
 	netBridge    string
 	rootless     bool // in a user namespace (InitRootless): no cgroups, no bridges
@@ -106,7 +108,10 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine root %s: %w", root, err)
 	}
+	ctrs := containerStore{dir: filepath.Join(root, "containers")}
 	return &Engine{
+		ctrs:         ctrs,
+		vols:         &volumeStore{dir: filepath.Join(root, "volumes"), rootLock: filepath.Join(root, ".lock"), ctrs: ctrs, log: o.log},
 		net:          net,
 		netTable:     o.netTable,
 		netBridge:    o.netBridge,

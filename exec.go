@@ -2,7 +2,6 @@ package skiff
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -121,17 +120,7 @@ func (c *Container) Exec(ctx context.Context, cfg ExecConfig) (*ExecProcess, err
 }
 
 // loadSpec reads a container's OCI runtime spec (config.json).
-func (e *Engine) loadSpec(id string) (*specs.Spec, error) {
-	data, err := os.ReadFile(filepath.Join(e.containerDir(id), "config.json"))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
-	}
-	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
-	}
-	return &spec, nil
-}
+func (e *Engine) loadSpec(id string) (*specs.Spec, error) { return e.ctrs.loadSpec(id) }
 
 // Resize sets the size of the terminal of a process started with a terminal.
 func (p *ExecProcess) Resize(rows, cols uint16) error { return p.proc.Resize(rows, cols) }

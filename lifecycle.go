@@ -72,7 +72,7 @@ func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
 func (c *Container) killAll(ctx context.Context) error {
 	if c.cg != nil {
 		if err := c.cg.Kill(); err != nil {
-			return fmt.Errorf("kill container %s: %w", shortID(c.st.ID), err)
+			return fmt.Errorf("kill container %s: %w", shortID(c.id), err)
 		}
 	} else if pid := c.State().Pid; pid > 0 {
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -98,12 +98,12 @@ func (c *Container) freeze(ctx context.Context, freeze bool) error {
 	if freeze {
 		op, from, to = "pause", StatusRunning, StatusPaused
 	}
-	unlock, err := flock(c.e.containerDir(c.st.ID) + "/lock")
+	unlock, err := flock(c.e.containerDir(c.id) + "/lock")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.e.loadState(c.st.ID)
+	st, err := c.e.loadState(c.id)
 	if err != nil {
 		return err
 	}

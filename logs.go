@@ -93,10 +93,10 @@ func (c *Container) Logs(ctx context.Context, opts LogOptions, stdout, stderr io
 
 // LogEntries calls fn with each entry of the container's log, as Logs selects them.
 func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(LogEntry) error) error {
-	path := filepath.Join(c.e.containerDir(c.st.ID), logFileName)
+	path := filepath.Join(c.e.containerDir(c.id), logFileName)
 	var w *dirWatch // new output or a new state wakes a follower at once
 	if opts.Follow {
-		w = watchDir(c.e.containerDir(c.st.ID))
+		w = watchDir(c.e.containerDir(c.id))
 		defer w.close()
 	}
 	f, err := os.Open(path)
@@ -115,7 +115,7 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("logs of container %s: %w", shortID(c.st.ID), err)
+		return fmt.Errorf("logs of container %s: %w", shortID(c.id), err)
 	}
 	defer f.Close()
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/skiffrt/skiff/cgroup"
 	"github.com/skiffrt/skiff/namespace"
+	"github.com/skiffrt/skiff/netbridge"
 )
 
 // A detached container's init is the child of a monitor, not of the program that
@@ -275,16 +277,15 @@ func runMonitor() int {
 	}
 	logf.Close()
 
-	var e *Engine
+	ctrs := containerStore{dir: filepath.Join(req.Root, "containers")}
 	oom := false
-	if st, err := loadStateAt(dir); err == nil {
+	if st, err := ctrs.load(req.ID); err == nil {
 		if cg, err := cgroup.Load(st.Cgroup); err == nil {
 			oom, _ = cg.OOMKilled()
 		}
 	}
-	e = &Engine{root: req.Root}
 	restarting := false
-	e.updateState(req.ID, func(st *State) error {
+	final, _ := ctrs.update(req.ID, func(st *State) error {
 		// A restart under way, or another monitor already owning the container (it
 		// was started again), means this run's --rm does not apply.
 		restarting = st.Restarting || st.Owner != os.Getpid()
@@ -305,15 +306,37 @@ func runMonitor() int {
 		// Clients see the end of the output once the exit is recorded.
 		srv.close(2 * time.Second)
 	}
-	if req.AutoRemove && !restarting {
-		full, err := New(WithRoot(req.Root), WithCgroupParent(req.CgroupParent), WithNetworkNames(req.Table, req.Bridge))
-		if err == nil {
-			if c, err := full.load(req.ID); err == nil {
-				c.Delete(context.Background(), WithForce(), WithVolumes())
-			}
-		}
+	if req.AutoRemove && !restarting && final != nil {
+		removeAfterExit(req, ctrs, final)
 	}
 	return 0
+}
+
+// removeAfterExit removes a --rm container once its exit is recorded, as Delete
+// would (under the lifecycle lock, so a concurrent Start or Delete is not undone).
+func removeAfterExit(req monitorRequest, ctrs containerStore, st *State) {
+	log := slog.New(slog.DiscardHandler)
+	net, err := netbridge.New(filepath.Join(req.Root, "network"), netbridge.WithLogger(log),
+		netbridge.WithTable(req.Table), netbridge.WithDefaultBridge(req.Bridge))
+	if err != nil {
+		return
+	}
+	op, err := ctrs.lockOp(req.ID)
+	if err != nil {
+		return
+	}
+	defer op.Unlock()
+	st, err = ctrs.load(req.ID)
+	if err != nil || st.Status != StatusExited || st.Restarting || st.Owner != os.Getpid() {
+		return // removed, restarted or started again meanwhile
+	}
+	var cg cgroup.Manager
+	if c, err := cgroup.Load(st.Cgroup); err == nil {
+		cg = c
+	}
+	r := remover{ctrs: ctrs, net: net, log: log,
+		vols: &volumeStore{dir: filepath.Join(req.Root, "volumes"), rootLock: filepath.Join(req.Root, ".lock"), ctrs: ctrs, log: log}}
+	r.remove(context.Background(), st, cg, true)
 }
 
 // isMonitor reports whether this process is a container monitor.

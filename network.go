@@ -146,29 +146,12 @@ func (e *Engine) refreshNeighbors(ctx context.Context, id string) {
 }
 
 func (e *Engine) refreshHosts(ctx context.Context, ids ...string) {
-	for _, n := range ids {
-		hosts, err := e.net.HostsFor(ctx, n)
-		if err != nil {
-			continue
-		}
-		path := filepath.Join(e.containerDir(n), "hosts")
-		if _, err := os.Stat(path); err != nil {
-			continue
-		}
-		if err := netbridge.WriteInPlace(path, hosts); err != nil {
-			e.log.Warn("update hosts file", "container", shortID(n), "err", err)
-		}
-	}
+	refreshHosts(ctx, e.net, e.ctrs, e.log, ids...)
 }
 
 // detachNetwork removes every endpoint of container id and updates its neighbours.
 func (e *Engine) detachNetwork(ctx context.Context, id string) error {
-	neighbors, _ := e.net.Neighbors(ctx, id)
-	if _, err := e.net.DetachAll(ctx, id); err != nil {
-		return err
-	}
-	e.refreshHosts(ctx, neighbors...)
-	return nil
+	return detachNetwork(ctx, e.net, e.ctrs, e.log, id)
 }
 
 // Connect attaches a running container to another bridge network, live: a new
@@ -205,5 +188,5 @@ func (c *Container) Disconnect(ctx context.Context, network string) error {
 
 // Endpoints returns the container's network endpoints (address, interface, ports).
 func (c *Container) Endpoints(ctx context.Context) ([]netbridge.Endpoint, error) {
-	return c.e.net.ContainerEndpoints(ctx, c.st.ID)
+	return c.e.net.ContainerEndpoints(ctx, c.id)
 }

@@ -18,15 +18,15 @@ import (
 func (c *Container) Restart(ctx context.Context, timeout time.Duration) error {
 	// Mark the restart first: the monitor of a --rm container must not remove it when
 	// the stop ends its process (Docker turns AutoRemove off for a restart too).
-	if _, err := c.e.updateState(c.st.ID, func(s *State) error { s.Restarting = true; return nil }); err != nil {
-		return fmt.Errorf("restart container %s: %w", shortID(c.st.ID), err)
+	if _, err := c.e.updateState(c.id, func(s *State) error { s.Restarting = true; return nil }); err != nil {
+		return fmt.Errorf("restart container %s: %w", shortID(c.id), err)
 	}
 	err := c.Stop(ctx, timeout)
 	if err == nil {
 		err = c.Start(ctx)
 	}
 	if err != nil {
-		c.e.updateState(c.st.ID, func(s *State) error { s.Restarting = false; return nil })
+		c.e.updateState(c.id, func(s *State) error { s.Restarting = false; return nil })
 	}
 	return err
 }

@@ -3,10 +3,6 @@ package skiff
 import (
 	"github.com/skiffrt/skiff/netbridge"
 
-	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -23,7 +19,7 @@ const (
 )
 
 // State is what the engine records of a container under Root()/containers/<id>/state.json.
-// It is written atomically (temp file, fsync, rename) at each lifecycle step, so another
+// It is written atomically (temp file, rename) at each lifecycle step, so another
 // process on the same root reads a complete state.
 type State struct {
 	ID      string `json:"id"`
@@ -55,53 +51,12 @@ type State struct {
 	Labels     map[string]string       `json:"labels,omitempty"`
 }
 
-func (e *Engine) containerDir(id string) string { return filepath.Join(e.root, "containers", id) }
+func (e *Engine) containerDir(id string) string { return e.ctrs.path(id) }
 
-// writeJSONAtomic writes v as JSON to path through a temp file and a rename, so that a
-// reader sees the old or the new content, never a part. Container files are runtime
-// state (a crash kills the containers they describe, and Engine.Check repairs the
-// rest), so they are not fsynced: four fsyncs per `run` cost more than the start itself.
-func writeJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+func (e *Engine) saveState(s *State) error { return e.ctrs.save(s) }
 
-func (e *Engine) saveState(s *State) error {
-	if err := writeJSONAtomic(filepath.Join(e.containerDir(s.ID), "state.json"), s); err != nil {
-		return fmt.Errorf("container %s: save state: %w", shortID(s.ID), err)
-	}
-	return nil
-}
+func (e *Engine) loadState(id string) (*State, error) { return e.ctrs.load(id) }
 
-func (e *Engine) loadState(id string) (*State, error) { return loadStateAt(e.containerDir(id)) }
-
-func loadStateAt(dir string) (*State, error) {
-	id := filepath.Base(dir)
-	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
-		}
-		return nil, fmt.Errorf("container %s: read state: %w", shortID(id), err)
-	}
-	var s State
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("container %s: state.json: %w", shortID(id), err)
-	}
-	return &s, nil
+func (e *Engine) updateState(id string, fn func(*State) error) (*State, error) {
+	return e.ctrs.update(id, fn)
 }

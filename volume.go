@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/skiffrt/skiff/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,13 +63,20 @@ type Volume struct {
 
 const volumeMeta = "volume.json"
 
-func (e *Engine) volumesDir() string { return filepath.Join(e.root, "volumes") }
+// volumeStore owns <root>/volumes: one dir per volume holding volume.json and _data,
+// created as .tmp- dirs and renamed into place, removed by a rename to .rm- first.
+type volumeStore struct {
+	dir      string         // <root>/volumes
+	rootLock string         // the engine root's lock: no container is created meanwhile
+	ctrs     containerStore // to find the containers that mount a volume
+	log      *slog.Logger
+}
 
-func (e *Engine) lockVolumes() (func(), error) {
-	if err := os.MkdirAll(e.volumesDir(), 0o700); err != nil {
+func (vs *volumeStore) lockVolumes() (func(), error) {
+	if err := os.MkdirAll(vs.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
-	return flock(filepath.Join(e.volumesDir(), ".lock"))
+	return flock(filepath.Join(vs.dir, ".lock"))
 }
 
 func checkVolumeName(name string) error {
@@ -84,19 +93,19 @@ func (e *Engine) CreateVolume(ctx context.Context, name string, labels map[strin
 	if err := checkVolumeName(name); err != nil {
 		return nil, err
 	}
-	unlock, err := e.lockVolumes()
+	unlock, err := e.vols.lockVolumes()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	v, _, err := e.ensureVolume(name, labels, false)
+	v, _, err := e.vols.ensureVolume(name, labels, false)
 	return v, err
 }
 
 // ensureVolume returns the volume, creating it when missing (volumes lock held). It
 // reports whether it created it.
-func (e *Engine) ensureVolume(name string, labels map[string]string, anonymous bool) (*Volume, bool, error) {
-	if v, err := e.readVolume(name); err == nil {
+func (vs *volumeStore) ensureVolume(name string, labels map[string]string, anonymous bool) (*Volume, bool, error) {
+	if v, err := vs.readVolume(name); err == nil {
 		if labels != nil && !mapsEqual(labels, v.Labels) {
 			return nil, false, fmt.Errorf("%w: %s (with other labels)", ErrVolumeExists, name)
 		}
@@ -104,7 +113,7 @@ func (e *Engine) ensureVolume(name string, labels map[string]string, anonymous b
 	} else if !errors.Is(err, ErrVolumeNotFound) {
 		return nil, false, err
 	}
-	tmp, err := os.MkdirTemp(e.volumesDir(), ".tmp-")
+	tmp, err := os.MkdirTemp(vs.dir, ".tmp-")
 	if err != nil {
 		return nil, false, fmt.Errorf("create volume %s: %w", name, err)
 	}
@@ -115,19 +124,19 @@ func (e *Engine) ensureVolume(name string, labels map[string]string, anonymous b
 	if err := os.Chmod(tmp, 0o701); err != nil {
 		return nil, false, fmt.Errorf("create volume %s: %w", name, err)
 	}
-	final := filepath.Join(e.volumesDir(), name)
+	final := filepath.Join(vs.dir, name)
 	v := &Volume{Name: name, Mountpoint: filepath.Join(final, "_data"), CreatedAt: time.Now().UTC().Truncate(time.Second),
 		Labels: labels, Anonymous: anonymous, Driver: "local", Scope: "local"}
 	if v.Labels == nil {
 		v.Labels = map[string]string{}
 	}
-	if err := writeJSONAtomic(filepath.Join(tmp, volumeMeta), v); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(tmp, volumeMeta), v, atomicfile.Options{Perm: 0o600}); err != nil {
 		return nil, false, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return nil, false, fmt.Errorf("create volume %s: %w", name, err)
 	}
-	e.log.Debug("volume created", "name", name, "anonymous", anonymous)
+	vs.log.Debug("volume created", "name", name, "anonymous", anonymous)
 	return v, true, nil
 }
 
@@ -143,11 +152,11 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-func (e *Engine) readVolume(name string) (*Volume, error) {
+func (vs *volumeStore) readVolume(name string) (*Volume, error) {
 	if checkVolumeName(name) != nil {
 		return nil, fmt.Errorf("%w: %s", ErrVolumeNotFound, name)
 	}
-	dir := filepath.Join(e.volumesDir(), name)
+	dir := filepath.Join(vs.dir, name)
 	data, err := os.ReadFile(filepath.Join(dir, volumeMeta))
 	if os.IsNotExist(err) {
 		return nil, fmt.Errorf("%w: %s", ErrVolumeNotFound, name)
@@ -165,12 +174,12 @@ func (e *Engine) readVolume(name string) (*Volume, error) {
 
 // Volume returns the named volume, or an error wrapping ErrVolumeNotFound.
 func (e *Engine) Volume(ctx context.Context, name string) (*Volume, error) {
-	return e.readVolume(name)
+	return e.vols.readVolume(name)
 }
 
 // Volumes lists the engine's volumes by name.
 func (e *Engine) Volumes(ctx context.Context) ([]*Volume, error) {
-	ents, err := os.ReadDir(e.volumesDir())
+	ents, err := os.ReadDir(e.vols.dir)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
@@ -182,7 +191,7 @@ func (e *Engine) Volumes(ctx context.Context) ([]*Volume, error) {
 		if strings.HasPrefix(ent.Name(), ".") || !ent.IsDir() {
 			continue
 		}
-		if v, err := e.readVolume(ent.Name()); err == nil {
+		if v, err := e.vols.readVolume(ent.Name()); err == nil {
 			out = append(out, v)
 		}
 	}
@@ -190,8 +199,8 @@ func (e *Engine) Volumes(ctx context.Context) ([]*Volume, error) {
 }
 
 // volumeUsers maps each volume name to the IDs of the containers that mount it.
-func (e *Engine) volumeUsers() (map[string][]string, error) {
-	ents, err := os.ReadDir(filepath.Join(e.root, "containers"))
+func (vs *volumeStore) volumeUsers() (map[string][]string, error) {
+	ents, err := os.ReadDir(vs.ctrs.dir)
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
@@ -201,7 +210,7 @@ func (e *Engine) volumeUsers() (map[string][]string, error) {
 		if strings.HasPrefix(id, ".") {
 			continue
 		}
-		for _, name := range e.containerVolumes(id) {
+		for _, name := range vs.containerVolumes(id) {
 			users[name] = append(users[name], id)
 		}
 	}
@@ -210,12 +219,12 @@ func (e *Engine) volumeUsers() (map[string][]string, error) {
 
 // containerVolumes returns the names of the volumes the container mounts, read from
 // its config.json.
-func (e *Engine) containerVolumes(id string) []string {
-	spec, err := e.loadSpec(id)
+func (vs *volumeStore) containerVolumes(id string) []string {
+	spec, err := vs.ctrs.loadSpec(id)
 	if err != nil {
 		return nil
 	}
-	prefix := e.volumesDir() + string(filepath.Separator)
+	prefix := vs.dir + string(filepath.Separator)
 	var names []string
 	for _, m := range spec.Mounts {
 		rest, ok := strings.CutPrefix(m.Source, prefix)
@@ -234,11 +243,11 @@ func (e *Engine) containerVolumes(id string) []string {
 // Volumes returns the names of the named and anonymous volumes the container mounts.
 // After Delete they still exist; `docker rm -v` removes the anonymous ones with
 // Engine.RemoveVolume.
-func (c *Container) Volumes() []string { return c.e.containerVolumes(c.st.ID) }
+func (c *Container) Volumes() []string { return c.e.vols.containerVolumes(c.id) }
 
 // VolumeUsers returns the IDs of the containers (in any state) that mount the volume.
 func (e *Engine) VolumeUsers(ctx context.Context, name string) ([]string, error) {
-	users, err := e.volumeUsers()
+	users, err := e.vols.volumeUsers()
 	if err != nil {
 		return nil, err
 	}
@@ -253,21 +262,26 @@ func (e *Engine) RemoveVolume(ctx context.Context, name string, opts ...DeleteOp
 	for _, opt := range opts {
 		opt(&o)
 	}
-	unlockRoot, err := e.lockRoot() // no container is being created meanwhile
+	return e.vols.remove(name, o.force)
+}
+
+// remove deletes a volume; one a container mounts is refused unless force.
+func (vs *volumeStore) remove(name string, force bool) error {
+	unlockRoot, err := flock(vs.rootLock) // no container is being created meanwhile
 	if err != nil {
 		return err
 	}
 	defer unlockRoot()
-	unlock, err := e.lockVolumes()
+	unlock, err := vs.lockVolumes()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, err := e.readVolume(name); err != nil {
+	if _, err := vs.readVolume(name); err != nil {
 		return err
 	}
-	if !o.force {
-		users, err := e.volumeUsers()
+	if !force {
+		users, err := vs.volumeUsers()
 		if err != nil {
 			return err
 		}
@@ -279,20 +293,33 @@ func (e *Engine) RemoveVolume(ctx context.Context, name string, opts ...DeleteOp
 			return fmt.Errorf("remove volume %s: %w by container(s) %s", name, ErrVolumeInUse, strings.Join(short, ", "))
 		}
 	}
-	return e.removeVolumeDir(name)
+	return vs.removeVolumeDir(name)
+}
+
+// removeAnonymous removes those of names that are anonymous volumes no container
+// mounts any more (docker rm -v, run --rm).
+func (vs *volumeStore) removeAnonymous(names []string) error {
+	for _, n := range names {
+		if v, err := vs.readVolume(n); err == nil && v.Anonymous {
+			if err := vs.remove(n, false); err != nil && !errors.Is(err, ErrVolumeInUse) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // removeVolumeDir renames the volume away (so it vanishes at once) and deletes it.
-func (e *Engine) removeVolumeDir(name string) error {
-	gone, err := os.MkdirTemp(e.volumesDir(), ".rm-")
+func (vs *volumeStore) removeVolumeDir(name string) error {
+	gone, err := os.MkdirTemp(vs.dir, ".rm-")
 	if err != nil {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
 	defer os.RemoveAll(gone)
-	if err := os.Rename(filepath.Join(e.volumesDir(), name), filepath.Join(gone, name)); err != nil {
+	if err := os.Rename(filepath.Join(vs.dir, name), filepath.Join(gone, name)); err != nil {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
-	e.log.Debug("volume removed", "name", name)
+	vs.log.Debug("volume removed", "name", name)
 	return nil
 }
 
@@ -310,7 +337,7 @@ func (e *Engine) PruneVolumes(ctx context.Context, p VolumePrune) ([]string, err
 		return nil, err
 	}
 	defer unlockRoot()
-	unlock, err := e.lockVolumes()
+	unlock, err := e.vols.lockVolumes()
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +346,7 @@ func (e *Engine) PruneVolumes(ctx context.Context, p VolumePrune) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	users, err := e.volumeUsers()
+	users, err := e.vols.volumeUsers()
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +356,7 @@ func (e *Engine) PruneVolumes(ctx context.Context, p VolumePrune) ([]string, err
 		if len(users[v.Name]) > 0 || (!p.All && !v.Anonymous) {
 			continue
 		}
-		if err := e.removeVolumeDir(v.Name); err != nil {
+		if err := e.vols.removeVolumeDir(v.Name); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -351,12 +378,12 @@ func (e *Engine) resolveVolume(ctx context.Context, id string, m Mount, rootfs s
 	} else if err := checkVolumeName(name); err != nil {
 		return "", err
 	}
-	unlock, err := e.lockVolumes()
+	unlock, err := e.vols.lockVolumes()
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
-	v, _, err := e.ensureVolume(name, nil, anonymous)
+	v, _, err := e.vols.ensureVolume(name, nil, anonymous)
 	if err != nil {
 		return "", err
 	}
@@ -544,20 +571,20 @@ func copyXattrs(src, dst string) error {
 
 // dropAnonymousVolumes removes the anonymous volumes among a failed Create's mounts
 // (the root lock is held: no other container can be using them yet).
-func (e *Engine) dropAnonymousVolumes(mounts []specs.Mount) {
-	unlock, err := e.lockVolumes()
+func (vs *volumeStore) dropAnonymousVolumes(mounts []specs.Mount) {
+	unlock, err := vs.lockVolumes()
 	if err != nil {
 		return
 	}
 	defer unlock()
 	for _, m := range mounts {
-		rel, err := filepath.Rel(e.volumesDir(), m.Source)
+		rel, err := filepath.Rel(vs.dir, m.Source)
 		if err != nil || strings.HasPrefix(rel, "..") {
 			continue
 		}
 		name, _, _ := strings.Cut(rel, string(filepath.Separator))
-		if v, err := e.readVolume(name); err == nil && v.Anonymous {
-			e.removeVolumeDir(name)
+		if v, err := vs.readVolume(name); err == nil && v.Anonymous {
+			vs.removeVolumeDir(name)
 		}
 	}
 }
