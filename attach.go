@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/skiffrt/skiff/errdefs"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -51,7 +53,7 @@ const maxAttachFrame = 1 << 20
 
 // ErrNotAttachable: the container has no attach socket (it is not detached, or was
 // created without OpenStdin and Tty), or its monitor is gone.
-var ErrNotAttachable = errors.New("container cannot be attached")
+var ErrNotAttachable = errdefs.New(errdefs.ErrConflict, "container cannot be attached")
 
 // AttachOptions connect a caller's streams to a container (Container.Attach).
 type AttachOptions struct {

@@ -4,28 +4,29 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/skiffrt/skiff/errdefs"
 	"github.com/skiffrt/skiff/namespace"
 )
 
 // Sentinel errors returned (wrapped) by the engine. Test for them with errors.Is.
 var (
 	// ErrNotFound: no container by that ID, ID prefix or name.
-	ErrNotFound = errors.New("no such container")
+	ErrNotFound = errdefs.New(errdefs.ErrNotFound, "no such container")
 	// ErrNameInUse: a container already has the requested name.
-	ErrNameInUse = errors.New("container name already in use")
+	ErrNameInUse = errdefs.New(errdefs.ErrConflict, "container name already in use")
 	// ErrInvalidState: the lifecycle step is not allowed in the container's current state
 	// (see *StateError for the states involved).
-	ErrInvalidState = errors.New("invalid container state")
+	ErrInvalidState = errdefs.New(errdefs.ErrConflict, "invalid container state")
 	// ErrNoCommand: neither the caller nor the image gave a command to run.
-	ErrNoCommand = errors.New("no command specified")
+	ErrNoCommand = errdefs.New(errdefs.ErrInvalidArgument, "no command specified")
 	// ErrInvalidConfig: a field of ContainerConfig is malformed.
-	ErrInvalidConfig = errors.New("invalid container config")
+	ErrInvalidConfig = errdefs.New(errdefs.ErrInvalidArgument, "invalid container config")
 	// ErrCommandNotFound: the container's command does not exist in its root
 	// filesystem (Docker exits 127 in this case).
-	ErrCommandNotFound = errors.New("command not found")
+	ErrCommandNotFound = errdefs.New(errdefs.ErrInvalidArgument, "command not found")
 	// ErrCommandNotExecutable: the container's command exists but cannot be executed
 	// (Docker exits 126 in this case).
-	ErrCommandNotExecutable = errors.New("command not executable")
+	ErrCommandNotExecutable = errdefs.New(errdefs.ErrInvalidArgument, "command not executable")
 )
 
 // StateError reports a lifecycle step refused in the container's current state, e.g.

@@ -2,18 +2,18 @@ package skiff
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/skiffrt/skiff/errdefs"
 	"github.com/skiffrt/skiff/registry"
 )
 
 // ErrImageInUse: an image a container was created from cannot be removed without force.
 // The concrete error is an *ImageInUseError.
-var ErrImageInUse = errors.New("image is in use")
+var ErrImageInUse = errdefs.New(errdefs.ErrConflict, "image is in use")
 
 // ImageInUseError reports an image removal refused because containers use the image, or
 // because (removed by ID) it has several names. Its message is docker's.

@@ -62,14 +62,14 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *netPlan, spec *specs.Spe
 		}
 		spec.Linux.Namespaces = ns
 		if len(p.ports) > 0 {
-			return fmt.Errorf("%w: Ports: published ports need a bridge network, not --network host", ErrInvalidConfig)
+			return fmt.Errorf("%w: Ports: published ports need a bridge network, not Network \"host\"", ErrInvalidConfig)
 		}
 	} else if p.mode != NetworkNone {
 		if _, err := e.net.Network(ctx, p.mode); err != nil && !(p.mode == NetworkBridge && errors.Is(err, netbridge.ErrNetworkNotFound)) {
 			return err
 		}
 	} else if len(p.ports) > 0 {
-		return fmt.Errorf("%w: Ports: published ports need a bridge network, not --network none", ErrInvalidConfig)
+		return fmt.Errorf("%w: Ports: published ports need a bridge network, not Network \"none\"", ErrInvalidConfig)
 	}
 
 	hosts := netbridge.HostsFile(netbridge.HostsEntry{IP: netip.MustParseAddr("127.0.0.1"), Names: []string{p.host}})
@@ -162,7 +162,7 @@ func (c *Container) Connect(ctx context.Context, network string, aliases ...stri
 		return nil, &StateError{ID: st.ID, Op: "connect", From: st.Status, Want: "running"}
 	}
 	if st.Network == NetworkHost || st.Network == NetworkNone {
-		return nil, fmt.Errorf("connect container %s: %w: it uses --network %s", shortID(st.ID), ErrInvalidConfig, st.Network)
+		return nil, fmt.Errorf("connect container %s: %w: its Network is %q", shortID(st.ID), ErrInvalidConfig, st.Network)
 	}
 	ep, err := c.e.net.Attach(ctx, network, st.ID, "/proc/"+strconv.Itoa(st.Pid)+"/ns/net", netbridge.AttachOptions{
 		Name: st.Name, Aliases: aliases, Hostname: st.Hostname,

@@ -17,11 +17,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrt/skiff/cgroup"
+	"github.com/skiffrt/skiff/errdefs"
 )
 
 // ErrRootless is wrapped by the errors of what an engine running as an
 // unprivileged user cannot do (cgroup limits, bridge networks).
-var ErrRootless = errors.New("rootless")
+var ErrRootless = errdefs.New(errdefs.ErrPermissionDenied, "rootless")
 
 // rootlessEnv marks the process InitRootless re-executed in its user namespace.
 const rootlessEnv = "_SKIFF_ROOTLESS_CHILD"
@@ -219,19 +220,19 @@ func (e *Engine) checkRootless(cfg ContainerConfig) error {
 		set  bool
 		name string
 	}{
-		{r.MemoryLimit != 0, "Resources.MemoryLimit (--memory)"},
-		{r.MemorySwap != 0, "Resources.MemorySwap (--memory-swap)"},
-		{r.PidsLimit != 0, "Resources.PidsLimit (--pids-limit)"},
-		{r.CPUQuota != 0, "Resources.CPUQuota (--cpus)"},
-		{r.CPUPeriod != 0, "Resources.CPUPeriod (--cpu-period)"},
-		{r.CPUShares != 0, "Resources.CPUShares (--cpu-shares)"},
+		{r.MemoryLimit != 0, "Resources.MemoryLimit"},
+		{r.MemorySwap != 0, "Resources.MemorySwap"},
+		{r.PidsLimit != 0, "Resources.PidsLimit"},
+		{r.CPUQuota != 0, "Resources.CPUQuota"},
+		{r.CPUPeriod != 0, "Resources.CPUPeriod"},
+		{r.CPUShares != 0, "Resources.CPUShares"},
 	} {
 		if f.set {
 			return fmt.Errorf("%w: %s needs a cgroup, and Skiff uses none when not run as root", ErrRootless, f.name)
 		}
 	}
 	if m := networkMode(cfg.Network); m != NetworkNone && m != NetworkHost {
-		return fmt.Errorf("%w: Network %q needs root (bridges and NAT); use --network none or host", ErrRootless, m)
+		return fmt.Errorf("%w: Network %q needs root (bridges and NAT); use NetworkNone or NetworkHost", ErrRootless, m)
 	}
 	return nil
 }

@@ -16,8 +16,10 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/skiffrt/skiff/internal/atomicfile"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/errdefs"
+	"github.com/skiffrt/skiff/internal/atomicfile"
 )
 
 // Named volumes live under Root()/volumes:
@@ -35,11 +37,11 @@ import (
 // Sentinel errors of the volume API. Test for them with errors.Is.
 var (
 	// ErrVolumeNotFound: no volume by that name.
-	ErrVolumeNotFound = errors.New("no such volume")
+	ErrVolumeNotFound = errdefs.New(errdefs.ErrNotFound, "no such volume")
 	// ErrVolumeInUse: a container (running or not) mounts the volume.
-	ErrVolumeInUse = errors.New("volume is in use")
+	ErrVolumeInUse = errdefs.New(errdefs.ErrConflict, "volume is in use")
 	// ErrVolumeExists: CreateVolume of a name that exists with other labels.
-	ErrVolumeExists = errors.New("volume already exists")
+	ErrVolumeExists = errdefs.New(errdefs.ErrConflict, "volume already exists")
 )
 
 // Volume is a named volume: a directory of the engine root that containers mount and

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/skiffrt/skiff/errdefs"
 	"github.com/skiffrt/skiff/overlay"
 	"github.com/skiffrt/skiff/registry"
 )
@@ -168,17 +169,17 @@ func (e Event) String() string {
 // Sentinels for errors.Is.
 var (
 	// ErrRunFailed: a RUN command exited with a non-zero status.
-	ErrRunFailed = errors.New("command failed")
+	ErrRunFailed = errdefs.New(errdefs.ErrInvalidArgument, "command failed")
 	// ErrSourceNotFound: a COPY/ADD source matches nothing in the context
 	// (or only ignored files), or a --from stage does not exist.
-	ErrSourceNotFound = errors.New("source not found")
+	ErrSourceNotFound = errdefs.New(errdefs.ErrNotFound, "source not found")
 	// ErrStage: the target or a referenced stage does not exist, or stages
 	// depend on each other in a cycle.
-	ErrStage = errors.New("invalid stage")
+	ErrStage = errdefs.New(errdefs.ErrInvalidArgument, "invalid stage")
 	// ErrUnsupported: the Dockerfile uses a feature Skiff does not build.
-	ErrUnsupported = errors.New("not supported")
+	ErrUnsupported = errdefs.New(errdefs.ErrNotImplemented, "not supported")
 	// ErrInvalidOptions: Options or Config are incomplete or malformed.
-	ErrInvalidOptions = errors.New("invalid build options")
+	ErrInvalidOptions = errdefs.New(errdefs.ErrInvalidArgument, "invalid build options")
 )
 
 // StepError is a build failure at one Dockerfile instruction. It prints as

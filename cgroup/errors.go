@@ -1,24 +1,25 @@
 package cgroup
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/skiffrt/skiff/errdefs"
 )
 
 var (
 	// ErrNotExist means the cgroup does not exist (in any hierarchy).
-	ErrNotExist = errors.New("cgroup does not exist")
+	ErrNotExist = errdefs.New(errdefs.ErrNotFound, "cgroup does not exist")
 	// ErrInvalidPath means a cgroup path is not absolute, not clean, or is the root.
-	ErrInvalidPath = errors.New("invalid cgroup path")
+	ErrInvalidPath = errdefs.New(errdefs.ErrInvalidArgument, "invalid cgroup path")
 	// ErrInvalidResources means a Resources value is out of range or inconsistent.
-	ErrInvalidResources = errors.New("invalid cgroup resources")
+	ErrInvalidResources = errdefs.New(errdefs.ErrInvalidArgument, "invalid cgroup resources")
 	// ErrNotSupported means a controller or control file the operation needs is not
 	// available on this host (not mounted, not enabled, or too old a kernel).
-	ErrNotSupported = errors.New("cgroup controller not supported")
+	ErrNotSupported = errdefs.New(errdefs.ErrNotImplemented, "cgroup controller not supported")
 	// ErrNotEmpty means processes remain in the cgroup (Delete, Kill).
-	ErrNotEmpty = errors.New("cgroup not empty")
+	ErrNotEmpty = errdefs.New(errdefs.ErrConflict, "cgroup not empty")
 	// ErrNoCgroupFS means no cgroup filesystem is mounted at /sys/fs/cgroup.
-	ErrNoCgroupFS = errors.New("no cgroup filesystem mounted")
+	ErrNoCgroupFS = errdefs.New(errdefs.ErrUnavailable, "no cgroup filesystem mounted")
 )
 
 // Error is the error of an operation on one cgroup. It names the operation, the cgroup

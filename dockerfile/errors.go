@@ -1,9 +1,10 @@
 package dockerfile
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/skiffrt/skiff/errdefs"
 )
 
 // Sentinels for errors.Is. Every error returned by Parse, ParseFile and the
@@ -11,26 +12,26 @@ import (
 // a more specific sentinel.
 var (
 	// ErrSyntax matches every *Error: the Dockerfile was rejected.
-	ErrSyntax = errors.New("dockerfile syntax error")
+	ErrSyntax = errdefs.New(errdefs.ErrInvalidArgument, "dockerfile syntax error")
 	// ErrNoInstructions: the file holds no instruction at all.
-	ErrNoInstructions = errors.New("file with no instructions")
+	ErrNoInstructions = errdefs.New(errdefs.ErrInvalidArgument, "file with no instructions")
 	// ErrUnknownInstruction: a line starts with a word that is no instruction.
-	ErrUnknownInstruction = errors.New("unknown instruction")
+	ErrUnknownInstruction = errdefs.New(errdefs.ErrInvalidArgument, "unknown instruction")
 	// ErrUnknownFlag: an instruction got a --flag it does not take.
-	ErrUnknownFlag = errors.New("unknown flag")
+	ErrUnknownFlag = errdefs.New(errdefs.ErrInvalidArgument, "unknown flag")
 	// ErrInvalidFlag: a known flag has a bad or missing value, or is repeated.
-	ErrInvalidFlag = errors.New("invalid flag")
+	ErrInvalidFlag = errdefs.New(errdefs.ErrInvalidArgument, "invalid flag")
 	// ErrArguments: an instruction has the wrong number or form of arguments.
-	ErrArguments = errors.New("invalid arguments")
+	ErrArguments = errdefs.New(errdefs.ErrInvalidArgument, "invalid arguments")
 	// ErrHeredoc: a heredoc is unterminated or used where it is not allowed.
-	ErrHeredoc = errors.New("invalid heredoc")
+	ErrHeredoc = errdefs.New(errdefs.ErrInvalidArgument, "invalid heredoc")
 	// ErrDirective: a parser directive is repeated or has a bad value.
-	ErrDirective = errors.New("invalid parser directive")
+	ErrDirective = errdefs.New(errdefs.ErrInvalidArgument, "invalid parser directive")
 	// ErrExpansion: variable expansion failed (bad ${...} syntax, ${v:?msg},
 	// unterminated quote).
-	ErrExpansion = errors.New("variable expansion failed")
+	ErrExpansion = errdefs.New(errdefs.ErrInvalidArgument, "variable expansion failed")
 	// ErrNoStage: an instruction other than ARG comes before the first FROM.
-	ErrNoStage = errors.New("no build stage in current context")
+	ErrNoStage = errdefs.New(errdefs.ErrInvalidArgument, "no build stage in current context")
 )
 
 // Error is a rejection of a Dockerfile at a line. It prints as

@@ -3,25 +3,27 @@ package namespace
 import (
 	"errors"
 	"fmt"
+
+	"github.com/skiffrt/skiff/errdefs"
 )
 
 var (
 	// ErrNotFound means the command (Process.Args[0]) does not exist in the container;
 	// a shell or engine exits 127 for it.
-	ErrNotFound = errors.New("executable not found")
+	ErrNotFound = errdefs.New(errdefs.ErrNotFound, "executable not found")
 	// ErrNotExecutable means the command exists but cannot be executed (no x bit, a
 	// directory, a bad format); a shell or engine exits 126 for it.
-	ErrNotExecutable = errors.New("not executable")
+	ErrNotExecutable = errdefs.New(errdefs.ErrPermissionDenied, "not executable")
 	// ErrInit means the container init failed to set up the container (a mount, a
 	// device, pivot_root, the user, ...). The message names the spec field and path.
 	ErrInit = errors.New("container init")
 	// ErrInvalidSpec means the Config or its Spec lacks something Create needs.
-	ErrInvalidSpec = errors.New("invalid spec")
+	ErrInvalidSpec = errdefs.New(errdefs.ErrInvalidArgument, "invalid spec")
 	// ErrNotChild means Wait was called on a Process that this OS process did not
 	// create (see Load); only the creator can reap it.
-	ErrNotChild = errors.New("process is not a child of this process")
+	ErrNotChild = errdefs.New(errdefs.ErrConflict, "process is not a child of this process")
 	// ErrExited means init exited before Start could release it.
-	ErrExited = errors.New("container init exited")
+	ErrExited = errdefs.New(errdefs.ErrConflict, "container init exited")
 )
 
 // Error kinds sent by init over the sync socket.

@@ -1,19 +1,21 @@
 package overlay
 
-import "errors"
+import (
+	"github.com/skiffrt/skiff/errdefs"
+)
 
 var (
 	// ErrDiffIDMismatch means the sha256 of an unpacked tar stream is not the
 	// diffID the caller expected. The wrapping error names both digests.
-	ErrDiffIDMismatch = errors.New("layer diffID mismatch")
+	ErrDiffIDMismatch = errdefs.New(errdefs.ErrDataLoss, "layer diffID mismatch")
 	// ErrUnsafePath means a tar entry name or hardlink target leaves the layer
 	// root (e.g. "../etc/passwd"). The wrapping error names the entry.
-	ErrUnsafePath = errors.New("unsafe path in layer")
+	ErrUnsafePath = errdefs.New(errdefs.ErrInvalidArgument, "unsafe path in layer")
 	// ErrLayerNotFound means no unpacked layer exists for a chainID.
-	ErrLayerNotFound = errors.New("layer not found")
+	ErrLayerNotFound = errdefs.New(errdefs.ErrNotFound, "layer not found")
 	// ErrInvalidDigest means a chainID or diffID is not a valid digest (chainIDs
 	// must be sha256).
-	ErrInvalidDigest = errors.New("invalid digest")
+	ErrInvalidDigest = errdefs.New(errdefs.ErrInvalidArgument, "invalid digest")
 	// ErrUnsupportedEntry means a tar entry has a type Unpack cannot create.
-	ErrUnsupportedEntry = errors.New("unsupported tar entry")
+	ErrUnsupportedEntry = errdefs.New(errdefs.ErrInvalidArgument, "unsupported tar entry")
 )

@@ -1,8 +1,9 @@
 package registry
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/skiffrt/skiff/errdefs"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -13,33 +14,33 @@ import (
 var (
 	// ErrImageNotFound: no such image, either in the store (Image, Tag, Remove) or in the
 	// registry (Pull: unknown tag, digest or repository).
-	ErrImageNotFound = errors.New("image not found")
+	ErrImageNotFound = errdefs.New(errdefs.ErrNotFound, "image not found")
 	// ErrAmbiguous: an ID prefix matches more than one image.
-	ErrAmbiguous = errors.New("ambiguous image ID prefix")
+	ErrAmbiguous = errdefs.New(errdefs.ErrInvalidArgument, "ambiguous image ID prefix")
 	// ErrDigestMismatch: a blob's bytes do not hash to the digest (or size) that names it.
 	// The concrete error is a *DigestError.
-	ErrDigestMismatch = errors.New("digest mismatch")
+	ErrDigestMismatch = errdefs.New(errdefs.ErrDataLoss, "digest mismatch")
 	// ErrPlatformNotFound: an image index has no manifest for the wanted platform. The
 	// message lists the platforms it does have.
-	ErrPlatformNotFound = errors.New("no matching platform")
+	ErrPlatformNotFound = errdefs.New(errdefs.ErrNotFound, "no matching platform")
 	// ErrInvalidReference: a reference that does not parse (invalid characters, ...).
-	ErrInvalidReference = errors.New("invalid reference")
+	ErrInvalidReference = errdefs.New(errdefs.ErrInvalidArgument, "invalid reference")
 	// ErrUnsupportedMediaType: a manifest or layer media type this store does not handle
 	// (schema 1 manifests, unknown layer compressions, ...).
-	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	ErrUnsupportedMediaType = errdefs.New(errdefs.ErrInvalidArgument, "unsupported media type")
 	// ErrManifestTooLarge: a manifest or index larger than MaxManifestSize.
-	ErrManifestTooLarge = errors.New("manifest too large")
+	ErrManifestTooLarge = errdefs.New(errdefs.ErrInvalidArgument, "manifest too large")
 	// ErrInsecureRegistry: plain HTTP to a registry that is neither loopback nor passed to
 	// WithInsecure.
-	ErrInsecureRegistry = errors.New("plain http not allowed for registry")
+	ErrInsecureRegistry = errdefs.New(errdefs.ErrPermissionDenied, "plain http not allowed for registry")
 	// ErrRegistryUnreachable: the registry could not be reached (connection refused, DNS,
 	// timeout). The message names the address.
-	ErrRegistryUnreachable = errors.New("registry unreachable")
+	ErrRegistryUnreachable = errdefs.New(errdefs.ErrUnavailable, "registry unreachable")
 	// ErrUnauthorized: the registry refused the credentials (or their absence).
-	ErrUnauthorized = errors.New("unauthorized")
+	ErrUnauthorized = errdefs.New(errdefs.ErrUnauthorized, "unauthorized")
 	// ErrCorruptStore: the on-disk layout is damaged (unparsable index.json, missing
 	// blob referenced by the index, ...).
-	ErrCorruptStore = errors.New("corrupt image store")
+	ErrCorruptStore = errdefs.New(errdefs.ErrDataLoss, "corrupt image store")
 )
 
 // DigestError reports a blob whose content did not match its descriptor: the reference

@@ -185,7 +185,7 @@ func TestCLIRootless(t *testing.T) {
 
 	// What needs root fails clearly.
 	_, errOut, code := run("--root", root, "run", "--rm", "--memory", "64m", "--network", "none", "bb:rootless", "true")
-	if code != 125 || !strings.Contains(errOut, "rootless: Resources.MemoryLimit (--memory)") {
+	if code != 125 || !strings.Contains(errOut, "rootless: Resources.MemoryLimit") {
 		t.Errorf("--memory rootless: exit %d, stderr %q", code, errOut)
 	}
 	_, errOut, code = run("--root", root, "run", "--rm", "bb:rootless", "true")

@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/errdefs"
 	"github.com/skiffrt/skiff/registry"
 )
 
@@ -128,24 +129,18 @@ func imageError(ref string, err error) error {
 	return err
 }
 
-// statusOf maps library sentinels to HTTP statuses.
+// statusOf maps an error to its HTTP status: the daemon's own apiError, else the
+// library error's class (errdefs). A command that cannot be run is the request's
+// fault (400), whatever the class of the cause it wraps.
 func statusOf(err error) int {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
 		return ae.status
-	case errors.Is(err, skiff.ErrNotFound), errors.Is(err, registry.ErrImageNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, skiff.ErrNameInUse), errors.Is(err, skiff.ErrInvalidState):
-		return http.StatusConflict
-	case errors.Is(err, skiff.ErrInvalidConfig), errors.Is(err, skiff.ErrNoCommand),
-		errors.Is(err, registry.ErrInvalidReference),
-		errors.Is(err, skiff.ErrCommandNotFound), errors.Is(err, skiff.ErrCommandNotExecutable):
+	case errors.Is(err, skiff.ErrCommandNotFound), errors.Is(err, skiff.ErrCommandNotExecutable):
 		return http.StatusBadRequest
-	case errors.Is(err, registry.ErrUnauthorized):
-		return http.StatusUnauthorized
 	}
-	return http.StatusInternalServerError
+	return errdefs.HTTPStatus(err)
 }
 
 // message is the text the CLI prints; it carries the words the CLI maps to exit codes
