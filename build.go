@@ -19,7 +19,7 @@ type BuildOptions = builder.Options
 type BuildEvent = builder.Event
 
 // Build builds an image from a Dockerfile into the engine's store (docker build) and
-// returns it. RUN steps run in throwaway containers (RunInRootfs) on overlay snapshots
+// returns it. RUN steps run in throwaway containers (runInRootfs) on overlay snapshots
 // of the step's parent; FROM images missing from the store are pulled (with the
 // engine's insecure registries); step results are cached under Root()/build-cache, so
 // a rebuild with nothing changed starts no container. A failed or cancelled build
@@ -52,7 +52,7 @@ func (e *Engine) builder() (*builder.Builder, error) {
 	})
 }
 
-// buildRunner runs RUN steps with RunInRootfs.
+// buildRunner runs RUN steps with runInRootfs.
 type buildRunner struct{ e *Engine }
 
 func (r buildRunner) Run(ctx context.Context, rootfs string, p builder.Process) (int, error) {
@@ -70,6 +70,6 @@ func (r buildRunner) Run(ctx context.Context, rootfs string, p builder.Process) 
 	case "host":
 		cfg.Network = NetworkHost
 	}
-	st, err := r.e.RunInRootfs(ctx, rootfs, cfg)
+	st, err := r.e.runInRootfs(ctx, rootfs, cfg)
 	return st.Code, err
 }

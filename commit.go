@@ -31,11 +31,8 @@ type CommitOptions struct {
 // A running container is paused for the time of the commit (unless opts.NoPause), so
 // the layer is one consistent instant of its filesystem. The new layer is unpacked, so containers of
 // the image start at once.
-func (e *Engine) Commit(ctx context.Context, containerRef string, opts CommitOptions) (*registry.Image, error) {
-	c, err := e.Container(ctx, containerRef)
-	if err != nil {
-		return nil, err
-	}
+func (c *Container) Commit(ctx context.Context, opts CommitOptions) (*registry.Image, error) {
+	e := c.e
 	st := c.State()
 	base, err := e.images.Image(ctx, st.ImageID)
 	if err != nil {

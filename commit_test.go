@@ -25,7 +25,7 @@ func TestCommitContainer(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Delete(context.Background(), skiff.WithForce()) })
 
-	img, err := e.Commit(ctx, "work", skiff.CommitOptions{Ref: "committed:1", Message: "my change", Author: "me",
+	img, err := mustContainer(t, e, "work").Commit(ctx, skiff.CommitOptions{Ref: "committed:1", Message: "my change", Author: "me",
 		Changes: []string{`CMD ["cat", "/new", "/etc/motd", "/opt/dir/f"]`, "ENV MODE=committed"}})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,16 @@ func TestCommitContainer(t *testing.T) {
 	if out != "f\nno group\ncommitted\n" {
 		t.Errorf("deletions and env: %q", out)
 	}
-	if _, err := e.Commit(ctx, "work", skiff.CommitOptions{Changes: []string{"RUN true"}}); err == nil || !strings.Contains(err.Error(), "RUN") {
+	if _, err := mustContainer(t, e, "work").Commit(ctx, skiff.CommitOptions{Changes: []string{"RUN true"}}); err == nil || !strings.Contains(err.Error(), "RUN") {
 		t.Errorf("RUN in --change: %v", err)
 	}
+}
+
+func mustContainer(t *testing.T, e *skiff.Engine, ref string) *skiff.Container {
+	t.Helper()
+	c, err := e.Container(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

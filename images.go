@@ -74,14 +74,22 @@ type RemovedImage struct {
 	Deleted  []digest.Digest // image ID, then the unpacked layers (chain IDs) deleted with it
 }
 
+// RemoveImageOptions tune RemoveImage.
+type RemoveImageOptions struct {
+	// Force removes the last name of an image that containers were created from, and
+	// every name of an image removed by ID (docker rmi -f).
+	Force bool
+}
+
 // RemoveImage removes an image name, or (by ID or digest) every name of an image, like
 // `docker rmi`. Removing the last name of an image that a container (running or not) was
-// created from is refused with an *ImageInUseError unless force is set; so is removing by
+// created from is refused with an *ImageInUseError unless opts.Force is set; so is removing by
 // ID an image that has several names. When no name is left, the image's blobs and the
 // unpacked layers nothing else uses are deleted at once (as PruneImages would). A
 // container keeps its layers even when forced: they go when it is deleted and the next
 // prune runs.
-func (e *Engine) RemoveImage(ctx context.Context, ref string, force bool) (*RemovedImage, error) {
+func (e *Engine) RemoveImage(ctx context.Context, ref string, opts RemoveImageOptions) (*RemovedImage, error) {
+	force := opts.Force
 	img, err := e.images.Image(ctx, ref)
 	if err != nil {
 		return nil, err

@@ -59,11 +59,11 @@ func TestRemoveImageInUse(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Delete(context.Background(), skiff.WithForce()) })
 
-	rm, err := e.RemoveImage(ctx, "other:v2", false)
+	rm, err := e.RemoveImage(ctx, "other:v2", skiff.RemoveImageOptions{})
 	if err != nil || len(rm.Untagged) != 1 || rm.Untagged[0] != "docker.io/library/other:v2" || len(rm.Deleted) != 0 {
 		t.Fatalf("rmi of one of two names: %+v, %v; want untagged only", rm, err)
 	}
-	_, err = e.RemoveImage(ctx, img, false)
+	_, err = e.RemoveImage(ctx, img, skiff.RemoveImageOptions{})
 	var inUse *skiff.ImageInUseError
 	if !errors.Is(err, skiff.ErrImageInUse) || !errors.As(err, &inUse) {
 		t.Fatalf("rmi of an image a container uses: %v, want ErrImageInUse", err)
@@ -75,7 +75,7 @@ func TestRemoveImageInUse(t *testing.T) {
 	if _, err := e.Image(ctx, img); err != nil {
 		t.Errorf("refused rmi removed the image: %v", err)
 	}
-	rm, err = e.RemoveImage(ctx, img, true)
+	rm, err = e.RemoveImage(ctx, img, skiff.RemoveImageOptions{Force: true})
 	if err != nil || len(rm.Deleted) == 0 {
 		t.Fatalf("rmi -f: %+v %v", rm, err)
 	}

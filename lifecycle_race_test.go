@@ -180,7 +180,7 @@ func TestAnonymousVolumesGoWithTheirContainer(t *testing.T) {
 		}
 		t.Errorf("volumes left: %v, want only the named one", names)
 	}
-	if err := e.RemoveVolume(ctx, "keep"); err != nil {
+	if err := e.RemoveVolume(ctx, "keep", skiff.RemoveVolumeOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

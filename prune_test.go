@@ -73,7 +73,7 @@ func TestPruneKeepsWhatContainersUse(t *testing.T) {
 		t.Errorf("prune -a removed the image a container uses: %v", err)
 	}
 	// Forced removal of busybox: its blobs go, the container's layers stay.
-	if _, err := e.RemoveImage(ctx, img, true); err != nil {
+	if _, err := e.RemoveImage(ctx, img, skiff.RemoveImageOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.PruneImages(ctx, true); err != nil {

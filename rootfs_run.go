@@ -12,14 +12,14 @@ import (
 	"github.com/skiffrt/skiff/namespace"
 )
 
-// RunInRootfs runs one process in a throwaway container whose root filesystem is
+// runInRootfs runs one process in a throwaway container whose root filesystem is
 // rootfs, a directory the caller has prepared and mounted (a build step's snapshot,
 // say). cfg.Entrypoint and cfg.Cmd give the command, cfg.Env the whole environment
 // (no image config applies), and cfg.Resources, User, WorkingDir, Hostname, Network
 // (default: the bridge network) and the streams apply as in Create. /etc/hosts,
 // /etc/hostname and /etc/resolv.conf are mounted only over files rootfs already has.
 // Nothing of the container outlives the call; what the process writes stays in rootfs.
-func (e *Engine) RunInRootfs(ctx context.Context, rootfs string, cfg ContainerConfig) (_ ExitStatus, err error) {
+func (e *Engine) runInRootfs(ctx context.Context, rootfs string, cfg ContainerConfig) (_ ExitStatus, err error) {
 	id := newID()
 	dir := filepath.Join(e.root, "containers", ".run-"+id)
 	// The step's lock is held for its life: Engine.Check (which scans under the root

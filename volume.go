@@ -257,14 +257,16 @@ func (e *Engine) VolumeUsers(ctx context.Context, name string) ([]string, error)
 }
 
 // RemoveVolume deletes the volume and its content (docker volume rm). A volume that a
-// container mounts, running or not, is refused with ErrVolumeInUse unless WithForce
-// is given.
-func (e *Engine) RemoveVolume(ctx context.Context, name string, opts ...DeleteOption) error {
-	var o deleteOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-	return e.vols.remove(name, o.force)
+// container mounts, running or not, is refused with ErrVolumeInUse unless
+// opts.Force is set.
+func (e *Engine) RemoveVolume(ctx context.Context, name string, opts RemoveVolumeOptions) error {
+	return e.vols.remove(name, opts.Force)
+}
+
+// RemoveVolumeOptions tune RemoveVolume.
+type RemoveVolumeOptions struct {
+	// Force removes a volume that containers mount (docker volume rm -f).
+	Force bool
 }
 
 // remove deletes a volume; one a container mounts is refused unless force.

@@ -95,7 +95,7 @@ func TestVolumeRemoveInUse(t *testing.T) {
 	if users, _ := e.VolumeUsers(ctx, "keep"); !slices.Equal(users, []string{c.ID()}) {
 		t.Errorf("users of keep: %q", users)
 	}
-	err = e.RemoveVolume(ctx, "keep")
+	err = e.RemoveVolume(ctx, "keep", skiff.RemoveVolumeOptions{})
 	if !errors.Is(err, skiff.ErrVolumeInUse) || !strings.Contains(err.Error(), c.ID()[:12]) {
 		t.Errorf("remove a volume in use: %v, want ErrVolumeInUse naming the container", err)
 	}
@@ -112,10 +112,10 @@ func TestVolumeRemoveInUse(t *testing.T) {
 	if err != nil || len(pruned) != 1 || len(pruned[0]) != 64 {
 		t.Errorf("prune: %q %v, want only the anonymous volume", pruned, err)
 	}
-	if err := e.RemoveVolume(ctx, "keep"); err != nil {
+	if err := e.RemoveVolume(ctx, "keep", skiff.RemoveVolumeOptions{}); err != nil {
 		t.Errorf("remove an unused volume: %v", err)
 	}
-	if err := e.RemoveVolume(ctx, "keep"); !errors.Is(err, skiff.ErrVolumeNotFound) {
+	if err := e.RemoveVolume(ctx, "keep", skiff.RemoveVolumeOptions{}); !errors.Is(err, skiff.ErrVolumeNotFound) {
 		t.Errorf("remove twice: %v, want ErrVolumeNotFound", err)
 	}
 	pruned, err = e.PruneVolumes(ctx, skiff.VolumePrune{All: true})
@@ -129,7 +129,7 @@ func TestVolumeRemoveInUse(t *testing.T) {
 	// Force removes a volume in use.
 	c2 := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Cmd: []string{"sleep", "60"},
 		Mounts: []skiff.Mount{{Type: skiff.MountVolume, Source: "forced", Target: "/data"}}})
-	if err := e.RemoveVolume(ctx, "forced", skiff.WithForce()); err != nil {
+	if err := e.RemoveVolume(ctx, "forced", skiff.RemoveVolumeOptions{Force: true}); err != nil {
 		t.Errorf("force remove: %v", err)
 	}
 	_ = c2

@@ -18,7 +18,7 @@ import (
 )
 
 // Runner runs the command of a RUN step. The root package implements it with
-// a throwaway container (skiff.Engine.RunInRootfs).
+// a throwaway container (the engine runs it on the step's snapshot).
 type Runner interface {
 	// Run runs p with rootfs (a mounted directory) as its root filesystem
 	// and returns the process's exit code. A non-nil error means the process

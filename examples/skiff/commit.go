@@ -30,7 +30,11 @@ func newCommitCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			img, err := e.Commit(cmd.Context(), args[0], opts)
+			c, err := e.Container(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			img, err := c.Commit(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/skiffrt/skiff"
 )
 
 func init() { commands = append(commands, newRmiCommand) }
@@ -21,7 +23,7 @@ func newRmiCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			return eachName(cmd, args, true, func(ctx context.Context, ref string) error {
-				rm, err := e.RemoveImage(ctx, ref, force)
+				rm, err := e.RemoveImage(ctx, ref, skiff.RemoveImageOptions{Force: force})
 				if rm != nil {
 					for _, n := range rm.Untagged {
 						fmt.Fprintf(cmd.OutOrStdout(), "Untagged: %s\n", n)

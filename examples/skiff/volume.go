@@ -141,12 +141,8 @@ func newVolumeRm(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var opts []skiff.DeleteOption
-			if force {
-				opts = append(opts, skiff.WithForce())
-			}
 			return eachName(cmd, args, false, func(ctx context.Context, name string) error {
-				err := e.RemoveVolume(ctx, name, opts...)
+				err := e.RemoveVolume(ctx, name, skiff.RemoveVolumeOptions{Force: force})
 				if errors.Is(err, skiff.ErrVolumeNotFound) {
 					if force {
 						return nil // docker volume rm -f ignores missing volumes

@@ -384,7 +384,7 @@ func (d *daemon) imagePush(w http.ResponseWriter, r *http.Request, name string) 
 
 func (d *daemon) imageRemove(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("rest")
-	rm, err := d.e.RemoveImage(r.Context(), name, boolQuery(r, "force"))
+	rm, err := d.e.RemoveImage(r.Context(), name, skiff.RemoveImageOptions{Force: boolQuery(r, "force")})
 	if err != nil {
 		if errors.Is(err, skiff.ErrImageInUse) {
 			var iu *skiff.ImageInUseError

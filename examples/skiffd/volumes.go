@@ -92,11 +92,7 @@ func (d *daemon) volumeInspect(w http.ResponseWriter, r *http.Request) error {
 
 func (d *daemon) volumeRemove(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
-	var opts []skiff.DeleteOption
-	if boolQuery(r, "force") {
-		opts = append(opts, skiff.WithForce())
-	}
-	if err := d.e.RemoveVolume(r.Context(), name, opts...); err != nil {
+	if err := d.e.RemoveVolume(r.Context(), name, skiff.RemoveVolumeOptions{Force: boolQuery(r, "force")}); err != nil {
 		return volumeError(name, err)
 	}
 	return noContent(w)
