@@ -210,6 +210,11 @@ func TestCheckReleasesNetworkOfLostContainer(t *testing.T) {
 	if eps, _ := c.Endpoints(ctx); len(eps) != 1 {
 		t.Fatalf("before repair the crashed container holds %d endpoints, want 1", len(eps))
 	}
+	// The init dies of its parent's death asynchronously (pdeathsig): wait until the
+	// container shows as lost, exited, before the check.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	c.Wait(wctx)
+	cancel()
 	rep, err := e.Check(ctx, true)
 	if err != nil {
 		t.Fatal(err)
