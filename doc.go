@@ -74,11 +74,26 @@
 //
 // # Images, builds, networks, volumes
 //
-// Engine.Pull, Push, Import, Build (a Dockerfile, with a layer cache) and Commit fill
-// the image store; Engine.Check verifies and repairs the whole root after a crash, and
+// Engine.Pull, Push, Import, Build (a Dockerfile, with a layer cache) and
+// Container.Commit fill the image store; Engine.Check verifies and repairs the whole root after a crash, and
 // PruneImages / PruneSystem collect what nothing uses. Engine.Networks manages bridge
 // networks (NAT, published ports, names); CreateVolume and friends manage named volumes,
 // which ContainerConfig.Mounts uses along with bind and tmpfs mounts.
+//
+// # Errors
+//
+// Every sentinel (ErrNotFound, ErrNameInUse, ErrVolumeNotFound, registry's and
+// netbridge's) belongs to one class of package errdefs, so errors.Is(err,
+// errdefs.ErrNotFound) asks "is something missing?" of any noun, and
+// errdefs.HTTPStatus gives the Docker API status.
+//
+// # Layout of the root package
+//
+// The Engine is a façade over small stores that each own one part of the root:
+// containerStore (containers/: state, locks, watch), volumeStore (volumes/), and the
+// leaf packages' stores (registry: images/, overlay: layers/, netbridge: network/).
+// The monitor of a detached container uses containerStore and a remover directly; it
+// never builds an Engine.
 //
 // # Re-exec
 //
