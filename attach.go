@@ -116,7 +116,7 @@ func (e *Engine) dialAttach(ctx context.Context, id string) (*net.UnixConn, bool
 	}
 	// Through an O_PATH fd of the directory: the socket's full path may be longer
 	// than a sockaddr_un holds.
-	dirfd, err := unix.Open(e.containerDir(id), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dirfd, err := unix.Open(e.ctrs.path(id), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrNotFound, err))
 	}

@@ -295,10 +295,10 @@ func (e *Engine) scrapContainerDir(id, dir string) error {
 
 // repairLost releases a lost container's host resources and records it as exited.
 func (e *Engine) repairLost(ctx context.Context, st *State) error {
-	if err := e.releaseContainer(st.ID, e.containerDir(st.ID), st.Cgroup); err != nil {
+	if err := e.releaseContainer(st.ID, e.ctrs.path(st.ID), st.Cgroup); err != nil {
 		return fmt.Errorf("container %s: %w", shortID(st.ID), err)
 	}
-	_, err := e.updateState(st.ID, func(s *State) error {
+	_, err := e.ctrs.update(st.ID, func(s *State) error {
 		if lost(s) {
 			s.Status = StatusExited
 			s.ExitCode = 255

@@ -52,7 +52,7 @@ func (c *Container) Commit(ctx context.Context, opts CommitOptions) (*registry.I
 	}
 	img, err := b.Commit(ctx, builder.CommitOptions{
 		Base:    base,
-		Upper:   filepath.Join(e.containerDir(st.ID), "upper"),
+		Upper:   filepath.Join(e.ctrs.path(st.ID), "upper"),
 		Ref:     opts.Ref,
 		Changes: opts.Changes,
 		Message: opts.Message,

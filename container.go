@@ -295,7 +295,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		Layers:     layers,
 		Labels:     cfg.Labels,
 	}
-	if err := e.saveState(st); err != nil {
+	if err := e.ctrs.save(st); err != nil {
 		return nil, err
 	}
 	e.log.Debug("container created", "id", shortID(id), "name", name, "image", cfg.Image, "pid", pid)
@@ -345,7 +345,7 @@ func (c *Container) State() State {
 // refresh re-reads the persisted state (c.mu held) and notices a container whose
 // process ended while no process of the engine watched it.
 func (c *Container) refresh() {
-	st, err := c.e.loadState(c.id)
+	st, err := c.e.ctrs.load(c.id)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			c.removed = true // deleted meanwhile, by this or another process
@@ -357,7 +357,7 @@ func (c *Container) refresh() {
 	// record its exit: show it as exited, code 255, as Docker shows a lost container.
 	if c.proc == nil && st.Status != StatusExited && st.Owner > 0 && !alive(st.Owner) && (st.Pid == 0 || !alive(st.Pid)) {
 		// The reaper may have recorded the exit just before it ended: read again.
-		if again, err := c.e.loadState(st.ID); err == nil && again.Status == StatusExited {
+		if again, err := c.e.ctrs.load(st.ID); err == nil && again.Status == StatusExited {
 			c.st = again
 			return
 		}
@@ -405,13 +405,13 @@ func (c *Container) Start(ctx context.Context) error {
 	}
 	proc := c.proc
 	if proc == nil {
-		proc = namespace.Load(c.st.Pid, c.e.containerDir(c.id))
+		proc = namespace.Load(c.st.Pid, c.e.ctrs.path(c.id))
 	}
 	released := time.Now().UTC()
 	if err := proc.Start(); err != nil {
 		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
 	}
-	st, err := c.e.updateState(c.id, func(st *State) error {
+	st, err := c.e.ctrs.update(c.id, func(st *State) error {
 		st.Started = released // also when the monitor saw it exit already
 		if st.Status == StatusCreated {
 			st.Status = StatusRunning
@@ -456,7 +456,7 @@ func (c *Container) reap() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, err := c.e.updateState(c.id, func(st *State) error {
+	st, err := c.e.ctrs.update(c.id, func(st *State) error {
 		st.Status = StatusExited
 		st.ExitCode = c.exit.Code
 		st.OOMKilled = c.exit.OOMKilled

@@ -98,12 +98,12 @@ func (c *Container) freeze(ctx context.Context, freeze bool) error {
 	if freeze {
 		op, from, to = "pause", StatusRunning, StatusPaused
 	}
-	unlock, err := flock(c.e.containerDir(c.id) + "/lock")
+	unlock, err := flock(c.e.ctrs.path(c.id) + "/lock")
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.e.loadState(c.id)
+	st, err := c.e.ctrs.load(c.id)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (c *Container) freeze(ctx context.Context, freeze bool) error {
 		return fmt.Errorf("%s container %s: %w", op, shortID(st.ID), err)
 	}
 	st.Status = to
-	if err := c.e.saveState(st); err != nil {
+	if err := c.e.ctrs.save(st); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -93,10 +93,10 @@ func (c *Container) Logs(ctx context.Context, opts LogOptions, stdout, stderr io
 
 // LogEntries calls fn with each entry of the container's log, as Logs selects them.
 func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(LogEntry) error) error {
-	path := filepath.Join(c.e.containerDir(c.id), logFileName)
+	path := filepath.Join(c.e.ctrs.path(c.id), logFileName)
 	var w *dirWatch // new output or a new state wakes a follower at once
 	if opts.Follow {
-		w = watchDir(c.e.containerDir(c.id))
+		w = watchDir(c.e.ctrs.path(c.id))
 		defer w.close()
 	}
 	f, err := os.Open(path)

@@ -19,7 +19,7 @@ func (e *Engine) Container(ctx context.Context, ref string) (*Container, error) 
 }
 
 func (e *Engine) load(id string) (*Container, error) {
-	st, err := e.loadState(id)
+	st, err := e.ctrs.load(id)
 	if err != nil {
 		return nil, err
 	}

@@ -315,12 +315,6 @@ func runMonitor() int {
 // removeAfterExit removes a --rm container once its exit is recorded, as Delete
 // would (under the lifecycle lock, so a concurrent Start or Delete is not undone).
 func removeAfterExit(req monitorRequest, ctrs containerStore, st *State) {
-	log := slog.New(slog.DiscardHandler)
-	net, err := netbridge.New(filepath.Join(req.Root, "network"), netbridge.WithLogger(log),
-		netbridge.WithTable(req.Table), netbridge.WithDefaultBridge(req.Bridge))
-	if err != nil {
-		return
-	}
 	op, err := ctrs.lockOp(req.ID)
 	if err != nil {
 		return
@@ -329,6 +323,12 @@ func removeAfterExit(req monitorRequest, ctrs containerStore, st *State) {
 	st, err = ctrs.load(req.ID)
 	if err != nil || st.Status != StatusExited || st.Restarting || st.Owner != os.Getpid() {
 		return // removed, restarted or started again meanwhile
+	}
+	log := slog.New(slog.DiscardHandler)
+	net, err := netbridge.New(filepath.Join(req.Root, "network"), netbridge.WithLogger(log),
+		netbridge.WithTable(req.Table), netbridge.WithDefaultBridge(req.Bridge))
+	if err != nil {
+		return
 	}
 	var cg cgroup.Manager
 	if c, err := cgroup.Load(st.Cgroup); err == nil {

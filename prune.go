@@ -128,7 +128,7 @@ func (e *Engine) collectLayers(ctx context.Context) (*PruneReport, error) {
 		if strings.HasPrefix(d.Name(), ".") {
 			continue
 		}
-		st, err := e.loadState(d.Name())
+		st, err := e.ctrs.load(d.Name())
 		if err != nil {
 			continue // half-created: Check removes it
 		}
@@ -169,7 +169,7 @@ func (e *Engine) PruneContainers(ctx context.Context) (*PruneReport, error) {
 		if c.State().Status != StatusExited {
 			continue
 		}
-		size := diskUsage(filepath.Join(e.containerDir(c.ID()), "upper"))
+		size := diskUsage(filepath.Join(e.ctrs.path(c.ID()), "upper"))
 		if err := c.Delete(ctx); err != nil {
 			errs = append(errs, err)
 			continue
@@ -234,7 +234,7 @@ func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
 		for _, l := range st.Layers {
 			usedLayer[digest.Digest(l)] = true
 		}
-		size := diskUsage(filepath.Join(e.containerDir(st.ID), "upper"))
+		size := diskUsage(filepath.Join(e.ctrs.path(st.ID), "upper"))
 		du.Containers.Total++
 		du.Containers.Size += size
 		if st.Status == StatusRunning || st.Status == StatusPaused {

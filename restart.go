@@ -18,7 +18,7 @@ import (
 func (c *Container) Restart(ctx context.Context, timeout time.Duration) error {
 	// Mark the restart first: the monitor of a --rm container must not remove it when
 	// the stop ends its process (Docker turns AutoRemove off for a restart too).
-	if _, err := c.e.updateState(c.id, func(s *State) error { s.Restarting = true; return nil }); err != nil {
+	if _, err := c.e.ctrs.update(c.id, func(s *State) error { s.Restarting = true; return nil }); err != nil {
 		return fmt.Errorf("restart container %s: %w", shortID(c.id), err)
 	}
 	err := c.Stop(ctx, timeout)
@@ -26,7 +26,7 @@ func (c *Container) Restart(ctx context.Context, timeout time.Duration) error {
 		err = c.Start(ctx)
 	}
 	if err != nil {
-		c.e.updateState(c.id, func(s *State) error { s.Restarting = false; return nil })
+		c.e.ctrs.update(c.id, func(s *State) error { s.Restarting = false; return nil })
 	}
 	return err
 }
@@ -36,7 +36,7 @@ func (c *Container) Restart(ctx context.Context, timeout time.Duration) error {
 // upper dir as the last run left it.
 func (c *Container) restartLocked(ctx context.Context) error {
 	e, st := c.e, c.st
-	dir := e.containerDir(st.ID)
+	dir := e.ctrs.path(st.ID)
 	fail := func(err error) error { return fmt.Errorf("restart container %s: %w", shortID(st.ID), err) }
 
 	merged := filepath.Join(dir, "merged")
@@ -79,7 +79,7 @@ func (c *Container) restartLocked(ctx context.Context) error {
 		return fail(err)
 	}
 	c.proc = nil
-	if _, err := e.updateState(st.ID, func(s *State) error {
+	if _, err := e.ctrs.update(st.ID, func(s *State) error {
 		s.Status, s.Pid, s.Owner, s.Detached, s.Restarting = StatusCreated, pid, owner, true, false
 		s.ExitCode, s.OOMKilled, s.Finished = 0, false, time.Time{}
 		return nil
@@ -92,7 +92,7 @@ func (c *Container) restartLocked(ctx context.Context) error {
 		cg.Kill()
 		return fail(err)
 	}
-	ns, err := e.updateState(st.ID, func(s *State) error {
+	ns, err := e.ctrs.update(st.ID, func(s *State) error {
 		s.Started = released // also when the monitor saw it exit already
 		if s.Status == StatusCreated {
 			s.Status = StatusRunning

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -196,8 +195,4 @@ func hasEnv(env []string, key string) bool {
 		}
 	}
 	return false
-}
-
-func sortContainers(cs []*Container) {
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].st.Created.Before(cs[j].st.Created) })
 }

@@ -50,13 +50,3 @@ type State struct {
 	Layers     []string                `json:"layers"`               // chain IDs of the image layers, bottom to top
 	Labels     map[string]string       `json:"labels,omitempty"`
 }
-
-func (e *Engine) containerDir(id string) string { return e.ctrs.path(id) }
-
-func (e *Engine) saveState(s *State) error { return e.ctrs.save(s) }
-
-func (e *Engine) loadState(id string) (*State, error) { return e.ctrs.load(id) }
-
-func (e *Engine) updateState(id string, fn func(*State) error) (*State, error) {
-	return e.ctrs.update(id, fn)
-}

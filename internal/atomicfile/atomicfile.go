@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
 // TempPrefix starts the name of every temp file this package creates.
@@ -52,7 +52,7 @@ func WriteFile(path string, data []byte, o Options) error {
 	}()
 	// The writer holds the temp file locked until it is renamed or removed: a sweeper
 	// that gets the lock knows the writer is gone.
-	if err := flockNB(f); err != nil {
+	if err := lockfile.Hold(f); err != nil {
 		return fmt.Errorf("write %s: lock temp file: %w", path, err)
 	}
 	perm := o.Perm
@@ -101,13 +101,4 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
-}
-
-func flockNB(f *os.File) error {
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
-			return err
-		}
-	}
 }

@@ -49,9 +49,6 @@ func (l *Lock) Unlock() {
 	}
 }
 
-// File is the locked file (for a lock file that also holds data).
-func (l *Lock) File() *os.File { return l.f }
-
 func open(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil && errors.Is(err, unix.EISDIR) {
