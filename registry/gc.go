@@ -16,7 +16,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sys/unix"
 )
 
 // PruneReport says what Prune removed.
@@ -32,7 +31,7 @@ type PruneReport struct {
 // never deletes a blob about to be referenced. Unpacked layers are the engine's to collect:
 // their chain IDs are in List()'s [Image.ChainIDs]. Like `docker image prune` for the blobs.
 func (s *Store) Prune(ctx context.Context) (*PruneReport, error) {
-	release, err := s.flock(ctx, gcLock, unix.LOCK_EX)
+	release, err := s.LockGC(ctx, GCExclusive)
 	if err != nil {
 		return nil, fmt.Errorf("registry: prune: %w", err)
 	}
@@ -172,7 +171,7 @@ func (r *CheckReport) Clean() bool {
 // repairing. It waits for pulls and writes in flight. Errors wrap ErrCorruptStore when
 // index.json itself is unreadable.
 func (s *Store) Check(ctx context.Context, repair bool) (*CheckReport, error) {
-	release, err := s.flock(ctx, gcLock, unix.LOCK_EX)
+	release, err := s.LockGC(ctx, GCExclusive)
 	if err != nil {
 		return nil, fmt.Errorf("registry: check: %w", err)
 	}

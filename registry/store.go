@@ -2,7 +2,6 @@ package registry
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
 // RefNameAnnotation is the index.json annotation that names an image: the full normalized
@@ -91,40 +92,13 @@ func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) blobDir() string { return filepath.Join(s.dir, "blobs", "sha256") }
 
-// flock takes a lock on file name in the layout dir and returns its release.
-func (s *Store) flock(ctx context.Context, name string, how int) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	// Poll with LOCK_NB so ctx can interrupt a wait behind another process.
-	for {
-		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
-		}
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		if err := sleepCtx(ctx); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	return func() { f.Close() }, nil // closing drops the lock
-}
-
 // withIndexLock runs fn with the index lock held.
 func (s *Store) withIndexLock(fn func() error) error {
-	release, err := s.flock(context.Background(), indexLock, unix.LOCK_EX)
+	l, err := lockfile.Acquire(nil, filepath.Join(s.dir, indexLock), lockfile.Exclusive)
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer l.Unlock()
 	return fn()
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 )
 
 // Write stores img in the store under the name ref (normalized; it replaces an earlier image
@@ -94,7 +93,7 @@ func (s *Store) ingest(ctx context.Context, ref string, img v1.Image, o *options
 
 	// A shared lock on the gc lock keeps Prune from deleting blobs between their rename and
 	// the index.json entry that references them.
-	release, err := s.flock(ctx, gcLock, unix.LOCK_SH)
+	release, err := s.LockGC(ctx, GCShared)
 	if err != nil {
 		return nil, err
 	}
