@@ -159,7 +159,8 @@ func (e *Engine) checkLayers(ctx context.Context, rep *CheckReport, repair bool)
 		}
 	}
 	if repair {
-		return e.layers.Check(ctx)
+		_, err := e.layers.Check(ctx, true)
+		return err
 	}
 	return nil
 }

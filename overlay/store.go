@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
 // Store is the layer store under <root>/layers:
@@ -182,29 +182,41 @@ func (s *Store) Remove(ctx context.Context, chainID digest.Digest) error {
 	return nil
 }
 
-// Check repairs what a killed process may have left: temp dirs of unpacks and
-// removals nobody is working on any more (their chainID lock is free) and short
-// links whose layer is gone. It is safe to run while other processes use the
-// store.
-func (s *Store) Check(ctx context.Context) error {
+// CheckReport is what Check found in the layer store. With repair, it lists what was
+// there before the repair.
+type CheckReport struct {
+	// Temps are temp dirs of unpacks (.tmp-<chainID hex>-*) and removals
+	// (.rm-<chainID hex>-*) that no process works on any more: their layer's lock
+	// is free, so the unpack or removal that made them was killed midway.
+	Temps []string
+	// DanglingLinks are short links under l/ whose layer is gone and that no
+	// unpack holding the layer's lock is about to fill.
+	DanglingLinks []string
+}
+
+// Clean reports whether Check found nothing to repair.
+func (r *CheckReport) Clean() bool { return len(r.Temps) == 0 && len(r.DanglingLinks) == 0 }
+
+// Check looks for what a killed process may have left in the store: temp dirs of
+// unpacks and removals nobody works on any more, and short links whose layer is gone.
+// Liveness is the layer's lock (layers/locks/<chainID hex>), which every unpack and
+// removal holds from before it makes its temp dir until that dir is gone: a temp dir
+// whose lock Check gets has no owner. With repair it removes what it found, each under
+// the layer's lock, so Check is safe while other processes use the store.
+func (s *Store) Check(ctx context.Context, repair bool) (*CheckReport, error) {
+	rep := &CheckReport{}
 	ents, err := os.ReadDir(s.root)
 	if err != nil {
-		return fmt.Errorf("check layers in %s: %w", s.root, err)
+		return nil, fmt.Errorf("check layers in %s: %w", s.root, err)
 	}
 	var errs []error
 	for _, e := range ents {
-		name := e.Name()
-		var rest string
-		switch {
-		case strings.HasPrefix(name, tmpPfx):
-			rest = name[len(tmpPfx):]
-		case strings.HasPrefix(name, rmPfx):
-			rest = name[len(rmPfx):]
-		default:
-			continue
+		if err := ctx.Err(); err != nil {
+			return rep, err
 		}
-		hex, _, ok := strings.Cut(rest, "-")
-		if !ok || digest.NewDigestFromEncoded(digest.SHA256, hex).Validate() != nil {
+		name := e.Name()
+		hex, ok := tempLayer(name)
+		if !ok {
 			continue
 		}
 		unlock, ok, err := s.tryLock(hex)
@@ -215,86 +227,94 @@ func (s *Store) Check(ctx context.Context) error {
 		if !ok {
 			continue // someone is working on it
 		}
-		if err := os.RemoveAll(filepath.Join(s.root, name)); err != nil {
-			errs = append(errs, fmt.Errorf("check: remove %s: %w", name, err))
-		} else {
-			slog.Info("overlay: removed stale temp dir", "dir", filepath.Join(s.root, name))
+		p := filepath.Join(s.root, name)
+		if _, err := os.Lstat(p); err == nil { // not finished by its owner meanwhile
+			rep.Temps = append(rep.Temps, p)
+			if repair {
+				if err := os.RemoveAll(p); err != nil {
+					errs = append(errs, fmt.Errorf("check layers: remove %s: %w", p, err))
+				} else {
+					slog.Info("overlay: removed stale temp dir", "dir", p)
+				}
+			}
 		}
 		unlock()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 	}
 	links, err := os.ReadDir(filepath.Join(s.root, linksDir))
 	if err != nil {
-		return fmt.Errorf("check layers in %s: %w", s.root, err)
+		return nil, fmt.Errorf("check layers in %s: %w", s.root, err)
 	}
 	for _, e := range links {
 		p := filepath.Join(s.root, linksDir, e.Name())
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			// Dangling: its layer is gone, or is being unpacked right now
-			// (the link is made before the rename). Only remove it when no
-			// one holds the layer's lock.
-			target, err := os.Readlink(p)
-			if err != nil {
-				continue
-			}
-			hex := filepath.Base(filepath.Dir(target))
-			if digest.NewDigestFromEncoded(digest.SHA256, hex).Validate() != nil {
-				continue
-			}
-			unlock, ok, err := s.tryLock(hex)
-			if err != nil || !ok {
-				continue
-			}
-			if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-				_ = os.Remove(p)
-			}
-			unlock()
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			continue
 		}
+		// Dangling: its layer is gone, or is being unpacked right now (the link
+		// is made before the rename). Only a link whose layer lock is free counts.
+		target, err := os.Readlink(p)
+		if err != nil {
+			continue
+		}
+		hex := filepath.Base(filepath.Dir(target))
+		if digest.NewDigestFromEncoded(digest.SHA256, hex).Validate() != nil {
+			continue // not a link this store made
+		}
+		unlock, ok, err := s.tryLock(hex)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			rep.DanglingLinks = append(rep.DanglingLinks, p)
+			if repair {
+				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+					errs = append(errs, fmt.Errorf("check layers: remove %s: %w", p, err))
+				}
+			}
+		}
+		unlock()
 	}
-	return errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }
 
-// lockFile opens the flock file for hex.
-func (s *Store) lockFile(hex string) (int, error) {
-	p := filepath.Join(s.root, locksDir, hex)
-	fd, err := unix.Open(p, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return -1, &os.PathError{Op: "open lock", Path: p, Err: err}
+// tempLayer returns the chainID hex of a temp dir name (.tmp-<hex>-* or .rm-<hex>-*).
+func tempLayer(name string) (hex string, ok bool) {
+	rest, ok := strings.CutPrefix(name, tmpPfx)
+	if !ok {
+		if rest, ok = strings.CutPrefix(name, rmPfx); !ok {
+			return "", false
+		}
 	}
-	return fd, nil
+	hex, _, ok = strings.Cut(rest, "-")
+	if !ok || digest.NewDigestFromEncoded(digest.SHA256, hex).Validate() != nil {
+		return "", false
+	}
+	return hex, true
 }
+
+// lockPath is the flock file serialising work on the layer with this chainID hex.
+func (s *Store) lockPath(hex string) string { return filepath.Join(s.root, locksDir, hex) }
 
 // tryLock takes the layer's lock if it is free.
 func (s *Store) tryLock(hex string) (unlock func(), ok bool, err error) {
-	fd, err := s.lockFile(hex)
+	l, err := lockfile.TryLock(s.lockPath(hex), lockfile.Exclusive)
+	if errors.Is(err, lockfile.ErrLocked) {
+		return nil, false, nil
+	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("lock layer sha256:%s: %w", hex, err)
 	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("lock layer %s: %w", hex, err)
-	}
-	return func() { unix.Close(fd) }, true, nil
+	return l.Unlock, true, nil
 }
 
 // lock takes the layer's exclusive lock, waiting until ctx is done.
 func (s *Store) lock(ctx context.Context, hex string) (unlock func(), err error) {
-	delay := time.Millisecond
-	for {
-		unlock, ok, err := s.tryLock(hex)
-		if err != nil || ok {
-			return unlock, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("lock layer sha256:%s: %w", hex, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 50*time.Millisecond)
+	l, err := lockfile.Acquire(ctx, s.lockPath(hex), lockfile.Exclusive)
+	if err != nil {
+		return nil, fmt.Errorf("lock layer sha256:%s: %w", hex, err)
 	}
+	return l.Unlock, nil
 }

@@ -283,8 +283,12 @@ func TestRemoveAndCheck(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(stale, "diff", "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(t.Context()); err != nil {
+	rep, err := s.Check(t.Context(), true)
+	if err != nil {
 		t.Fatalf("Check: %v", err)
+	}
+	if len(rep.Temps) != 1 || rep.Temps[0] != stale {
+		t.Errorf("Check found temps %q, want [%s]", rep.Temps, stale)
 	}
 	noTempDirs(t, s)
 }
