@@ -87,6 +87,7 @@ func (d *daemon) handler() http.Handler {
 	d.execRoutes(h)
 	d.networkRoutes(h)
 	d.volumeRoutes(h)
+	d.eventRoutes(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if loc := versionPrefix.FindStringIndex(r.URL.Path); loc != nil {
 			r.URL.Path = r.URL.Path[loc[1]-1:]
