@@ -39,9 +39,8 @@ func (e *Engine) builder() (*builder.Builder, error) {
 		Images:   e.images,
 		Layers:   e.layers,
 		Runner:   buildRunner{e},
-		CacheDir: filepath.Join(e.root, "build-cache"),
+		CacheDir: e.buildCache(),
 		Log:      e.log,
-		GCLock:   e.gcLock(),
 		Pull: func(ctx context.Context, ref string, p *v1.Platform) (*registry.Image, error) {
 			var opts []registry.Option
 			if p != nil {
@@ -51,6 +50,9 @@ func (e *Engine) builder() (*builder.Builder, error) {
 		},
 	})
 }
+
+// buildCache is the build cache's dir (the builder's own layout).
+func (e *Engine) buildCache() string { return filepath.Join(e.root, "build-cache") }
 
 // buildRunner runs RUN steps with runInRootfs.
 type buildRunner struct{ e *Engine }

@@ -22,7 +22,7 @@ func TestPruneWaitsForRunningBuild(t *testing.T) {
 	pruned := make(chan error, 1)
 	go func() {
 		time.Sleep(500 * time.Millisecond) // the first RUN's layer exists, the second RUN runs
-		_, err := e.PruneImages(ctx, true)
+		_, err := e.PruneImages(ctx, skiff.PruneImagesOptions{All: true})
 		pruned <- err
 	}()
 	built, err := e.Build(ctx, skiff.BuildOptions{
@@ -107,14 +107,14 @@ func TestCheckRepairsKilledBuild(t *testing.T) {
 		t.Fatal("the helper's build never reached its RUN step")
 	}
 	// Its RUN container (a child of the killed helper) goes with its cgroup by Check too.
-	rep, err := e.Check(ctx, true)
+	rep, err := e.Check(ctx, skiff.CheckOptions{Repair: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.BuildTemps) == 0 {
 		t.Errorf("check after a killed build: no build temps reported (%+v)", rep)
 	}
-	if rep, err = e.Check(ctx, false); err != nil || !rep.Clean() {
+	if rep, err = e.Check(ctx, skiff.CheckOptions{}); err != nil || !rep.Clean() {
 		t.Errorf("check after repair: %+v %v, want clean", rep, err)
 	}
 }

@@ -10,11 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
-	"github.com/opencontainers/go-digest"
-	"golang.org/x/sys/unix"
-
 	"github.com/skiffrt/skiff/cgroup"
+	"github.com/skiffrt/skiff/internal/lockfile"
 	"github.com/skiffrt/skiff/overlay"
 	"github.com/skiffrt/skiff/registry"
 )
@@ -25,9 +22,10 @@ type CheckReport struct {
 	// Images is the image store's own check (temp files, missing and corrupt blobs).
 	Images *registry.CheckReport
 	// LayerTemps are temp dirs of unpacks and removals under Root()/layers that no process
-	// is working on any more (left by a killed pull or rmi).
+	// is working on any more (left by a killed pull or rmi): overlay.CheckReport.Temps.
 	LayerTemps []string
-	// DanglingLinks are short links under Root()/layers/l whose layer is gone.
+	// DanglingLinks are short links under Root()/layers/l whose layer is gone:
+	// overlay.CheckReport.DanglingLinks.
 	DanglingLinks []string
 	// HalfCreated are container dirs without a state.json (a Create or Delete killed
 	// midway). Repair unmounts, kills and deletes what they hold, then the dirs.
@@ -41,7 +39,7 @@ type CheckReport struct {
 	Endpoints []string
 	// BuildTemps are temp dirs and files of builds under Root()/build-cache that no build
 	// is running for (a build killed mid-step); repair unmounts and removes them. Looked at
-	// only while no build or pull holds the GC lock.
+	// only while no build or pull holds the GC lock: builder.CheckReport.Temps.
 	BuildTemps []string
 }
 
@@ -53,135 +51,63 @@ func (r *CheckReport) Clean() bool {
 		len(r.BuildTemps) == 0
 }
 
-// Check verifies the engine root like fsck and, with repair, fixes what a killed process
-// left: the image store's temp files and corrupt blobs (registry.Store.Check), stray
-// layer temp dirs and dangling short links (overlay.Store.Check), half-created container
-// dirs and lost containers (see CheckReport), and the network endpoints of containers
-// that are gone (netbridge.Manager.Check). A pull killed at any instant leaves a root that
-// Check repairs and the next Pull completes. It waits for Create, pulls and writes in
-// flight, so it is safe while other processes use the root. `skiff system check`.
-func (e *Engine) Check(ctx context.Context, repair bool) (*CheckReport, error) {
+// CheckOptions tune Engine.Check. The zero value checks without changing anything.
+type CheckOptions struct {
+	// Repair fixes what Check finds (`skiff system check --repair`); the report still
+	// says what was found before the repair.
+	Repair bool
+}
+
+// Check verifies the engine root like fsck and, with Repair, fixes what a killed process
+// left. Each store checks its own layout: the image store its temp files and corrupt
+// blobs (registry.Store.Check), the layer store its stray temp dirs and dangling short
+// links (overlay.Store.Check), the build cache the temps of killed builds
+// (builder.Builder.Check); the engine adds half-created container dirs and lost
+// containers (see CheckReport) and the network endpoints of containers that are gone
+// (netbridge.Manager.Check). A pull killed at any instant leaves a root that Check
+// repairs and the next Pull completes. It waits for Create, pulls and writes in flight,
+// so it is safe while other processes use the root. `skiff system check`.
+func (e *Engine) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	rep := &CheckReport{}
-	ir, err := e.images.Check(ctx, repair)
+	ir, err := e.images.Check(ctx, opts.Repair)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)
 	}
 	rep.Images = ir
-	if err := e.checkLayers(ctx, rep, repair); err != nil {
+	lr, err := e.layers.Check(ctx, opts.Repair)
+	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)
 	}
-	if err := e.checkContainers(ctx, rep, repair); err != nil {
+	rep.LayerTemps, rep.DanglingLinks = lr.Temps, lr.DanglingLinks
+	if err := e.checkContainers(ctx, rep, opts.Repair); err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)
 	}
-	if err := e.checkBuildTemps(rep, repair); err != nil {
+	if err := e.checkBuildCache(ctx, rep, opts.Repair); err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)
 	}
 	return rep, nil
 }
 
-// checkBuildTemps finds what a killed build left in the build cache: step snapshots
-// (.tmp-build-*, possibly still mounted), commit dirs and half-written blobs. A running
-// build holds the GC lock shared, so they are only looked at when the lock can be taken
-// exclusive at once: then every temp there is stale.
-func (e *Engine) checkBuildTemps(rep *CheckReport, repair bool) error {
-	f, err := os.OpenFile(e.gcLock(), os.O_RDWR|os.O_CREATE, 0o600)
+// checkBuildCache runs the build cache's own check, if the root has a build cache.
+func (e *Engine) checkBuildCache(ctx context.Context, rep *CheckReport, repair bool) error {
+	if _, err := os.Stat(e.buildCache()); errors.Is(err, os.ErrNotExist) {
+		return nil // never built: nothing to check, and nothing to create
+	}
+	b, err := e.builder()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-		return nil // a build or a pull runs: their temps are theirs
+	br, err := b.Check(ctx, repair)
+	if br != nil {
+		rep.BuildTemps = br.Temps
 	}
-	cache := filepath.Join(e.root, "build-cache")
-	var temps []string
-	for _, pattern := range []string{".tmp-*", "blobs/.tmp-*"} {
-		m, _ := filepath.Glob(filepath.Join(cache, pattern))
-		temps = append(temps, m...)
-	}
-	sort.Strings(temps)
-	rep.BuildTemps = temps
-	if !repair {
-		return nil
-	}
-	var errs []error
-	for _, t := range temps {
-		mounts, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(t))
-		for i := len(mounts) - 1; i >= 0; i-- { // deepest first
-			errs = append(errs, overlay.Unmount(mounts[i].Mountpoint))
-		}
-		errs = append(errs, os.RemoveAll(t))
-	}
-	return errors.Join(errs...)
+	return err
 }
 
-// checkLayers finds layer temp dirs nobody holds the lock of (the layer store's documented
-// layout: .tmp-<hex>-*, .rm-<hex>-*, locks/<hex>) and dangling short links; repair is the
-// layer store's own Check.
-func (e *Engine) checkLayers(ctx context.Context, rep *CheckReport, repair bool) error {
-	root := e.layers.Root()
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return err
-	}
-	for _, ent := range ents {
-		name := ent.Name()
-		rest, ok := strings.CutPrefix(name, ".tmp-")
-		if !ok {
-			if rest, ok = strings.CutPrefix(name, ".rm-"); !ok {
-				continue
-			}
-		}
-		hex, _, _ := strings.Cut(rest, "-")
-		if digest.NewDigestFromEncoded(digest.SHA256, hex).Validate() != nil {
-			continue
-		}
-		if busy, err := layerBusy(filepath.Join(root, "locks", hex)); err != nil || busy {
-			continue
-		}
-		rep.LayerTemps = append(rep.LayerTemps, filepath.Join(root, name))
-	}
-	links, err := os.ReadDir(filepath.Join(root, "l"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	for _, l := range links {
-		p := filepath.Join(root, "l", l.Name())
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			target, err := os.Readlink(p)
-			if err != nil {
-				continue
-			}
-			hex := filepath.Base(filepath.Dir(target))
-			if busy, err := layerBusy(filepath.Join(root, "locks", hex)); err != nil || busy {
-				continue // being unpacked right now: the link comes before the rename
-			}
-			rep.DanglingLinks = append(rep.DanglingLinks, p)
-		}
-	}
-	if repair {
-		_, err := e.layers.Check(ctx, true)
-		return err
-	}
-	return nil
-}
-
-// layerBusy reports whether a process holds the layer store's flock for one layer.
-func layerBusy(lock string) (bool, error) {
-	fd, err := unix.Open(lock, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return false, nil
-	}
-	if err != nil {
-		return false, &os.PathError{Op: "open", Path: lock, Err: err}
-	}
-	defer unix.Close(fd)
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return true, nil
-		}
-		return false, &os.PathError{Op: "flock", Path: lock, Err: err}
-	}
-	return false, nil // closing the fd drops the lock
+// held reports whether a process holds the flock on path (a missing file is not held).
+func held(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil && !lockfile.Abandoned(path)
 }
 
 // lost reports whether a container's state says it is alive while its process and the
@@ -220,7 +146,7 @@ func (e *Engine) checkContainers(ctx context.Context, rep *CheckReport, repair b
 		}
 		if id, ok := strings.CutPrefix(name, ".run-"); ok {
 			// A build step's throwaway container: alive while its runner holds the lock.
-			if busy, _ := layerBusy(filepath.Join(dir, name, "lock")); busy {
+			if held(filepath.Join(dir, name, "lock")) {
 				known[id] = true
 				continue
 			}

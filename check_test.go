@@ -75,7 +75,7 @@ func TestCheckAfterKilledPull(t *testing.T) {
 	ref := addr + "/skiff/busybox:latest"
 	testutil.PushImage(t, ref, testutil.Busybox(t))
 
-	if rep, err := e.Check(ctx, false); err != nil || !rep.Clean() {
+	if rep, err := e.Check(ctx, skiff.CheckOptions{}); err != nil || !rep.Clean() {
 		t.Fatalf("check of a fresh root: %+v %v", rep, err)
 	}
 	stall.Store(true)
@@ -101,7 +101,7 @@ func TestCheckAfterKilledPull(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	rep, err := e.Check(ctx, false)
+	rep, err := e.Check(ctx, skiff.CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +114,10 @@ func TestCheckAfterKilledPull(t *testing.T) {
 	if l, _ := e.Layers().List(); len(l) > 3 {
 		t.Errorf("layers visible after a killed pull: %v", l)
 	}
-	if _, err := e.Check(ctx, true); err != nil {
+	if _, err := e.Check(ctx, skiff.CheckOptions{Repair: true}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := e.Check(ctx, false); err != nil || !rep.Clean() {
+	if rep, err := e.Check(ctx, skiff.CheckOptions{}); err != nil || !rep.Clean() {
 		t.Fatalf("check after repair: %+v (images %+v) %v", rep, rep.Images, err)
 	}
 	stall.Store(false)
@@ -128,7 +128,7 @@ func TestCheckAfterKilledPull(t *testing.T) {
 	if out != "ok\n" || st.Code != 0 {
 		t.Errorf("run after repair: %q exit %d", out, st.Code)
 	}
-	if rep, err := e.Check(ctx, false); err != nil || !rep.Clean() {
+	if rep, err := e.Check(ctx, skiff.CheckOptions{}); err != nil || !rep.Clean() {
 		t.Fatalf("check after the second pull: %+v %v", rep, err)
 	}
 }
@@ -174,17 +174,17 @@ func TestCheckContainers(t *testing.T) {
 	b, _ = json.Marshal(st)
 	os.WriteFile(statePath, b, 0o600)
 
-	rep, err := e.Check(ctx, false)
+	rep, err := e.Check(ctx, skiff.CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.HalfCreated) != 1 || rep.HalfCreated[0] != half || len(rep.Lost) != 1 || rep.Lost[0] != c.ID() {
 		t.Fatalf("check: half-created %v, lost %v; want [%s] and [%s]", rep.HalfCreated, rep.Lost, half, c.ID())
 	}
-	if _, err := e.Check(ctx, true); err != nil {
+	if _, err := e.Check(ctx, skiff.CheckOptions{Repair: true}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := e.Check(ctx, false); err != nil || !rep.Clean() {
+	if rep, err := e.Check(ctx, skiff.CheckOptions{}); err != nil || !rep.Clean() {
 		t.Fatalf("check after repair: %+v %v", rep, err)
 	}
 	if _, err := os.Stat(half); !os.IsNotExist(err) {

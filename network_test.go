@@ -215,7 +215,7 @@ func TestCheckReleasesNetworkOfLostContainer(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	c.Wait(wctx)
 	cancel()
-	rep, err := e.Check(ctx, true)
+	rep, err := e.Check(ctx, skiff.CheckOptions{Repair: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestCheckLeavesRunningBuildStepAlone(t *testing.T) {
 	checked := make(chan *skiff.CheckReport, 1)
 	go func() {
 		time.Sleep(400 * time.Millisecond) // inside the RUN's sleep
-		rep, err := e.Check(ctx, true)
+		rep, err := e.Check(ctx, skiff.CheckOptions{Repair: true})
 		if err != nil {
 			t.Error(err)
 		}

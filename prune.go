@@ -13,6 +13,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiffrt/skiff/overlay"
+	"github.com/skiffrt/skiff/registry"
 )
 
 // PruneReport says what a prune removed, in the words `docker ... prune` prints.
@@ -36,12 +37,20 @@ func (r *PruneReport) add(o *PruneReport) {
 	r.Reclaimed += o.Reclaimed
 }
 
-// PruneImages removes dangling images (those without a name) or, with all, every image no
+// PruneImagesOptions tune Engine.PruneImages. The zero value removes dangling images only.
+type PruneImagesOptions struct {
+	// All removes every image no container was created from, named or not
+	// (`docker image prune -a`).
+	All bool
+}
+
+// PruneImages removes dangling images (those without a name) or, with All, every image no
 // container was created from, then collects what nothing references any more: unpacked
 // layers that are neither a layer of a stored image (registry.Image.ChainIDs) nor of a
 // container (State.Layers), and blobs of the image store (registry.Store.Prune).
 // `docker image prune [-a]`.
-func (e *Engine) PruneImages(ctx context.Context, all bool) (*PruneReport, error) {
+func (e *Engine) PruneImages(ctx context.Context, opts PruneImagesOptions) (*PruneReport, error) {
+	all := opts.All
 	imgs, err := e.images.List(ctx)
 	if err != nil {
 		return nil, err
@@ -96,10 +105,10 @@ func (e *Engine) collect(ctx context.Context) (*PruneReport, error) {
 // image is named) while it decides and removes.
 func (e *Engine) collectLayers(ctx context.Context) (*PruneReport, error) {
 	rep := &PruneReport{}
-	// registry.Store: ".skiff-gc.lock" is shared while blobs are written and while a build
-	// runs, exclusive for Prune and Check. Released before images.Prune takes it again.
-	// Taken before the root lock: a build holding it shared takes the root lock briefly.
-	unlockGC, err := flock(e.gcLock())
+	// The image store's GC lock is shared while blobs are written and while a build runs,
+	// exclusive for a collector. Released before images.Prune takes it again. Taken
+	// before the root lock: a build holding it shared takes the root lock briefly.
+	unlockGC, err := e.images.LockGC(ctx, registry.GCExclusive)
 	if err != nil {
 		return rep, err
 	}
@@ -180,10 +189,17 @@ func (e *Engine) PruneContainers(ctx context.Context) (*PruneReport, error) {
 	return rep, errors.Join(errs...)
 }
 
+// PruneSystemOptions tune Engine.PruneSystem. The zero value removes dangling images only.
+type PruneSystemOptions struct {
+	// All removes every image no container was created from, not only dangling ones
+	// (`docker system prune -a`).
+	All bool
+}
+
 // PruneSystem removes exited containers, networks no container uses (but the default
-// one), and dangling images (every unused image with all) with the layers and blobs they
+// one), and dangling images (every unused image with All) with the layers and blobs they
 // leave unreferenced. `docker system prune [-a]`.
-func (e *Engine) PruneSystem(ctx context.Context, all bool) (*PruneReport, error) {
+func (e *Engine) PruneSystem(ctx context.Context, opts PruneSystemOptions) (*PruneReport, error) {
 	rep, err := e.PruneContainers(ctx)
 	if err != nil {
 		return rep, err
@@ -193,7 +209,7 @@ func (e *Engine) PruneSystem(ctx context.Context, all bool) (*PruneReport, error
 	if err != nil {
 		return rep, err
 	}
-	ir, err := e.PruneImages(ctx, all)
+	ir, err := e.PruneImages(ctx, PruneImagesOptions{All: opts.All})
 	if ir != nil {
 		rep.add(ir)
 	}
@@ -324,6 +340,3 @@ func blockSize(info fs.FileInfo) int64 {
 	}
 	return info.Size()
 }
-
-// gcLock is the image store's GC lock file (see collectLayers).
-func (e *Engine) gcLock() string { return filepath.Join(e.images.Dir(), ".skiff-gc.lock") }

@@ -54,7 +54,7 @@ func TestPruneKeepsWhatContainersUse(t *testing.T) {
 	used := c.State().Layers
 
 	// Dangling only: nothing named goes, the orphan layer does.
-	rep, err := e.PruneImages(ctx, false)
+	rep, err := e.PruneImages(ctx, skiff.PruneImagesOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestPruneKeepsWhatContainersUse(t *testing.T) {
 		t.Errorf("prune: images %v, layers %v; want no image and the orphan layer %s", rep.Images, rep.Layers, orphan)
 	}
 	// All: the unused image and its blobs go; busybox stays (a container uses it).
-	rep, err = e.PruneImages(ctx, true)
+	rep, err = e.PruneImages(ctx, skiff.PruneImagesOptions{All: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestPruneKeepsWhatContainersUse(t *testing.T) {
 	if _, err := e.RemoveImage(ctx, img, skiff.RemoveImageOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.PruneImages(ctx, true); err != nil {
+	if _, err := e.PruneImages(ctx, skiff.PruneImagesOptions{All: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range used {
@@ -92,7 +92,7 @@ func TestPruneKeepsWhatContainersUse(t *testing.T) {
 	if rep, err := e.PruneContainers(ctx); err != nil || len(rep.Containers) != 1 {
 		t.Fatalf("container prune: %+v %v", rep, err)
 	}
-	rep, err = e.PruneImages(ctx, false)
+	rep, err = e.PruneImages(ctx, skiff.PruneImagesOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,9 @@ func (bd *build) noteCreated(c digest.Digest) {
 // Dockerfile syntax errors are *dockerfile.Error.
 func (b *Builder) Build(ctx context.Context, opts Options) (_ *registry.Image, err error) {
 	bd := &build{b: b, opts: opts, stages: map[int]*state{}, building: map[int]bool{}, created: map[digest.Digest]bool{}}
-	bd.release = lease(b.cfg.GCLock)
+	if bd.release, err = b.lease(ctx); err != nil {
+		return nil, err
+	}
 	defer func() { bd.release() }() // no-op once cleanup let go
 	src, err := bd.readDockerfile()
 	if err != nil {

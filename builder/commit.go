@@ -40,7 +40,11 @@ func (b *Builder) Commit(ctx context.Context, o CommitOptions) (_ *registry.Imag
 	if o.Base == nil || o.Upper == "" {
 		return nil, fmt.Errorf("%w: commit needs Base and Upper", ErrInvalidOptions)
 	}
-	bd := &build{b: b, created: map[digest.Digest]bool{}, release: lease(b.cfg.GCLock)}
+	release, err := b.lease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bd := &build{b: b, created: map[digest.Digest]bool{}, release: release}
 	defer func() { bd.release() }()
 	var keep []layer
 	defer func() { bd.cleanup(keep) }()

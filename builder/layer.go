@@ -252,7 +252,7 @@ func (bd *build) cleanup(keep []layer) {
 		return
 	}
 	// Another build (or a pull) may be using these layers: leave them to a later GC.
-	unlock, ok := exclusiveNow(bd.b.cfg.GCLock)
+	unlock, ok := bd.b.exclusiveNow()
 	if !ok {
 		bd.b.log.Debug("build: unused layers left for GC (another build or pull runs)", "layers", len(bd.created))
 		return

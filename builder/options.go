@@ -60,6 +60,10 @@ type PullFunc func(ctx context.Context, ref string, platform *v1.Platform) (*reg
 // Config is what a Builder works with.
 type Config struct {
 	// Images is the image store: bases are read from it, results written to it.
+	// A build holds its GC lock (registry.Store.LockGC) shared, so a collector of the
+	// layer store, which takes it exclusive, never removes a layer a running build has
+	// unpacked but not yet named; the build removes its own unused layers at the end
+	// only when no other build or pull holds it.
 	Images *registry.Store
 	// Layers is the layer store that snapshots are mounted from.
 	Layers *overlay.Store
@@ -77,10 +81,6 @@ type Config struct {
 	TempDir string
 	// Log receives debug events. Default: slog.Default().
 	Log *slog.Logger
-	// GCLock is the lock file a garbage collector of the layer store takes exclusive
-	// (the engine: the image store's GC lock). A build holds it shared, and removes its
-	// unused layers at the end only when no other build or pull holds it. Default: none.
-	GCLock string
 }
 
 // Options describe one build.

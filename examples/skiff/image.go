@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/skiffrt/skiff"
 )
 
 func init() { commands = append(commands, newImageCommand) }
@@ -47,7 +49,7 @@ func newImagePruneCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := e.PruneImages(cmd.Context(), all)
+			rep, err := e.PruneImages(cmd.Context(), skiff.PruneImagesOptions{All: all})
 			if rep != nil {
 				printPruneReport(cmd.OutOrStdout(), rep)
 			}

@@ -34,7 +34,7 @@ func newSystemCheckCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := e.Check(cmd.Context(), repair)
+			rep, err := e.Check(cmd.Context(), skiff.CheckOptions{Repair: repair})
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ func newSystemCheckCommand(g *globalFlags) *cobra.Command {
 				fmt.Fprintln(out, "not clean: run `skiff system check --repair`")
 				return exitError{1}
 			}
-			again, err := e.Check(cmd.Context(), false)
+			again, err := e.Check(cmd.Context(), skiff.CheckOptions{})
 			if err != nil {
 				return err
 			}
@@ -160,7 +160,7 @@ func newSystemPruneCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := e.PruneSystem(cmd.Context(), all)
+			rep, err := e.PruneSystem(cmd.Context(), skiff.PruneSystemOptions{All: all})
 			if rep != nil {
 				printPruneReport(cmd.OutOrStdout(), rep)
 			}
