@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,6 +30,10 @@ type Resources = cgroup.Resources
 
 // ContainerConfig describes a container to create. Only Image is required; every
 // other field falls back to the image's config or to Docker's default.
+//
+// The engine records the config with the container's state (State.Config), all but
+// the standard streams, which belong to the creating process; Container.Config
+// returns it.
 type ContainerConfig struct {
 	// Image is the image reference (name, digest or ID prefix) in the local store.
 	Image string
@@ -86,6 +91,12 @@ type ContainerConfig struct {
 	ReadonlyRootfs bool
 	// Labels are free-form metadata recorded with the container.
 	Labels map[string]string
+	// Extensions are a client's own data about the container, opaque to the engine and
+	// recorded with its state in the same atomic write (as containerd's extensions):
+	// a program embedding Skiff keeps there what it needs to know of each container
+	// (a Docker API daemon, the create request it answered) without a store of its
+	// own. Keys are free-form; prefix them with the client's name.
+	Extensions map[string][]byte `json:",omitempty"`
 	// AutoRemove deletes the container when Run returns (docker run --rm).
 	AutoRemove bool
 	// Detach runs the container under a monitor process, so that it outlives the
@@ -95,8 +106,8 @@ type ContainerConfig struct {
 	Detach bool
 	// Stdin, Stdout and Stderr connect the container's standard streams. Nil means
 	// /dev/null. They are used only by the process that creates the container.
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
+	Stdin          io.Reader `json:"-"`
+	Stdout, Stderr io.Writer `json:"-"`
 }
 
 // ExitStatus is how a container's process ended.
@@ -294,6 +305,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		Hostname:   hostname,
 		Layers:     layers,
 		Labels:     cfg.Labels,
+		Config:     recordedConfig(cfg),
 	}
 	if err := e.ctrs.save(st); err != nil {
 		return nil, err
@@ -304,6 +316,34 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 
 // ID returns the container's 64-hex-digit ID.
 func (c *Container) ID() string { return c.id }
+
+// recordedConfig is the part of cfg recorded in the state: all but the streams of the
+// creating process.
+func recordedConfig(cfg ContainerConfig) *ContainerConfig {
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = nil, nil, nil
+	return &cfg
+}
+
+// Config returns what the container was created with (ContainerConfig), Extensions
+// included; its Stdin, Stdout and Stderr are nil. For a container created before the
+// engine recorded its config, it holds what the state tells: image, name, network,
+// ports, resources, labels and the --rm and detach choices.
+func (c *Container) Config() ContainerConfig {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.st
+	if st.Config != nil {
+		cfg := *st.Config
+		cfg.Extensions = maps.Clone(cfg.Extensions)
+		cfg.Labels = maps.Clone(cfg.Labels)
+		return cfg
+	}
+	return ContainerConfig{
+		Image: st.Image, Name: st.Name, Hostname: st.Hostname, Network: st.Network,
+		Aliases: st.Aliases, Ports: st.Ports, Resources: st.Resources,
+		Labels: maps.Clone(st.Labels), AutoRemove: st.AutoRemove, Detach: st.Detached,
+	}
+}
 
 // Console returns the master of the container's pseudo-terminal (ContainerConfig.Tty),
 // in the process that created a foreground container; nil otherwise.
@@ -424,12 +464,37 @@ func (c *Container) Start(ctx context.Context) error {
 	return err
 }
 
-// Wait blocks until the container's process exits and returns its exit status. It may
-// be called many times and from many goroutines. A ctx that ends stops the waiting,
-// not the container.
-func (c *Container) Wait(ctx context.Context) (ExitStatus, error) {
-	if c.proc == nil {
-		return c.pollExit(ctx)
+// WaitOption changes what Wait waits for (docker wait --condition).
+type WaitOption func(*waitOptions)
+
+type waitOptions struct{ nextExit, removed bool }
+
+// UntilNextExit makes Wait of a container that exited already wait for the end of
+// its next run (docker wait --condition next-exit; docker start -a waits so).
+func UntilNextExit() WaitOption { return func(o *waitOptions) { o.nextExit = true } }
+
+// UntilRemoved makes Wait return only once the container is also removed, by its
+// monitor (ContainerConfig.AutoRemove) or a Delete (docker wait --condition removed;
+// docker run --rm waits so). The exit status is that of the run that ended before.
+func UntilRemoved() WaitOption { return func(o *waitOptions) { o.removed = true } }
+
+// Wait blocks until the container's process exits and returns its exit status; for
+// a container that exited already, that exit's. It may be called many times and from
+// many goroutines. A ctx that ends stops the waiting, not the container.
+//
+// While it waits, Wait holds the container (see Hold): the monitor of an AutoRemove
+// container records the exit and lets every waiter read it before it removes the
+// container. A container removed before its exit was seen is ErrNotFound.
+func (c *Container) Wait(ctx context.Context, opts ...WaitOption) (ExitStatus, error) {
+	var o waitOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if c.proc != nil && (o.nextExit || o.removed) {
+		c.waitOnce.Do(func() { go c.reap() }) // the state shows the exit once reaped
+	}
+	if c.proc == nil || o.nextExit || o.removed {
+		return c.waitState(ctx, o)
 	}
 	c.waitOnce.Do(func() { go c.reap() })
 	select {
@@ -438,6 +503,63 @@ func (c *Container) Wait(ctx context.Context) (ExitStatus, error) {
 	case <-c.waitDone:
 		return c.exit, c.waitErr
 	}
+}
+
+// Hold delays the automatic removal of the container (ContainerConfig.AutoRemove)
+// until release is called, so that a client that must see the end of its log or its
+// exit status takes the hold before it lets the container start, and releases it
+// once it has read them. The monitor of an exited container waits for holders at
+// most RemovalGrace; Delete does not wait. Wait and LogEntries with Follow hold the
+// container while they run. Hold of a removed container is ErrNotFound.
+func (c *Container) Hold() (release func(), err error) {
+	l, err := c.e.ctrs.hold(c.id)
+	if err != nil {
+		return nil, fmt.Errorf("hold container %s: %w", shortID(c.id), err)
+	}
+	return l.Unlock, nil
+}
+
+// RemovalGrace is how long the monitor of an exited AutoRemove container waits for
+// the clients that hold it (Container.Hold) before it removes the container.
+const RemovalGrace = 5 * time.Second
+
+// waitState waits for the container through its persisted state: for a container
+// another process reaps, and for the conditions the reaper cannot tell.
+func (c *Container) waitState(ctx context.Context, o waitOptions) (ExitStatus, error) {
+	hold, err := c.e.ctrs.hold(c.id)
+	if err != nil {
+		return ExitStatus{}, fmt.Errorf("wait for container %s: %w", shortID(c.id), err)
+	}
+	defer hold.Unlock()
+	current := func() (*State, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.refresh()
+		st := *c.st
+		return &st, c.removed
+	}
+	var after time.Time // an exit recorded at or before it is the previous run's
+	if o.nextExit {
+		if st, removed := current(); !removed && st.Status == StatusExited {
+			after = st.Finished
+			if after.IsZero() {
+				after = time.Now() // a lost container: any exit recorded from now
+			}
+		}
+	}
+	st, err := c.e.ctrs.waitExited(ctx, c.id, after, current)
+	if err != nil {
+		return ExitStatus{}, err
+	}
+	exit := ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}
+	if !o.removed {
+		return exit, nil
+	}
+	hold.Unlock() // the monitor removes it once no one holds it
+	if err := c.e.ctrs.waitRemoved(ctx, c.id); err != nil {
+		return ExitStatus{}, err
+	}
+	return exit, nil
 }
 
 // reap waits for the container's init and records its exit.
@@ -469,21 +591,6 @@ func (c *Container) reap() {
 		return
 	}
 	c.st = st
-}
-
-// pollExit waits for a container this process did not create, by watching its state.
-func (c *Container) pollExit(ctx context.Context) (ExitStatus, error) {
-	st, err := c.e.ctrs.waitExited(ctx, c.id, func() (*State, bool) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.refresh()
-		st := *c.st
-		return &st, c.removed
-	})
-	if err != nil {
-		return ExitStatus{}, err
-	}
-	return ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}, nil
 }
 
 // DeleteOption changes how Delete treats a container that is still alive.
@@ -547,7 +654,11 @@ func (e *Engine) Run(ctx context.Context, cfg ContainerConfig) (ExitStatus, erro
 		return ExitStatus{}, err
 	}
 	if cfg.AutoRemove {
-		defer c.Delete(context.WithoutCancel(ctx), WithForce(), WithVolumes())
+		defer func() {
+			held := e.ctrs.awaitHolders(c.id, RemovalGrace) // as the monitor does
+			c.Delete(context.WithoutCancel(ctx), WithForce(), WithVolumes())
+			held.Unlock()
+		}()
 	}
 	if err := c.Start(ctx); err != nil {
 		return ExitStatus{}, err

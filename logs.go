@@ -96,6 +96,10 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 	path := filepath.Join(c.e.ctrs.path(c.id), logFileName)
 	var w *dirWatch // new output or a new state wakes a follower at once
 	if opts.Follow {
+		// A --rm container stays until the follower has read its end (see Hold).
+		if l, err := c.e.ctrs.hold(c.id); err == nil {
+			defer l.Unlock()
+		}
 		w = watchDir(c.e.ctrs.path(c.id))
 		defer w.close()
 	}

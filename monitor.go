@@ -42,7 +42,8 @@ import (
 //	  │                                      │ (and serves attach.sock: attach.go) │
 //	  ⋮ (may exit; Start from anywhere opens exec.fifo) ─────────────────────────▶ │ execve
 //	                                         │ wait ◀────────────── exit ───────── │
-//	                                         │ state.json: exited (code, OOMKilled); --rm: Delete
+//	                                         │ state.json: exited (code, OOMKilled)
+//	                                         │ --rm: waits for holders (Hold), Delete
 const monitorEnv = "_SKIFF_MONITOR"
 
 // errStale leaves the state alone: it belongs to a newer run of the container.
@@ -307,7 +308,11 @@ func runMonitor() int {
 		srv.close(2 * time.Second)
 	}
 	if req.AutoRemove && !restarting && final != nil {
+		// Waiters and log followers (Container.Hold) read the exit and the end of the
+		// log first.
+		held := ctrs.awaitHolders(req.ID, RemovalGrace)
 		removeAfterExit(req, ctrs, final)
+		held.Unlock()
 	}
 	return 0
 }

@@ -49,4 +49,8 @@ type State struct {
 	Cmd        []string                `json:"cmd"`                  // entrypoint and arguments
 	Layers     []string                `json:"layers"`               // chain IDs of the image layers, bottom to top
 	Labels     map[string]string       `json:"labels,omitempty"`
+	// Config is what the container was created with (its streams left out), Extensions
+	// included. States written before it was recorded have none: Container.Config
+	// then rebuilds what the other fields tell.
+	Config *ContainerConfig `json:"config,omitempty"`
 }

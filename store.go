@@ -23,6 +23,8 @@ import (
 //	containers/<id>/state.json   the State, replaced atomically at each step
 //	containers/<id>/lock         held while state.json is read-modified-written
 //	containers/<id>/op.lock      held by a lifecycle step that checks state, then acts
+//	containers/<id>/hold.lock    held shared by waiters and log followers; the monitor
+//	                             of a --rm container takes it before removing it
 //	containers/.rm-<id>/         a container being removed (renamed first)
 //	containers/.run-<id>/        a build step's throwaway container (locked while alive)
 //
@@ -233,11 +235,39 @@ func (s containerStore) remove(id string) error {
 	}
 }
 
-// waitExited blocks until current reports the container exited (returning that
-// state) or removed (ErrNotFound), or ctx ends. It looks again on every inotify event
-// of the container's directory, and on a slow tick for what no file change announces
-// (a reaper that died: current shows such a container as exited).
-func (s containerStore) waitExited(ctx context.Context, id string, current func() (*State, bool)) (*State, error) {
+// hold takes the container's hold lock shared: waiters and log followers hold it
+// while they may still need the container's state and log. ErrNotFound when the
+// container is gone.
+func (s containerStore) hold(id string) (*lockfile.Lock, error) {
+	l, err := lockfile.Acquire(nil, filepath.Join(s.path(id), "hold.lock"), lockfile.Shared)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, shortID(id))
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+// awaitHolders waits until no one holds the container (see hold), for at most grace,
+// and returns the hold lock taken exclusively: nil when the grace ran out or the
+// container is gone. Holding it keeps new holders out while the container is removed.
+func (s containerStore) awaitHolders(id string, grace time.Duration) *lockfile.Lock {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	l, err := lockfile.Acquire(ctx, filepath.Join(s.path(id), "hold.lock"), lockfile.Exclusive)
+	if err != nil {
+		return nil
+	}
+	return l
+}
+
+// waitExited blocks until current reports the container exited after the time after
+// (zero: any exit), returning that state, or removed (ErrNotFound), or ctx ends. It
+// looks again on every inotify event of the container's directory, and on a slow tick
+// for what no file change announces (a reaper that died: current shows such a
+// container as exited).
+func (s containerStore) waitExited(ctx context.Context, id string, after time.Time, current func() (*State, bool)) (*State, error) {
 	w := s.watch(id)
 	defer w.close()
 	for {
@@ -245,12 +275,31 @@ func (s containerStore) waitExited(ctx context.Context, id string, current func(
 		if removed {
 			return nil, fmt.Errorf("wait for container %s: %w: it was removed", shortID(id), ErrNotFound)
 		}
-		if st.Status == StatusExited {
+		if st.Status == StatusExited && (after.IsZero() || st.Finished.After(after)) {
 			return st, nil
 		}
 		w.wait(ctx, 250*time.Millisecond)
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// waitRemoved blocks until the container's directory is gone, also from its removal
+// (.rm-<id>), or ctx ends. The watch follows the directory's inode through the rename,
+// so its final removal wakes the waiter.
+func (s containerStore) waitRemoved(ctx context.Context, id string) error {
+	w := s.watch(id)
+	defer w.close()
+	for {
+		_, err1 := os.Stat(s.path(id))
+		_, err2 := os.Stat(filepath.Join(s.dir, ".rm-"+id))
+		if os.IsNotExist(err1) && os.IsNotExist(err2) {
+			return nil
+		}
+		w.wait(ctx, 250*time.Millisecond)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 }
