@@ -310,6 +310,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if err := e.ctrs.save(st); err != nil {
 		return nil, err
 	}
+	e.emit(EventContainer, "create", st.ID, containerEventAttrs(st))
 	e.log.Debug("container created", "id", shortID(id), "name", name, "image", cfg.Image, "pid", pid)
 	return &Container{e: e, id: id, st: st, cg: cg, proc: proc, waitDone: make(chan struct{})}, nil
 }

@@ -154,7 +154,23 @@ func (e *Engine) Pull(ctx context.Context, ref string, opts ...registry.Option) 
 	if err := e.unpack(ctx, img); err != nil {
 		return nil, err
 	}
+	e.emit(EventImage, "pull", ref, map[string]string{"name": ref})
 	return img, nil
+}
+
+// Tag gives the stored image src the name dst (docker tag).
+func (e *Engine) Tag(ctx context.Context, src, dst string) error {
+	if err := e.images.Tag(ctx, src, dst); err != nil {
+		return err
+	}
+	if img, err := e.images.Image(ctx, dst); err == nil {
+		name := dst
+		if n, err := registry.Normalize(dst); err == nil {
+			name = n
+		}
+		e.emit(EventImage, "tag", img.ID.String(), map[string]string{"name": name})
+	}
+	return nil
 }
 
 // Image finds an image in the local store by name, digest or ID (prefix). It wraps

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -40,6 +42,9 @@ type TerminalSize struct{ Rows, Cols uint16 }
 // ExecProcess is a process started by Container.Exec.
 type ExecProcess struct {
 	proc *namespace.Process
+	// died records the exec_die event once the process is waited for.
+	died     func(code int)
+	diedOnce sync.Once
 }
 
 // Pid returns the process's host pid.
@@ -56,6 +61,9 @@ func (p *ExecProcess) Signal(sig os.Signal) error { return p.proc.Signal(sig) }
 // signal N).
 func (p *ExecProcess) Wait() (int, error) {
 	ws, err := p.proc.Wait()
+	if p.died != nil && err == nil {
+		p.diedOnce.Do(func() { p.died(ws.Code) })
+	}
 	return ws.Code, err
 }
 
@@ -116,7 +124,13 @@ func (c *Container) Exec(ctx context.Context, cfg ExecConfig) (*ExecProcess, err
 		err = commandError(err)
 		return nil, fmt.Errorf("exec in container %s: %w", shortID(st.ID), err)
 	}
-	return &ExecProcess{proc: p}, nil
+	cmd := strings.Join(cfg.Cmd, " ")
+	c.e.emit(EventContainer, "exec_create: "+cmd, st.ID, containerEventAttrs(&st, "execID", strconv.Itoa(p.Pid)))
+	c.e.emit(EventContainer, "exec_start: "+cmd, st.ID, containerEventAttrs(&st, "execID", strconv.Itoa(p.Pid)))
+	died := func(code int) {
+		c.e.emit(EventContainer, "exec_die", st.ID, containerEventAttrs(&st, "execID", strconv.Itoa(p.Pid), "exitCode", strconv.Itoa(code)))
+	}
+	return &ExecProcess{proc: p, died: died}, nil
 }
 
 // loadSpec reads a container's OCI runtime spec (config.json).

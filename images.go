@@ -44,7 +44,11 @@ func (e *ImageInUseError) Unwrap() error { return ErrImageInUse }
 // digest. The engine's insecure registries apply. `docker push REF`.
 func (e *Engine) Push(ctx context.Context, ref string, opts ...registry.Option) (digest.Digest, error) {
 	all := append([]registry.Option{registry.WithInsecure(e.insecure...)}, opts...)
-	return e.images.Push(ctx, ref, all...)
+	d, err := e.images.Push(ctx, ref, all...)
+	if err == nil {
+		e.emit(EventImage, "push", ref, map[string]string{"name": ref})
+	}
+	return d, err
 }
 
 // PushIndex pushes the stored images sources (one per platform) and an image index
@@ -127,9 +131,13 @@ func (e *Engine) RemoveImage(ctx context.Context, ref string, opts RemoveImageOp
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range out.Untagged {
+		e.emit(EventImage, "untag", img.ID.String(), map[string]string{"name": n})
+	}
 	if !lastName {
 		return out, nil
 	}
+	e.emit(EventImage, "delete", img.ID.String(), map[string]string{"name": img.ID.String()})
 	out.Deleted = append(out.Deleted, img.ID)
 	rep, err := e.collect(ctx)
 	if err != nil {

@@ -20,6 +20,7 @@ func (c *Container) Kill(ctx context.Context, sig syscall.Signal) error {
 	if err := syscall.Kill(st.Pid, sig); err != nil {
 		return fmt.Errorf("kill container %s (pid %d) with %s: %w", shortID(st.ID), st.Pid, sig, err)
 	}
+	c.e.emit(EventContainer, "kill", st.ID, containerEventAttrs(&st, "signal", strconv.Itoa(int(sig))))
 	return nil
 }
 
@@ -54,6 +55,12 @@ func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
 	if err := syscall.Kill(st.Pid, sig); err != nil && err != syscall.ESRCH {
 		return fmt.Errorf("stop container %s: %w", shortID(st.ID), err)
 	}
+	c.e.emit(EventContainer, "kill", st.ID, containerEventAttrs(&st, "signal", strconv.Itoa(int(sig))))
+	defer func() {
+		if c.State().Status == StatusExited {
+			c.e.emit(EventContainer, "stop", st.ID, containerEventAttrs(&st))
+		}
+	}()
 	if st.Status == StatusPaused {
 		c.Resume(ctx) // a frozen process cannot act on the signal
 	}
@@ -125,6 +132,7 @@ func (c *Container) freeze(ctx context.Context, freeze bool) error {
 	if err := c.e.ctrs.save(st); err != nil {
 		return err
 	}
+	c.e.ctrs.announce(from, st)
 	c.mu.Lock()
 	c.st = st
 	c.mu.Unlock()

@@ -27,8 +27,11 @@ func (c *Container) Restart(ctx context.Context, timeout time.Duration) error {
 	}
 	if err != nil {
 		c.e.ctrs.update(c.id, func(s *State) error { s.Restarting = false; return nil })
+		return err
 	}
-	return err
+	st := c.State()
+	c.e.emit(EventContainer, "restart", st.ID, containerEventAttrs(&st))
+	return nil
 }
 
 // restartLocked runs an exited container again (c.mu held): a new init, under a

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -86,10 +87,45 @@ func (s containerStore) update(id string, fn func(*State) error) (*State, error)
 	if err != nil {
 		return nil, err
 	}
+	was := st.Status
 	if err := fn(st); err != nil {
 		return st, err
 	}
-	return st, s.save(st)
+	if err := s.save(st); err != nil {
+		return st, err
+	}
+	s.announce(was, st)
+	return st, nil
+}
+
+// root is the engine root the store belongs to.
+func (s containerStore) root() string { return filepath.Dir(s.dir) }
+
+// announce records the event of a change of a container's status from was to st's:
+// every process that moves a container (the engine, its monitor, Check) reports it
+// the same way.
+func (s containerStore) announce(was Status, st *State) {
+	var action string
+	attrs := []string{}
+	switch {
+	case was == st.Status:
+		return
+	case st.Status == StatusRunning && was == StatusPaused:
+		action = "unpause"
+	case st.Status == StatusRunning:
+		action = "start"
+	case st.Status == StatusPaused:
+		action = "pause"
+	case st.Status == StatusExited && (was == StatusRunning || was == StatusPaused):
+		action = "die"
+		attrs = append(attrs, "exitCode", strconv.Itoa(st.ExitCode))
+		if st.OOMKilled {
+			recordEvent(s.root(), EventContainer, "oom", st.ID, containerEventAttrs(st))
+		}
+	default:
+		return
+	}
+	recordEvent(s.root(), EventContainer, action, st.ID, containerEventAttrs(st, attrs...))
 }
 
 // lockOp serialises the lifecycle steps that check a container's state and then act on

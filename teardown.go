@@ -58,6 +58,7 @@ func (r remover) remove(ctx context.Context, st *State, cg cgroup.Manager, volum
 		return fmt.Errorf("remove container %s: %w", shortID(st.ID), err)
 	}
 	r.log.Debug("container removed", "id", shortID(st.ID))
+	recordEvent(r.ctrs.root(), EventContainer, "destroy", st.ID, containerEventAttrs(st))
 	if err := r.vols.removeAnonymous(vols); err != nil {
 		return fmt.Errorf("remove container %s: %w", shortID(st.ID), err)
 	}

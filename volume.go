@@ -100,7 +100,10 @@ func (e *Engine) CreateVolume(ctx context.Context, name string, labels map[strin
 		return nil, err
 	}
 	defer unlock()
-	v, _, err := e.vols.ensureVolume(name, labels, false)
+	v, created, err := e.vols.ensureVolume(name, labels, false)
+	if created {
+		e.emit(EventVolume, "create", name, map[string]string{"driver": "local"})
+	}
 	return v, err
 }
 
@@ -297,7 +300,11 @@ func (vs *volumeStore) remove(name string, force bool) error {
 			return fmt.Errorf("remove volume %s: %w by container(s) %s", name, ErrVolumeInUse, strings.Join(short, ", "))
 		}
 	}
-	return vs.removeVolumeDir(name)
+	if err := vs.removeVolumeDir(name); err != nil {
+		return err
+	}
+	recordEvent(filepath.Dir(vs.dir), EventVolume, "destroy", name, map[string]string{"driver": "local"})
+	return nil
 }
 
 // removeAnonymous removes those of names that are anonymous volumes no container

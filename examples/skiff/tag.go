@@ -16,7 +16,7 @@ func newTagCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.Images().Tag(cmd.Context(), args[0], args[1])
+			return e.Tag(cmd.Context(), args[0], args[1])
 		},
 	}
 }

@@ -350,7 +350,7 @@ func (d *daemon) imageTag(w http.ResponseWriter, r *http.Request, src string) er
 	if _, err := d.e.Image(r.Context(), src); err != nil {
 		return imageError(src, err)
 	}
-	if err := d.e.Images().Tag(r.Context(), src, repo+":"+tag); err != nil {
+	if err := d.e.Tag(r.Context(), src, repo+":"+tag); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusCreated)
