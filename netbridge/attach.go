@@ -78,6 +78,7 @@ func macFor(ip netip.Addr) net.HardwareAddr {
 // /proc/<pid>/ns/net) to network, creating DefaultNetwork on first use. In `ip` terms:
 //
 //	ip link add HOSTVETH mtu MTU master BRIDGE up type veth peer name IFNAME netns NETNS
+//	bridge link set dev HOSTVETH hairpin on
 //	ip -n NETNS link set lo up
 //	ip -n NETNS addr add IP/LEN dev IFNAME; ip -n NETNS link set IFNAME up
 //	ip -n NETNS route add default via GATEWAY    # only if the netns has no default route
@@ -215,6 +216,11 @@ func (m *Manager) plumb(ctx context.Context, n *Network, ep *Endpoint) error {
 			if err := netlink.LinkSetMasterByIndex(hv, br.Attrs().Index); err != nil {
 				return fmt.Errorf("ip link set %s master %s: %w", ep.HostVeth, n.Bridge, err)
 			}
+		}
+		// Hairpin: a container reaching its own published port through the gateway
+		// gets the DNAT'd packet back out of the bridge port it came in on.
+		if err := netlink.LinkSetHairpin(hv, true); err != nil {
+			return fmt.Errorf("bridge link set dev %s hairpin on: %w", ep.HostVeth, err)
 		}
 		if err := netlink.LinkSetUp(hv); err != nil {
 			return fmt.Errorf("ip link set %s up: %w", ep.HostVeth, err)

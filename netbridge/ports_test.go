@@ -132,10 +132,29 @@ func TestPublishedPort(t *testing.T) {
 			t.Errorf("host → %s: %q, %v", addr, got, err)
 		}
 	}
-	// From another container through the gateway (hairpin).
+	// From another container through the gateway, and from the publishing container
+	// itself (the DNAT'd packet leaves by the bridge port it came in on: hairpin).
 	hp := n.Gateway.String() + ":" + strconv.Itoa(int(any))
 	if got, err := dialIn(t, ns2, hp); err != nil || got != "hello from web" {
 		t.Errorf("container %s → %s: %q, %v", client.IP(), hp, got, err)
+	}
+	if got, err := dialIn(t, ns1, hp); err != nil || got != "hello from web" {
+		t.Errorf("publishing container %s → its own port %s: %q, %v", ep.IP(), hp, got, err)
+	}
+	// From a container of another network through its own gateway: a published port
+	// is open to every network, though the networks stay isolated otherwise.
+	other := createTestNetwork(t, m)
+	ns3 := newNetns(t)
+	far, err := m.Attach(ctx, other.Name, "f"+randHex(12), ns3, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaOwn := other.Gateway.String() + ":" + strconv.Itoa(int(any))
+	if got, err := dialIn(t, ns3, viaOwn); err != nil || got != "hello from web" {
+		t.Errorf("container %s of network %s → %s: %q, %v", far.IP(), other.Name, viaOwn, got, err)
+	}
+	if err := m.Detach(ctx, other.Name, far.ContainerID); err != nil {
+		t.Fatal(err)
 	}
 
 	// Removing the last endpoints removes the table.

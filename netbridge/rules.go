@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -142,11 +143,15 @@ var loopbackNet = netip.MustParsePrefix("127.0.0.0/8")
 //	postrouting  oifname B ip saddr S ct status dnat masquerade (if ports: hairpin)
 //	prerouting   fib daddr type local tcp dport HP dnat to IP:CP (per port; ip daddr H if HostIP)
 //	output       the same DNAT rules, for connections made on the host
+//	forward      oifname B ct state established,related accept; oifname B ct status dnat accept
 //	forward      iifname B oifname B2 drop                       (for every other network B2)
-//	forward      iifname B accept; oifname B ct state established,related accept;
-//	             oifname B ct status dnat accept; oifname B drop
+//	forward      iifname B accept; oifname B drop
+//
+// A published port is open to every network, as it is to any host that reaches the
+// host: its DNAT'd connections (and every reply) are accepted before the isolation
+// drops, which stop only direct traffic between networks.
 func buildRuleset(table string, nets map[string]*netFile) Ruleset {
-	var dnat, post, fwdIso, fwd []Rule
+	var dnat, post, fwdOK, fwdIso, fwd []Rule
 	var active []*netFile
 	for _, name := range sortedNames(nets) {
 		if len(nets[name].Endpoints) > 0 {
@@ -180,10 +185,11 @@ func buildRuleset(table string, nets map[string]*netFile) Ruleset {
 				fwdIso = append(fwdIso, Rule{IIf: br, OIf: other.Network.Bridge, Verdict: "drop"})
 			}
 		}
+		fwdOK = append(fwdOK,
+			Rule{OIf: br, CtEst: true, Verdict: "accept"},
+			Rule{OIf: br, CtDNAT: true, Verdict: "accept"})
 		fwd = append(fwd,
 			Rule{IIf: br, Verdict: "accept"},
-			Rule{OIf: br, CtEst: true, Verdict: "accept"},
-			Rule{OIf: br, CtDNAT: true, Verdict: "accept"},
 			Rule{OIf: br, Verdict: "drop"})
 	}
 	rs := Ruleset{Table: table}
@@ -195,7 +201,7 @@ func buildRuleset(table string, nets map[string]*netFile) Ruleset {
 	addChain("prerouting", "nat", -100, dnat)
 	addChain("output", "nat", -100, dnat)
 	addChain("postrouting", "nat", 100, post)
-	addChain("forward", "filter", 0, append(fwdIso, fwd...))
+	addChain("forward", "filter", 0, slices.Concat(fwdOK, fwdIso, fwd))
 	return rs
 }
 
