@@ -213,7 +213,3 @@ func (e *Engine) unpack(ctx context.Context, img *registry.Image) error {
 	}
 	return g.Wait()
 }
-
-// lockRoot takes the engine root's exclusive lock (across processes) and returns its
-// release function.
-func (e *Engine) lockRoot() (func(), error) { return flock(filepath.Join(e.root, ".lock")) }

@@ -1,6 +1,8 @@
 package skiff
 
 import (
+	"path/filepath"
+
 	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
@@ -8,6 +10,17 @@ import (
 // holders, and returns its release.
 func flock(path string) (func(), error) {
 	l, err := lockfile.Acquire(nil, path, lockfile.Exclusive)
+	if err != nil {
+		return nil, err
+	}
+	return l.Unlock, nil
+}
+
+// lockRoot takes the engine root's exclusive lock (across processes), waiting for its
+// holder, and returns its release. Create holds it while it makes a container's dir,
+// Check and the collection of layers while they look at every container's.
+func (e *Engine) lockRoot() (func(), error) {
+	l, err := lockfile.Acquire(nil, filepath.Join(e.root, ".lock"), lockfile.Exclusive)
 	if err != nil {
 		return nil, err
 	}

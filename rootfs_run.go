@@ -9,6 +9,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/skiffrt/skiff/internal/lockfile"
 	"github.com/skiffrt/skiff/namespace"
 )
 
@@ -34,12 +35,12 @@ func (e *Engine) runInRootfs(ctx context.Context, rootfs string, cfg ContainerCo
 		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
 	}
 	defer os.RemoveAll(dir)
-	unlock, err := flock(filepath.Join(dir, "lock"))
+	lock, err := lockfile.Acquire(nil, filepath.Join(dir, "lock"), lockfile.Exclusive)
 	unlockRoot()
 	if err != nil {
 		return ExitStatus{}, fmt.Errorf("run in %s: %w", rootfs, err)
 	}
-	defer unlock()
+	defer lock.Unlock()
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = id[:12]

@@ -20,6 +20,7 @@ import (
 
 	"github.com/skiffrt/skiff/errdefs"
 	"github.com/skiffrt/skiff/internal/atomicfile"
+	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
 // Named volumes live under Root()/volumes:
@@ -78,7 +79,11 @@ func (vs *volumeStore) lockVolumes() (func(), error) {
 	if err := os.MkdirAll(vs.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
-	return flock(filepath.Join(vs.dir, ".lock"))
+	l, err := lockfile.Acquire(nil, filepath.Join(vs.dir, ".lock"), lockfile.Exclusive)
+	if err != nil {
+		return nil, fmt.Errorf("volumes: %w", err)
+	}
+	return l.Unlock, nil
 }
 
 func checkVolumeName(name string) error {
@@ -274,11 +279,11 @@ type RemoveVolumeOptions struct {
 
 // remove deletes a volume; one a container mounts is refused unless force.
 func (vs *volumeStore) remove(name string, force bool) error {
-	unlockRoot, err := flock(vs.rootLock) // no container is being created meanwhile
+	root, err := lockfile.Acquire(nil, vs.rootLock, lockfile.Exclusive) // no container is being created meanwhile
 	if err != nil {
 		return err
 	}
-	defer unlockRoot()
+	defer root.Unlock()
 	unlock, err := vs.lockVolumes()
 	if err != nil {
 		return err
