@@ -1,22 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
-	units "github.com/docker/go-units"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/skiffrt/skiff"
-	"github.com/skiffrt/skiff/netbridge"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 	"github.com/skiffrt/skiff/registry"
 )
 
@@ -26,8 +22,8 @@ type containerFlags struct {
 	entrypoint                                                 string
 	env, envFiles, publish, volumes, mounts, tmpfs, aliases    []string
 	capAdd, capDrop, securityOpts, ulimits, labels             []string
+	cpus                                                       string
 	pidsLimit                                                  int64
-	cpus                                                       float64
 	readOnly, interactive, tty, init, privileged               bool
 }
 
@@ -50,7 +46,7 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.network, "network", "", "connect a container to a network (bridge, none, host or a network name)")
 	fl.StringArrayVar(&f.aliases, "network-alias", nil, "add network-scoped alias for the container")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "tune container pids limit")
-	fl.Float64Var(&f.cpus, "cpus", 0, "number of CPUs (CFS quota)")
+	fl.StringVar(&f.cpus, "cpus", "", "number of CPUs (CFS quota)")
 	fl.BoolVar(&f.readOnly, "read-only", false, "mount the container's root filesystem as read only")
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "keep STDIN open")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "allocate a pseudo-TTY")
@@ -94,96 +90,77 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 		cfg.Entrypoint = []string{f.entrypoint}
 	}
 	for _, file := range f.envFiles {
-		lines, err := readEnvFile(file)
+		lines, err := dockeropts.ReadEnvFile(file)
 		if err != nil {
 			return cfg, err
 		}
 		cfg.Env = append(cfg.Env, lines...)
 	}
 	cfg.Env = append(cfg.Env, hostEnv(f.env)...)
+	var err error
 	if f.memory != "" {
-		n, err := units.RAMInBytes(f.memory)
-		if err != nil {
+		if cfg.Resources.MemoryLimit, err = dockeropts.ParseMemory(f.memory); err != nil {
 			return cfg, flagError("--memory", f.memory, err)
 		}
-		cfg.Resources.MemoryLimit = n
 	}
 	if f.memorySwap != "" {
-		n := int64(-1)
-		if f.memorySwap != "-1" {
-			var err error
-			if n, err = units.RAMInBytes(f.memorySwap); err != nil {
-				return cfg, flagError("--memory-swap", f.memorySwap, err)
-			}
+		if cfg.Resources.MemorySwap, err = dockeropts.ParseMemorySwap(f.memorySwap, cfg.Resources.MemoryLimit); err != nil {
+			return cfg, err
 		}
-		if cfg.Resources.MemoryLimit == 0 {
-			return cfg, errors.New("you should always set the Memory limit when using Memoryswap limit")
-		}
-		if n > 0 && n < cfg.Resources.MemoryLimit {
-			return cfg, errors.New("minimum memoryswap limit should be larger than memory limit")
-		}
-		cfg.Resources.MemorySwap = n
 	}
 	cfg.Resources.PidsLimit = f.pidsLimit
-	if f.cpus < 0 {
-		return cfg, flagError("--cpus", fmt.Sprint(f.cpus), errors.New("must be positive"))
-	}
-	if f.cpus > 0 {
-		cfg.Resources.CPUPeriod = 100000
-		cfg.Resources.CPUQuota = int64(f.cpus * 100000)
+	if f.cpus != "" {
+		nano, err := dockeropts.ParseCPUs(f.cpus)
+		if err != nil {
+			return cfg, flagError("--cpus", f.cpus, err)
+		}
+		cfg.Resources.CPUQuota, cfg.Resources.CPUPeriod = dockeropts.CPUQuota(nano)
 	}
 	for _, p := range f.publish {
-		pm, err := netbridge.ParsePortMapping(p)
+		pms, err := dockeropts.ParsePublish(p)
 		if err != nil {
-			return cfg, flagError("--publish", p, err)
+			return cfg, err
 		}
-		cfg.Ports = append(cfg.Ports, pm)
+		cfg.Ports = append(cfg.Ports, pms...)
 	}
 	for _, v := range f.volumes {
-		m, err := parseVolumeFlag(v)
+		m, err := dockeropts.ParseVolume(v)
 		if err != nil {
+			return cfg, err
+		}
+		if err := dockeropts.CreateBindSource(m); err != nil {
 			return cfg, err
 		}
 		cfg.Mounts = append(cfg.Mounts, m)
 	}
 	for _, v := range f.mounts {
-		m, err := parseMountFlag(v)
+		m, err := dockeropts.ParseMount(v)
 		if err != nil {
+			return cfg, err
+		}
+		if err := dockeropts.CheckBindSource(m); err != nil {
 			return cfg, err
 		}
 		cfg.Mounts = append(cfg.Mounts, m)
 	}
 	for _, v := range f.tmpfs {
-		m, err := parseTmpfsFlag(v)
+		m, err := dockeropts.ParseTmpfs(v)
 		if err != nil {
 			return cfg, err
 		}
 		cfg.Mounts = append(cfg.Mounts, m)
 	}
-	for _, o := range f.securityOpts {
-		switch o {
-		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
-			cfg.NoNewPrivileges = true
-		case "no-new-privileges:false", "no-new-privileges=false":
-		default:
-			return cfg, flagError("--security-opt", o, errors.New("only no-new-privileges is supported"))
-		}
+	if cfg.NoNewPrivileges, err = dockeropts.ParseSecurityOpt(f.securityOpts); err != nil {
+		return cfg, err
 	}
 	for _, u := range f.ulimits {
-		ul, err := units.ParseUlimit(u)
+		rl, err := dockeropts.ParseUlimit(u)
 		if err != nil {
 			return cfg, flagError("--ulimit", u, err)
 		}
-		cfg.Ulimits = append(cfg.Ulimits, specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(ul.Name),
-			Hard: uint64(ul.Hard), Soft: uint64(ul.Soft)})
+		cfg.Ulimits = append(cfg.Ulimits, rl)
 	}
-	if len(f.labels) > 0 {
-		cfg.Labels = map[string]string{}
-		for _, l := range f.labels {
-			k, v, _ := strings.Cut(l, "=")
-			cfg.Labels[k] = v
-		}
-	}
+	cfg.Labels = dockeropts.ParseLabels(f.labels)
 	if f.interactive {
 		cfg.Stdin = os.Stdin
 	}
@@ -192,43 +169,7 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 
 // hostEnv completes "-e KEY" from the host's environment; docker drops it when KEY
 // is not set.
-func hostEnv(kvs []string) []string {
-	var out []string
-	for _, kv := range kvs {
-		if !strings.Contains(kv, "=") {
-			v, set := os.LookupEnv(kv)
-			if !set {
-				continue
-			}
-			kv += "=" + v
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
-// readEnvFile reads docker's --env-file format: KEY=VALUE lines, # comments, blank
-// lines skipped, a bare KEY taken from the host.
-func readEnvFile(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimLeft(sc.Text(), " \t")
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		lines = append(lines, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("env file %s: %w", path, err)
-	}
-	return hostEnv(lines), nil
-}
+func hostEnv(kvs []string) []string { return dockeropts.ExpandEnv(kvs, os.LookupEnv) }
 
 // ensureImage pulls ref when it is not in the store yet, as docker run does.
 func ensureImage(ctx context.Context, e *skiff.Engine, ref string) error {
