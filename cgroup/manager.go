@@ -58,6 +58,13 @@ type Stats struct {
 	PidsCurrent uint64 // tasks now (pids.current)
 	PidsLimit   uint64 // pids.max (0 when "max")
 	CPUUsageNS  uint64 // total CPU time consumed, in nanoseconds
+	// CPUUserNS and CPUSystemNS split CPUUsageNS into user and kernel time (v1
+	// cpuacct.usage_user/usage_sys, v2 cpu.stat user_usec/system_usec).
+	CPUUserNS, CPUSystemNS uint64
+	// MemoryInactiveFile is page cache the kernel may reclaim first (v1
+	// memory.stat total_inactive_file, v2 inactive_file): `docker stats` shows
+	// MemoryUsage minus it.
+	MemoryInactiveFile uint64
 }
 
 // killTimeout bounds how long Kill waits for the cgroup to empty (5s).

@@ -297,12 +297,16 @@ func (m *v1) Stats() (*Stats, error) {
 		st.MemoryUsage = met.Memory.Usage.Usage
 		st.MemoryLimit = met.Memory.Usage.Limit
 	}
+	if met.Memory != nil {
+		st.MemoryInactiveFile = met.Memory.TotalInactiveFile
+	}
 	if met.Pids != nil {
 		st.PidsCurrent = met.Pids.Current
 		st.PidsLimit = met.Pids.Limit
 	}
 	if met.CPU != nil && met.CPU.Usage != nil {
 		st.CPUUsageNS = met.CPU.Usage.Total
+		st.CPUUserNS, st.CPUSystemNS = met.CPU.Usage.User, met.CPU.Usage.Kernel
 	}
 	return st, nil
 }

@@ -226,6 +226,7 @@ func (m *v2) Stats() (*Stats, error) {
 	if met.Memory != nil {
 		st.MemoryUsage = met.Memory.Usage
 		st.MemoryLimit = met.Memory.UsageLimit
+		st.MemoryInactiveFile = met.Memory.InactiveFile
 	}
 	if met.Pids != nil {
 		st.PidsCurrent = met.Pids.Current
@@ -235,6 +236,7 @@ func (m *v2) Stats() (*Stats, error) {
 	}
 	if met.CPU != nil {
 		st.CPUUsageNS = met.CPU.UsageUsec * 1000
+		st.CPUUserNS, st.CPUSystemNS = met.CPU.UserUsec*1000, met.CPU.SystemUsec*1000
 	}
 	return st, nil
 }
