@@ -103,16 +103,17 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 		return nil, err
 	}
 	defer unlock()
-	nf, ok := nets[network]
-	if !ok {
+	nf, err := resolveNetwork(nets, network)
+	if err != nil {
 		if network != DefaultNetwork {
-			return nil, fmt.Errorf("attach %s: network %q: %w", containerID, network, ErrNetworkNotFound)
+			return nil, fmt.Errorf("attach %s: %w", containerID, err)
 		}
 		if nf, err = m.createLocked(ctx, NetworkConfig{Name: DefaultNetwork}); err != nil {
 			return nil, err
 		}
 		nets[network] = nf
 	}
+	network = nf.Network.Name
 	if _, ok := nf.Endpoints[containerID]; ok {
 		return nil, fmt.Errorf("attach %s to %q: %w", containerID, network, ErrEndpointExists)
 	}
@@ -301,12 +302,12 @@ func (m *Manager) Detach(ctx context.Context, network, containerID string) error
 	if network == "" {
 		network = DefaultNetwork
 	}
-	unlock, err := m.lock(ctx)
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	nf, err := m.load(network)
+	nf, err := resolveNetwork(nets, network)
 	if err != nil {
 		return fmt.Errorf("detach %s: %w", containerID, err)
 	}
@@ -403,4 +404,82 @@ func LoopbackUp(netnsPath string) error {
 		return fmt.Errorf("ip link set lo up in netns %s: %w", netnsPath, err)
 	}
 	return nil
+}
+
+// Publish replaces the published ports of the container's endpoint on network with ports
+// (HostPort 0 picks a free port) and rewrites the nftables table. The engine calls it when
+// a container starts: a port is held only while its container runs, as Docker does. A
+// host port published by another endpoint, or bound by a host socket, fails with
+// ErrPortInUse ("Bind for 0.0.0.0:8080 failed: port is already allocated") and leaves
+// the endpoint without ports. It returns the ports with host ports resolved.
+func (m *Manager) Publish(ctx context.Context, network, containerID string, ports []PortMapping) ([]PortMapping, error) {
+	if network == "" {
+		network = DefaultNetwork
+	}
+	nets, unlock, err := m.lockAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	nf, err := resolveNetwork(nets, network)
+	if err != nil {
+		return nil, fmt.Errorf("publish ports of %s: %w", containerID, err)
+	}
+	ep, ok := nf.Endpoints[containerID]
+	if !ok {
+		return nil, fmt.Errorf("publish ports of %s on %q: %w", containerID, nf.Network.Name, ErrEndpointNotFound)
+	}
+	old := ep.Ports
+	ep.Ports = nil // its own previous ports are no conflict
+	resolved, err := resolvePorts(nets, ports)
+	if err != nil {
+		if old != nil {
+			if serr := m.save(nf); serr != nil {
+				err = errors.Join(err, serr)
+			}
+			err = errors.Join(err, m.applyRulesLocked(context.WithoutCancel(ctx)))
+		}
+		return nil, fmt.Errorf("publish ports of %s on %q: %w", containerID, nf.Network.Name, err)
+	}
+	if len(resolved) == 0 && old == nil {
+		return nil, nil
+	}
+	ep.Ports = resolved
+	if len(resolved) == 0 {
+		ep.Ports = nil
+	}
+	if err := m.save(nf); err != nil {
+		return nil, err
+	}
+	if err := m.applyRulesLocked(ctx); err != nil {
+		return nil, err
+	}
+	return resolved, nil
+}
+
+// ReleasePorts drops the published ports of every endpoint of the container and
+// rewrites the nftables table: its process ended, so its host ports are free for
+// others until it starts again (Publish). A container without ports is not an error.
+func (m *Manager) ReleasePorts(ctx context.Context, containerID string) error {
+	nets, unlock, err := m.lockAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	changed := false
+	for _, name := range sortedNames(nets) {
+		nf := nets[name]
+		if ep, ok := nf.Endpoints[containerID]; ok && len(ep.Ports) > 0 {
+			ep.Ports = nil
+			if err := m.save(nf); err != nil {
+				return err
+			}
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	m.log.Info("ports released", "container", containerID)
+	return m.applyRulesLocked(context.WithoutCancel(ctx))
 }

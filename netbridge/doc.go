@@ -31,13 +31,17 @@
 //	Attach         ip link add sk0123abcd1a2b3 master skiff-1a2b3c4d type veth peer eth0 netns NS
 //	               ip -n NS addr add 10.5.0.2/24 dev eth0; ip -n NS route add default via 10.5.0.1
 //	               then the nftables table is rewritten (see below)
+//	Publish        the endpoint's published ports are set (conflicts checked); table rewritten
+//	ReleasePorts   the container's published ports are dropped; table rewritten
 //	Detach         ip link del sk0123abcd1a2b3; the address is released; table rewritten
 //	RemoveNetwork  ip link del skiff-1a2b3c4d (refused while endpoints remain)
 //	Check          Detach for every endpoint whose container is no longer alive
 //
 // The engine calls Attach for each network of a container once its init process exists
 // but before it runs user code (namespace.Config.BeforeInit, netns /proc/<pid>/ns/net),
-// Detach on Delete (or on a failed Create), and Check from Engine.Check.
+// Publish when the container starts and ReleasePorts when its process ends (host ports
+// are held only while a container runs, as Docker holds them), Detach on Delete (or on a
+// failed Create), and Check from Engine.Check.
 //
 // # NAT and published ports
 //

@@ -30,8 +30,10 @@ var (
 	ErrEndpointExists = errdefs.New(errdefs.ErrConflict, "endpoint already exists")
 	// ErrEndpointNotFound: the container is not attached to the network.
 	ErrEndpointNotFound = errdefs.New(errdefs.ErrNotFound, "endpoint not found")
-	// ErrPortInUse: a published host port is bound on the host or mapped already.
-	ErrPortInUse = errdefs.New(errdefs.ErrConflict, "host port already in use")
+	// ErrPortInUse: a published host port is bound on the host or mapped already. Its
+	// message ends as Docker's does: "Bind for 0.0.0.0:8080 failed: port is already
+	// allocated".
+	ErrPortInUse = errdefs.New(errdefs.ErrConflict, "port is already allocated")
 	// ErrInvalidPort: a PortMapping with a bad protocol, port number or host IP.
 	ErrInvalidPort = errdefs.New(errdefs.ErrInvalidArgument, "invalid port mapping")
 )

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -44,6 +45,8 @@ type Network struct {
 	Gateway netip.Addr `json:"gateway"`
 	// Created is when CreateNetwork ran.
 	Created time.Time `json:"created"`
+	// Labels are the user's key-value metadata (docker network create --label).
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // NetworkConfig says what CreateNetwork makes. Only Name is required.
@@ -57,6 +60,8 @@ type NetworkConfig struct {
 	// Bridge is the bridge device name. Empty means DefaultBridge (or WithDefaultBridge)
 	// for DefaultNetwork and "skiff-" + the first 8 digits of the network ID otherwise.
 	Bridge string
+	// Labels are stored with the network and returned in Network.Labels.
+	Labels map[string]string
 }
 
 // Manager manages the bridge networks recorded in one state dir. All its methods are
@@ -220,7 +225,7 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 	}
 	nf := &netFile{
 		Network: Network{Name: cfg.Name, ID: id, Bridge: bridge, Subnet: subnet,
-			Gateway: ipam.Gateway, Created: time.Now().UTC()},
+			Gateway: ipam.Gateway, Created: time.Now().UTC(), Labels: maps.Clone(cfg.Labels)},
 		IPAM:      ipam,
 		Endpoints: map[string]*Endpoint{},
 	}
@@ -238,9 +243,11 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 	return nf, nil
 }
 
-// Network returns the network called name, or ErrNetworkNotFound.
-func (m *Manager) Network(ctx context.Context, name string) (*Network, error) {
-	nf, unlock, err := m.lockNetwork(ctx, name)
+// Network returns the network that ref names: its ID, its name or a unique prefix of
+// its ID (as Docker resolves one); ErrNetworkNotFound if none does. Every method that
+// takes a network accepts these three forms.
+func (m *Manager) Network(ctx context.Context, ref string) (*Network, error) {
+	nf, unlock, err := m.lockNetwork(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

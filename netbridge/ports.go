@@ -162,7 +162,7 @@ func resolvePorts(nets map[string]*netFile, ports []PortMapping) ([]PortMapping,
 			for range 50 {
 				port, err := pm.bindCheck(0)
 				if err != nil {
-					return nil, fmt.Errorf("%w: %s: pick a free host port on %s: %v", ErrPortInUse, pm, pm.hostAddr(0), err)
+					return nil, fmt.Errorf("%s: pick a free host port: %v: Bind for %s failed: %w", pm, err, pm.hostAddr(0), ErrPortInUse)
 				}
 				cand := pm
 				cand.HostPort = port
@@ -172,14 +172,14 @@ func resolvePorts(nets map[string]*netFile, ports []PortMapping) ([]PortMapping,
 				}
 			}
 			if pm.HostPort == 0 {
-				return nil, fmt.Errorf("%w: %s: no free host port found", ErrPortInUse, pm)
+				return nil, fmt.Errorf("%s: no free host port found: Bind for %s failed: %w", pm, pm.hostAddr(0), ErrPortInUse)
 			}
 		} else {
 			if who, busy := conflict(pm); busy {
-				return nil, fmt.Errorf("%w: %s: published by %s", ErrPortInUse, pm, who)
+				return nil, fmt.Errorf("%s is published by %s: Bind for %s failed: %w", pm, who, pm.hostAddr(pm.HostPort), ErrPortInUse)
 			}
 			if _, err := pm.bindCheck(pm.HostPort); err != nil {
-				return nil, fmt.Errorf("%w: %s: bind %s on the host: %v", ErrPortInUse, pm, pm.hostAddr(pm.HostPort), err)
+				return nil, fmt.Errorf("%s: %v: Bind for %s failed: %w", pm, err, pm.hostAddr(pm.HostPort), ErrPortInUse)
 			}
 		}
 		taken = append(taken, owned{pm, "the same request"})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/skiffrt/skiff/errdefs"
 )
 
 func TestParsePortMapping(t *testing.T) {
@@ -223,5 +225,75 @@ func TestPortInUse(t *testing.T) {
 	eps, _ := m.Endpoints(ctx, n.Name)
 	if len(eps) != 2 {
 		t.Errorf("endpoints after failed attaches: %d, want 2", len(eps))
+	}
+}
+
+func TestPublishAndReleasePorts(t *testing.T) {
+	ctx := context.Background()
+	m := newTestManager(t)
+	n := createTestNetwork(t, m)
+	ns1, ns2 := newNetns(t), newNetns(t)
+	listenIn(t, ns1, "0.0.0.0:8080", "one")
+	listenIn(t, ns2, "0.0.0.0:8080", "two")
+
+	// Attached without ports (a created container), by network ID.
+	one, err := m.Attach(ctx, n.ID, "g"+randHex(12), ns1, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Network != n.Name {
+		t.Errorf("endpoint attached by ID names network %q, want %q", one.Network, n.Name)
+	}
+	two, err := m.Attach(ctx, n.ID[:12], "h"+randHex(12), ns2, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports, err := m.Publish(ctx, n.Name, one.ContainerID, []PortMapping{{ContainerPort: 8080}})
+	if err != nil || len(ports) != 1 || ports[0].HostPort == 0 {
+		t.Fatalf("Publish: %+v, %v", ports, err)
+	}
+	hp := ports[0].HostPort
+	addr := "127.0.0.1:" + strconv.Itoa(int(hp))
+	if got, err := dialHost(addr); err != nil || got != "hello from one" {
+		t.Fatalf("host → %s after Publish: %q, %v", addr, got, err)
+	}
+
+	// The same host port for the second endpoint: Docker's conflict.
+	want := []PortMapping{{HostPort: hp, ContainerPort: 8080}}
+	_, err = m.Publish(ctx, n.ID, two.ContainerID, want)
+	if !errors.Is(err, ErrPortInUse) || !errors.Is(err, errdefs.ErrConflict) ||
+		!strings.HasSuffix(err.Error(), "Bind for 0.0.0.0:"+strconv.Itoa(int(hp))+" failed: port is already allocated") {
+		t.Errorf("second Publish of port %d: %v, want Docker's \"port is already allocated\"", hp, err)
+	}
+
+	// Released (its process ended): the port is free, and no longer forwarded.
+	if err := m.ReleasePorts(ctx, one.ContainerID); err != nil {
+		t.Fatal(err)
+	}
+	if eps, _ := m.ContainerEndpoints(ctx, one.ContainerID); len(eps) != 1 || len(eps[0].Ports) != 0 {
+		t.Errorf("endpoint after ReleasePorts: %+v", eps)
+	}
+	if rs, _ := m.Rules(ctx); strings.Contains(rs.String(), "dnat to") {
+		t.Errorf("dnat rules remain after ReleasePorts:\n%s", rs)
+	}
+	if _, err := m.Publish(ctx, n.Name, two.ContainerID, want); err != nil {
+		t.Fatalf("Publish of the released port %d: %v", hp, err)
+	}
+	if got, err := dialHost(addr); err != nil || got != "hello from two" {
+		t.Errorf("host → %s after it moved: %q, %v", addr, got, err)
+	}
+	if err := m.ReleasePorts(ctx, "nobody"); err != nil {
+		t.Errorf("ReleasePorts of a container without endpoints: %v", err)
+	}
+
+	// Unknown networks and endpoints.
+	if _, err := m.Publish(ctx, "no-such-net", two.ContainerID, want); !errors.Is(err, ErrNetworkNotFound) {
+		t.Errorf("Publish on an unknown network: %v", err)
+	}
+	if _, err := m.Publish(ctx, n.Name, "nobody", want); !errors.Is(err, ErrEndpointNotFound) {
+		t.Errorf("Publish of an unknown endpoint: %v", err)
+	}
+	if err := m.Detach(ctx, n.ID, one.ContainerID); err != nil {
+		t.Errorf("Detach by network ID: %v", err)
 	}
 }

@@ -74,20 +74,50 @@ func (m *Manager) lockAll(ctx context.Context) (nets map[string]*netFile, unlock
 	return nets, unlock, nil
 }
 
-// lockNetwork takes the state lock and reads the file of the network called name
-// (ErrNetworkNotFound if absent). On success the caller holds the lock until it calls
-// unlock; on error the lock is already dropped.
-func (m *Manager) lockNetwork(ctx context.Context, name string) (nf *netFile, unlock func(), err error) {
-	unlock, err = m.lock(ctx)
+// lockNetwork takes the state lock and reads the file of the network that ref names
+// (see resolveNetwork; ErrNetworkNotFound if none). On success the caller holds the
+// lock until it calls unlock; on error the lock is already dropped.
+func (m *Manager) lockNetwork(ctx context.Context, ref string) (nf *netFile, unlock func(), err error) {
+	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	nf, err = m.load(name)
+	nf, err = resolveNetwork(nets, ref)
 	if err != nil {
 		unlock()
 		return nil, nil, err
 	}
 	return nf, unlock, nil
+}
+
+// resolveNetwork finds the network ref names, in Docker's order: its full ID, its
+// name, then a unique prefix of its ID. Unknown or ambiguous: ErrNetworkNotFound; not a
+// valid name: ErrInvalidName.
+func resolveNetwork(nets map[string]*netFile, ref string) (*netFile, error) {
+	if !validName.MatchString(ref) {
+		return nil, fmt.Errorf("network %q: %w", ref, ErrInvalidName)
+	}
+	for _, nf := range nets {
+		if nf.Network.ID == ref {
+			return nf, nil
+		}
+	}
+	if nf, ok := nets[ref]; ok {
+		return nf, nil
+	}
+	var found []*netFile
+	for _, name := range sortedNames(nets) {
+		if strings.HasPrefix(nets[name].Network.ID, ref) {
+			found = append(found, nets[name])
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, fmt.Errorf("network %q: %w", ref, ErrNetworkNotFound)
+	}
+	return nil, fmt.Errorf("network %q: %w: the prefix is ambiguous (%d networks)", ref, ErrNetworkNotFound, len(found))
 }
 
 func (m *Manager) netPath(name string) string {
