@@ -119,32 +119,39 @@ func buildSpec(ic v1.Config, cfg ContainerConfig, rootfs, hostname string) (*spe
 	return spec, nil
 }
 
-// capabilities computes the container's capability set: Docker's default (or every
-// capability with Privileged), plus CapAdd, minus CapDrop ("ALL" allowed in both).
+// capabilities computes the container's capability set as Docker does: every
+// capability with Privileged; with "ALL" in CapAdd, every capability but those of
+// CapDrop; with "ALL" in CapDrop, only those of CapAdd; else Docker's default set minus
+// CapDrop plus CapAdd. Names are taken in any case, with or without "CAP_".
 func capabilities(cfg ContainerConfig) ([]string, error) {
-	caps := namespace.DefaultCapabilities()
 	if cfg.Privileged {
+		return namespace.AllCapabilities(), nil
+	}
+	norm := func(list []string) []string {
+		out := make([]string, 0, len(list))
+		for _, c := range list {
+			c = strings.ToUpper(c)
+			if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+				c = "CAP_" + c
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	add, drop := norm(cfg.CapAdd), norm(cfg.CapDrop)
+	var caps []string
+	switch {
+	case slices.Contains(add, "ALL"):
 		caps = namespace.AllCapabilities()
+	case slices.Contains(drop, "ALL"):
+		caps = nil
+	default:
+		caps = namespace.DefaultCapabilities()
 	}
-	norm := func(c string) string {
-		c = strings.ToUpper(c)
-		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
-			c = "CAP_" + c
-		}
-		return c
-	}
-	for _, c := range cfg.CapAdd {
-		if c = norm(c); c == "ALL" {
-			caps = namespace.AllCapabilities()
-		} else if !slices.Contains(caps, c) {
+	caps = slices.DeleteFunc(caps, func(c string) bool { return slices.Contains(drop, c) })
+	for _, c := range add {
+		if c != "ALL" && !slices.Contains(caps, c) {
 			caps = append(caps, c)
-		}
-	}
-	for _, c := range cfg.CapDrop {
-		if c = norm(c); c == "ALL" {
-			caps = nil
-		} else {
-			caps = slices.DeleteFunc(caps, func(x string) bool { return x == c })
 		}
 	}
 	return caps, nil
