@@ -3,12 +3,15 @@ package skiff
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/moby/sys/signal"
+
+	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
 // Kill sends sig to the container's init process (docker kill).
@@ -24,12 +27,16 @@ func (c *Container) Kill(ctx context.Context, sig syscall.Signal) error {
 	return nil
 }
 
-// ParseSignal parses a signal as Docker's CLI takes it: "TERM", "SIGTERM" or "15".
+// ParseSignal parses a signal as Docker's CLI takes it: "TERM", "SIGTERM", "term",
+// "RTMIN+3" or a number from 1 to 64; "" is SIGTERM. Anything else wraps ErrInvalidConfig.
 func ParseSignal(s string) (syscall.Signal, error) {
 	if s == "" {
 		return syscall.SIGTERM, nil
 	}
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > 64 {
+			return 0, fmt.Errorf("%w: signal %q: want 1 to 64", ErrInvalidConfig, s)
+		}
 		return syscall.Signal(n), nil
 	}
 	sig, err := signal.ParseSignal(strings.ToUpper(s))
@@ -105,11 +112,11 @@ func (c *Container) freeze(ctx context.Context, freeze bool) error {
 	if freeze {
 		op, from, to = "pause", StatusRunning, StatusPaused
 	}
-	unlock, err := flock(c.e.ctrs.path(c.id) + "/lock")
+	lock, err := lockfile.Acquire(nil, filepath.Join(c.e.ctrs.path(c.id), "lock"), lockfile.Exclusive)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	st, err := c.e.ctrs.load(c.id)
 	if err != nil {
 		return err

@@ -6,16 +6,6 @@ import (
 	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
-// flock takes an exclusive lock on path (created if missing), waiting for other
-// holders, and returns its release.
-func flock(path string) (func(), error) {
-	l, err := lockfile.Acquire(nil, path, lockfile.Exclusive)
-	if err != nil {
-		return nil, err
-	}
-	return l.Unlock, nil
-}
-
 // lockRoot takes the engine root's exclusive lock (across processes), waiting for its
 // holder, and returns its release. Create holds it while it makes a container's dir,
 // Check and the collection of layers while they look at every container's.
