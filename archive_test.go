@@ -301,3 +301,40 @@ func TestCopyStoppedAndVolumes(t *testing.T) {
 	}
 	rc.Close()
 }
+
+// TestExport: the root filesystem with the container's changes, without its volumes
+// and the kernel's file systems.
+func TestExport(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Cmd: []string{"sleep", "60"},
+		Mounts: []skiff.Mount{{Type: skiff.MountTmpfs, Target: "/scratch"}}})
+	sh(t, c, "echo changed > /etc/motd && echo gone > /scratch/f && rm /etc/passwd")
+	for _, when := range []string{"running", "stopped"} {
+		rc, err := c.Export(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, l := range tarList(t, rc) {
+			name, rest, _ := strings.Cut(l, " ")
+			got[name] = rest
+		}
+		rc.Close()
+		if got["etc/motd"] != "0 changed\n" || got["bin/"] != "5" || got["bin/busybox"] == "" {
+			t.Errorf("%s: export lacks the image's files or the changes: motd %q, bin %q", when, got["etc/motd"], got["bin/"])
+		}
+		for _, name := range []string{"etc/passwd", "scratch/f", "proc/self/", "./", ""} {
+			if _, ok := got[name]; ok {
+				t.Errorf("%s: export has %q", when, name)
+			}
+		}
+		if when == "running" {
+			if err := c.Kill(ctx, 9); err != nil {
+				t.Fatal(err)
+			}
+			c.Wait(ctx)
+		}
+	}
+}
