@@ -142,7 +142,6 @@ func (c readerCtxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-
 // InspectRemote asks ref's registry for its manifest descriptor and platforms without
 // pulling (registry.Inspect), with the engine's insecure registries.
 func (e *Engine) InspectRemote(ctx context.Context, ref string, opts ...registry.Option) (*registry.RemoteImage, error) {
