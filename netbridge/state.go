@@ -9,9 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
 // On disk, under the state dir (<engine root>/network):
@@ -30,33 +29,13 @@ type netFile struct {
 	Endpoints map[string]*Endpoint `json:"endpoints,omitempty"` // by container id
 }
 
-// lock takes the state-dir flock, polling so that ctx can cancel the wait.
+// lock takes the state-dir flock, waiting until ctx ends.
 func (m *Manager) lock(ctx context.Context) (unlock func(), err error) {
-	path := filepath.Join(m.dir, "lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	l, err := lockfile.Acquire(ctx, filepath.Join(m.dir, "lock"), lockfile.Exclusive)
 	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
+		return nil, err
 	}
-	delay := time.Millisecond
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil // closing the fd drops the lock
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("flock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("flock %s: %w", path, ctx.Err())
-		case <-time.After(delay):
-		}
-		if delay < 20*time.Millisecond {
-			delay *= 2
-		}
-	}
+	return l.Unlock, nil
 }
 
 // lockAll takes the state lock and reads every network file. On success the caller
@@ -235,14 +214,11 @@ func syncDir(dir string) error {
 // removeStrayTemps deletes temp files left by a process killed mid-write. It runs only if
 // the lock is free right now: a temp file of a writer holding the lock is not stray.
 func (m *Manager) removeStrayTemps() {
-	f, err := os.OpenFile(filepath.Join(m.dir, "lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	l, err := lockfile.TryLock(filepath.Join(m.dir, "lock"), lockfile.Exclusive)
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-		return
-	}
+	defer l.Unlock()
 	ents, _ := os.ReadDir(filepath.Join(m.dir, "networks"))
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-") {
