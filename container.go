@@ -485,25 +485,57 @@ func UntilRemoved() WaitOption { return func(o *waitOptions) { o.removed = true 
 //
 // While it waits, Wait holds the container (see Hold): the monitor of an AutoRemove
 // container records the exit and lets every waiter read it before it removes the
-// container. A container removed before its exit was seen is ErrNotFound.
+// container. A container removed before its exit was seen is ErrNotFound. To be sure
+// to see the exit of a container that may end at once, use Await before Start.
 func (c *Container) Wait(ctx context.Context, opts ...WaitOption) (ExitStatus, error) {
+	ch, err := c.Await(ctx, opts...)
+	if err != nil {
+		return ExitStatus{}, err
+	}
+	r := <-ch
+	return r.ExitStatus, r.Err
+}
+
+// WaitResult is what Await delivers: the exit status, or why it is not known.
+type WaitResult struct {
+	ExitStatus
+	Err error
+}
+
+// Await is Wait in two steps, as containerd's Task.Wait: it returns once the waiter
+// holds the container and has read its state, and the channel then delivers the
+// result of the wait (once; ctx ending delivers ctx.Err()). A client that starts the
+// container after Await returns sees its exit however fast it comes — docker run
+// waits so before it starts the container.
+func (c *Container) Await(ctx context.Context, opts ...WaitOption) (<-chan WaitResult, error) {
 	var o waitOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if c.proc != nil && (o.nextExit || o.removed) {
+	ch := make(chan WaitResult, 1)
+	if c.proc != nil {
 		c.waitOnce.Do(func() { go c.reap() }) // the state shows the exit once reaped
 	}
-	if c.proc == nil || o.nextExit || o.removed {
-		return c.waitState(ctx, o)
+	if c.proc != nil && !o.nextExit && !o.removed {
+		go func() {
+			select {
+			case <-ctx.Done():
+				ch <- WaitResult{Err: ctx.Err()}
+			case <-c.waitDone:
+				ch <- WaitResult{ExitStatus: c.exit, Err: c.waitErr}
+			}
+		}()
+		return ch, nil
 	}
-	c.waitOnce.Do(func() { go c.reap() })
-	select {
-	case <-ctx.Done():
-		return ExitStatus{}, ctx.Err()
-	case <-c.waitDone:
-		return c.exit, c.waitErr
+	wait, err := c.watchState(o)
+	if err != nil {
+		return nil, err
 	}
+	go func() {
+		st, err := wait(ctx)
+		ch <- WaitResult{ExitStatus: st, Err: err}
+	}()
+	return ch, nil
 }
 
 // Hold delays the automatic removal of the container (ContainerConfig.AutoRemove)
@@ -524,14 +556,15 @@ func (c *Container) Hold() (release func(), err error) {
 // the clients that hold it (Container.Hold) before it removes the container.
 const RemovalGrace = 5 * time.Second
 
-// waitState waits for the container through its persisted state: for a container
-// another process reaps, and for the conditions the reaper cannot tell.
-func (c *Container) waitState(ctx context.Context, o waitOptions) (ExitStatus, error) {
+// watchState starts a wait for the container through its persisted state (for a
+// container another process reaps, and for the conditions the reaper cannot tell):
+// it holds the container and notes the run it is at, and returns the rest of the
+// wait.
+func (c *Container) watchState(o waitOptions) (func(context.Context) (ExitStatus, error), error) {
 	hold, err := c.e.ctrs.hold(c.id)
 	if err != nil {
-		return ExitStatus{}, fmt.Errorf("wait for container %s: %w", shortID(c.id), err)
+		return nil, fmt.Errorf("wait for container %s: %w", shortID(c.id), err)
 	}
-	defer hold.Unlock()
 	current := func() (*State, bool) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -548,19 +581,22 @@ func (c *Container) waitState(ctx context.Context, o waitOptions) (ExitStatus, e
 			}
 		}
 	}
-	st, err := c.e.ctrs.waitExited(ctx, c.id, after, current)
-	if err != nil {
-		return ExitStatus{}, err
-	}
-	exit := ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}
-	if !o.removed {
+	return func(ctx context.Context) (ExitStatus, error) {
+		defer hold.Unlock()
+		st, err := c.e.ctrs.waitExited(ctx, c.id, after, current)
+		if err != nil {
+			return ExitStatus{}, err
+		}
+		exit := ExitStatus{Code: st.ExitCode, OOMKilled: st.OOMKilled}
+		if !o.removed {
+			return exit, nil
+		}
+		hold.Unlock() // the monitor removes it once no one holds it
+		if err := c.e.ctrs.waitRemoved(ctx, c.id); err != nil {
+			return ExitStatus{}, err
+		}
 		return exit, nil
-	}
-	hold.Unlock() // the monitor removes it once no one holds it
-	if err := c.e.ctrs.waitRemoved(ctx, c.id); err != nil {
-		return ExitStatus{}, err
-	}
-	return exit, nil
+	}, nil
 }
 
 // reap waits for the container's init and records its exit.

@@ -284,6 +284,7 @@ func runMonitor() int {
 		if cg, err := cgroup.Load(st.Cgroup); err == nil {
 			oom, _ = cg.OOMKilled()
 		}
+		releasePortsAfterExit(req, st) // before the exit is seen: its ports are free then
 	}
 	restarting := false
 	final, _ := ctrs.update(req.ID, func(st *State) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -34,7 +35,10 @@ type netPlan struct {
 	name    string
 	host    string // hostname
 	aliases []string
-	ports   []netbridge.PortMapping
+	ports   []netbridge.PortMapping // published at start (publishPorts), not by attach
+	// extra are the other networks the container was connected to (Connect), attached
+	// again with their aliases when it starts again.
+	extra []netbridge.Endpoint
 	// onlyExisting mounts /etc/hosts, /etc/hostname and /etc/resolv.conf only over
 	// files the root filesystem has (build steps: nothing new lands in the layer).
 	onlyExisting string
@@ -109,7 +113,8 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *netPlan, spec *specs.Spe
 
 // attachNetwork connects the container's network namespace (its init is pid) once
 // the init exists and before it runs anything: loopback for none, a veth on the
-// bridge network otherwise, then the hosts file with the container's own address.
+// bridge network otherwise (and one on each network of p.extra), then the hosts file
+// with the container's own address. Published ports are taken later, at start.
 func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 	netns := "/proc/" + strconv.Itoa(pid) + "/ns/net"
 	switch p.mode {
@@ -119,10 +124,17 @@ func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 		return netbridge.LoopbackUp(netns)
 	}
 	_, err := e.net.Attach(ctx, p.mode, p.id, netns, netbridge.AttachOptions{
-		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: p.ports,
+		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host,
 	})
 	if err != nil {
 		return err
+	}
+	for _, x := range p.extra {
+		if _, err := e.net.Attach(ctx, x.Network, p.id, netns, netbridge.AttachOptions{
+			Name: p.name, Aliases: x.Aliases, Hostname: p.host,
+		}); err != nil {
+			return err
+		}
 	}
 	hosts, err := e.net.HostsFor(ctx, p.id)
 	if err != nil {
@@ -154,12 +166,70 @@ func (e *Engine) detachNetwork(ctx context.Context, id string) error {
 	return detachNetwork(ctx, e.net, e.ctrs, e.log, id)
 }
 
-// Connect attaches a running container to another bridge network, live: a new
-// interface (eth1, ...) appears in it (docker network connect).
+// extraNetworks returns the endpoints of container st on networks other than its own
+// (st.Network, its eth0): those Connect added, which a new run of it joins again.
+func (e *Engine) extraNetworks(ctx context.Context, st *State) []netbridge.Endpoint {
+	eps, err := e.net.ContainerEndpoints(ctx, st.ID)
+	if err != nil {
+		return nil
+	}
+	var out []netbridge.Endpoint
+	for _, ep := range eps {
+		if ep.IfName != "eth0" { // eth0 is on st.Network, named by name or ID
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// publishPorts takes container st's published host ports (ContainerConfig.Ports) as
+// it starts: Docker holds them only while a container runs. A port another container
+// holds, or a host socket, fails with netbridge.ErrPortInUse, worded as Docker's
+// "Bind for 0.0.0.0:8080 failed: port is already allocated" (a conflict).
+func (e *Engine) publishPorts(ctx context.Context, st *State) error {
+	if len(st.Ports) == 0 || st.Network == NetworkHost || st.Network == NetworkNone {
+		return nil
+	}
+	if _, err := e.net.Publish(ctx, st.Network, st.ID, st.Ports); err != nil {
+		return fmt.Errorf("container %s: %w", shortID(st.ID), err)
+	}
+	return nil
+}
+
+// releasePorts frees the published host ports of container id once its process has
+// ended (the monitor and the reaper of a foreground container call it before they
+// record the exit, so a client that saw the exit finds the ports free).
+func releasePorts(ctx context.Context, net *netbridge.Manager, log *slog.Logger, id string) {
+	if net == nil {
+		return
+	}
+	if err := net.ReleasePorts(context.WithoutCancel(ctx), id); err != nil {
+		log.Warn("release published ports", "container", shortID(id), "err", err)
+	}
+}
+
+// releasePortsAfterExit is releasePorts in a container's monitor (which has no
+// Engine), for the run it watched: not when another monitor owns the container now.
+func releasePortsAfterExit(req monitorRequest, st *State) {
+	if len(st.Ports) == 0 || st.Owner != os.Getpid() {
+		return
+	}
+	log := slog.New(slog.DiscardHandler)
+	net, err := netbridge.New(filepath.Join(req.Root, "network"), netbridge.WithLogger(log),
+		netbridge.WithTable(req.Table), netbridge.WithDefaultBridge(req.Bridge))
+	if err != nil {
+		return
+	}
+	releasePorts(context.Background(), net, log, st.ID)
+}
+
+// Connect attaches a created, running or paused container to another bridge network
+// (docker network connect), named by its name, ID or a unique ID prefix: a new
+// interface (eth1, ...) appears in it, live. Unknown networks: netbridge.ErrNetworkNotFound.
 func (c *Container) Connect(ctx context.Context, network string, aliases ...string) (*netbridge.Endpoint, error) {
 	st := c.State()
-	if st.Status != StatusRunning && st.Status != StatusPaused {
-		return nil, &StateError{ID: st.ID, Op: "connect", From: st.Status, Want: "running"}
+	if st.Status != StatusRunning && st.Status != StatusPaused && st.Status != StatusCreated {
+		return nil, &StateError{ID: st.ID, Op: "connect", From: st.Status, Want: "created or running"}
 	}
 	if st.Network == NetworkHost || st.Network == NetworkNone {
 		return nil, fmt.Errorf("connect container %s: %w: its Network is %q", shortID(st.ID), ErrInvalidConfig, st.Network)

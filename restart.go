@@ -67,10 +67,11 @@ func (c *Container) restartLocked(ctx context.Context) error {
 	c.cg = cg
 	// The old interfaces died with the old network namespace; their addresses and
 	// rules are released and the container attaches anew.
+	extra := e.extraNetworks(ctx, st) // joined again with their aliases
 	if err := e.detachNetwork(ctx, st.ID); err != nil {
 		return fail(err)
 	}
-	plan := &netPlan{mode: st.Network, dir: dir, id: st.ID, name: st.Name, host: st.Hostname, aliases: st.Aliases, ports: st.Ports}
+	plan := &netPlan{mode: st.Network, dir: dir, id: st.ID, name: st.Name, host: st.Hostname, aliases: st.Aliases, ports: st.Ports, extra: extra}
 	pid, owner, err := e.spawnMonitor(ctx, st.ID, st.AutoRemove, func(pid int) error {
 		if err := cg.AddProc(pid); err != nil {
 			return err
@@ -87,6 +88,10 @@ func (c *Container) restartLocked(ctx context.Context) error {
 		s.ExitCode, s.OOMKilled, s.Finished = 0, false, time.Time{}
 		return nil
 	}); err != nil {
+		cg.Kill()
+		return fail(err)
+	}
+	if err := e.publishPorts(ctx, st); err != nil {
 		cg.Kill()
 		return fail(err)
 	}

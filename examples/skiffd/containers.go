@@ -6,18 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/skiffrt/skiff"
-	"github.com/skiffrt/skiff/netbridge"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 	"github.com/skiffrt/skiff/registry"
 )
 
@@ -50,7 +45,7 @@ type createRequest struct {
 
 type hostConfig struct {
 	Binds          []string
-	PortBindings   map[string][]struct{ HostIp, HostPort string }
+	PortBindings   map[string][]dockeropts.PortBinding
 	AutoRemove     bool
 	NetworkMode    string
 	Memory         int64
@@ -68,45 +63,26 @@ type hostConfig struct {
 	Tmpfs          map[string]string
 	Ulimits        []struct {
 		Name       string
-		Soft, Hard uint64
+		Soft, Hard int64
 	}
-	Mounts []struct {
-		Type, Source, Target string
-		ReadOnly             bool
-	}
+	Mounts        []dockeropts.APIMount
 	ConsoleSize   [2]uint
 	SecurityOpt   []string
-	RestartPolicy struct{ Name string }
+	RestartPolicy dockeropts.RestartPolicy
 }
 
-// containerMeta is what skiffd keeps of a container besides the library's state: the
-// docker request it was created from (for inspect, restart and --rm).
-type containerMeta struct {
-	Name   string
-	Config createRequest
-}
+// extensionKey names the docker create request that skiffd records with each
+// container (ContainerConfig.Extensions), for inspect and attach.
+const extensionKey = "skiffd/create-request"
 
-func (d *daemon) metaPath(id string) string { return filepath.Join(d.meta, id+".json") }
-
-func (d *daemon) saveMeta(id string, m *containerMeta) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
+// request returns the docker create request container c was made from; an empty
+// one for a container skiffd did not create.
+func request(c *skiff.Container) *createRequest {
+	req := &createRequest{}
+	if data := c.Config().Extensions[extensionKey]; data != nil {
+		json.Unmarshal(data, req)
 	}
-	tmp := d.metaPath(id) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, d.metaPath(id))
-}
-
-func (d *daemon) loadMeta(id string) *containerMeta {
-	m := &containerMeta{}
-	data, err := os.ReadFile(d.metaPath(id))
-	if err == nil {
-		json.Unmarshal(data, m)
-	}
-	return m
+	return req
 }
 
 func (d *daemon) containerRoutes(h func(string, apiFunc)) {
@@ -147,10 +123,12 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 		cfg.Init = *hc.Init
 	}
 	for _, o := range hc.SecurityOpt {
-		if o == "no-new-privileges" || o == "no-new-privileges:true" || o == "no-new-privileges=true" {
-			cfg.NoNewPrivileges = true
+		// Options Skiff does not implement (seccomp profiles, labels) are ignored.
+		if nnp, err := dockeropts.ParseSecurityOpt([]string{o}); err == nil {
+			cfg.NoNewPrivileges = nnp
 		}
 	}
+	var err error
 	switch hc.NetworkMode {
 	case "", "default", "bridge":
 		cfg.Network = skiff.NetworkBridge
@@ -162,60 +140,40 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 			cfg.Aliases = append(cfg.Aliases, ep.Aliases...)
 		}
 	}
-	for port, binds := range hc.PortBindings {
-		p, proto, _ := strings.Cut(port, "/")
-		cport, err := strconv.ParseUint(p, 10, 16)
-		if err != nil {
-			return cfg, errorf(http.StatusBadRequest, "invalid port %q", port)
-		}
-		for _, b := range binds {
-			m := netbridge.PortMapping{ContainerPort: uint16(cport), Proto: proto}
-			if b.HostPort != "" {
-				hp, err := strconv.ParseUint(strings.Split(b.HostPort, "-")[0], 10, 16)
-				if err != nil {
-					return cfg, errorf(http.StatusBadRequest, "invalid host port %q", b.HostPort)
-				}
-				m.HostPort = uint16(hp)
-			}
-			if b.HostIp != "" && b.HostIp != "0.0.0.0" {
-				ip, err := netip.ParseAddr(b.HostIp)
-				if err != nil {
-					return cfg, errorf(http.StatusBadRequest, "invalid host IP %q", b.HostIp)
-				}
-				m.HostIP = ip
-			}
-			cfg.Ports = append(cfg.Ports, m)
-		}
+	if cfg.Ports, err = dockeropts.PortBindings(hc.PortBindings); err != nil {
+		return cfg, errorf(http.StatusBadRequest, "%v", err)
 	}
 	for _, b := range hc.Binds {
-		parts := strings.Split(b, ":")
-		if len(parts) < 2 {
-			return cfg, errorf(http.StatusBadRequest, "invalid volume specification: %q", b)
+		m, err := dockeropts.ParseVolume(b)
+		if err == nil {
+			err = dockeropts.CreateBindSource(m)
 		}
-		m := skiff.Mount{Type: skiff.MountBind, Source: parts[0], Target: parts[1]}
-		if !strings.HasPrefix(parts[0], "/") {
-			m.Type = skiff.MountVolume
-		}
-		if len(parts) > 2 {
-			for _, o := range strings.Split(parts[2], ",") {
-				switch o {
-				case "ro":
-					m.ReadOnly = true
-				case "rprivate", "private", "rshared", "shared", "rslave", "slave":
-					m.Propagation = o
-				}
-			}
+		if err != nil {
+			return cfg, errorf(http.StatusBadRequest, "%v", err)
 		}
 		cfg.Mounts = append(cfg.Mounts, m)
 	}
-	for _, mt := range hc.Mounts {
-		cfg.Mounts = append(cfg.Mounts, skiff.Mount{Type: mt.Type, Source: mt.Source, Target: mt.Target, ReadOnly: mt.ReadOnly})
+	for _, am := range hc.Mounts {
+		m, err := dockeropts.FromAPIMount(am)
+		if err == nil {
+			err = dockeropts.CheckBindSource(m)
+		}
+		if err != nil {
+			return cfg, errorf(http.StatusBadRequest, "%v", err)
+		}
+		cfg.Mounts = append(cfg.Mounts, m)
 	}
-	for target := range hc.Tmpfs {
-		cfg.Mounts = append(cfg.Mounts, skiff.Mount{Type: skiff.MountTmpfs, Target: target})
+	tmpfs, err := dockeropts.TmpfsMounts(hc.Tmpfs)
+	if err != nil {
+		return cfg, errorf(http.StatusBadRequest, "%v", err)
 	}
+	cfg.Mounts = append(cfg.Mounts, tmpfs...)
 	for _, u := range hc.Ulimits {
-		cfg.Ulimits = append(cfg.Ulimits, specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(u.Name), Soft: u.Soft, Hard: u.Hard})
+		rl, err := dockeropts.Ulimit(u.Name, u.Soft, u.Hard)
+		if err != nil {
+			return cfg, errorf(http.StatusBadRequest, "%v", err)
+		}
+		cfg.Ulimits = append(cfg.Ulimits, rl)
 	}
 	res := &cfg.Resources
 	res.MemoryLimit = hc.Memory
@@ -227,16 +185,21 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 		res.CPUShares = uint64(hc.CpuShares)
 	}
 	if hc.NanoCpus > 0 {
-		res.CPUPeriod = 100000
-		res.CPUQuota = hc.NanoCpus * 100000 / 1e9
+		res.CPUQuota, res.CPUPeriod = dockeropts.CPUQuota(hc.NanoCpus)
 	} else if hc.CpuQuota > 0 {
 		res.CPUQuota = hc.CpuQuota
 		res.CPUPeriod = uint64(hc.CpuPeriod)
 	}
 	// Every container runs under its monitor and outlives skiffd; an open stdin or a
-	// terminal is reached through its attach socket.
+	// terminal is reached through its attach socket. The monitor carries out --rm.
 	cfg.Detach = true
 	cfg.OpenStdin = req.OpenStdin
+	cfg.AutoRemove = hc.AutoRemove
+	data, err := json.Marshal(req)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Extensions = map[string][]byte{extensionKey: data}
 	return cfg, nil
 }
 
@@ -279,9 +242,6 @@ func (d *daemon) create(ctx context.Context, req *createRequest, name string) (s
 	}
 	if rows, cols := req.HostConfig.ConsoleSize[0], req.HostConfig.ConsoleSize[1]; req.Tty && rows > 0 && cols > 0 {
 		c.Resize(uint16(rows), uint16(cols))
-	}
-	if err := d.saveMeta(c.ID(), &containerMeta{Name: c.Name(), Config: *req}); err != nil {
-		return "", err
 	}
 	return c.ID(), nil
 }
@@ -353,21 +313,21 @@ func (d *daemon) ports(ctx context.Context, c *skiff.Container) []map[string]any
 	return out
 }
 
-func command(m *containerMeta, st skiff.State) string {
-	args := append(append([]string{}, m.Config.Entrypoint...), m.Config.Cmd...)
+func command(req *createRequest) string {
+	args := append(append([]string{}, req.Entrypoint...), req.Cmd...)
 	return strings.Join(args, " ")
 }
 
 func (d *daemon) containerSummary(ctx context.Context, c *skiff.Container) map[string]any {
 	st := c.State()
-	m := d.loadMeta(st.ID)
+	req := request(c)
 	labels := st.Labels
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	return map[string]any{
 		"Id": st.ID, "Names": []string{"/" + st.Name}, "Image": st.Image, "ImageID": st.ImageID,
-		"Command": command(m, st), "Created": st.Created.Unix(), "State": string(st.Status),
+		"Command": command(req), "Created": st.Created.Unix(), "State": string(st.Status),
 		"Status": statusText(st), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": []any{},
 		"HostConfig":      map[string]string{"NetworkMode": st.Network},
 		"NetworkSettings": map[string]any{"Networks": map[string]any{}},
@@ -460,8 +420,7 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	st := c.State()
-	m := d.loadMeta(st.ID)
-	req := m.Config
+	req := request(c)
 	fmtTime := func(t time.Time) string {
 		if t.IsZero() {
 			return "0001-01-01T00:00:00Z"
@@ -513,7 +472,7 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 		"Id": st.ID, "Created": fmtTime(st.Created), "Path": path, "Args": nonNil(args), "Name": "/" + st.Name,
 		"State": map[string]any{
 			"Status": string(st.Status), "Running": st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused,
-			"Paused": st.Status == skiff.StatusPaused, "Restarting": false, "OOMKilled": st.OOMKilled, "Dead": false,
+			"Paused": st.Status == skiff.StatusPaused, "Restarting": st.Restarting, "OOMKilled": st.OOMKilled, "Dead": false,
 			"Pid": st.Pid, "ExitCode": st.ExitCode, "Error": "", "StartedAt": fmtTime(st.Started), "FinishedAt": fmtTime(st.Finished),
 		},
 		"Image": st.ImageID, "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "", "LogPath": "",
@@ -522,7 +481,7 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 			"Binds": hc.Binds, "NetworkMode": st.Network, "PortBindings": hc.PortBindings, "AutoRemove": hc.AutoRemove,
 			"Memory": hc.Memory, "NanoCpus": hc.NanoCpus, "CpuShares": hc.CpuShares, "PidsLimit": hc.PidsLimit,
 			"Privileged": hc.Privileged, "CapAdd": hc.CapAdd, "CapDrop": hc.CapDrop, "Init": hc.Init,
-			"ReadonlyRootfs": hc.ReadonlyRootfs, "RestartPolicy": map[string]any{"Name": "no", "MaximumRetryCount": 0},
+			"ReadonlyRootfs": hc.ReadonlyRootfs, "RestartPolicy": restartPolicy(hc.RestartPolicy),
 			"LogConfig": map[string]any{"Type": "json-file", "Config": map[string]string{}},
 		},
 		"Config": config, "Mounts": []any{},
@@ -551,12 +510,15 @@ func (d *daemon) containerDelete(w http.ResponseWriter, r *http.Request) error {
 	return noContent(w)
 }
 
-// deleteContainer removes c with the library and forgets what skiffd knew of it.
+// deleteContainer removes c with the library.
 func (d *daemon) deleteContainer(ctx context.Context, c *skiff.Container, opts ...skiff.DeleteOption) error {
-	id := c.ID()
-	if err := c.Delete(ctx, opts...); err != nil {
-		return err
+	return c.Delete(ctx, opts...)
+}
+
+// restartPolicy is HostConfig.RestartPolicy as inspect shows it ("no" when unset).
+func restartPolicy(p dockeropts.RestartPolicy) dockeropts.RestartPolicy {
+	if p.Name == "" {
+		p.Name = "no"
 	}
-	os.Remove(d.metaPath(id))
-	return nil
+	return p
 }

@@ -2,132 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/skiffrt/skiff"
 )
-
-// watch is one wait for a container's next exit; done closes when it exited (and,
-// with --rm, was removed).
-type watch struct {
-	done    chan struct{}
-	once    sync.Once
-	started bool
-	code    int
-	err     string
-	// removeErr is set when --rm could not remove the container.
-	removeErr string
-}
-
-// watchFor returns the pending watch of container id, making one.
-func (d *daemon) watchFor(id string) *watch {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	w := d.watches[id]
-	if w == nil {
-		w = &watch{done: make(chan struct{})}
-		d.watches[id] = w
-	}
-	return w
-}
-
-// ensureWatching makes sure a goroutine waits for container id to exit, records its
-// exit code for the waiters and removes it when it was created with --rm.
-func (d *daemon) ensureWatching(id string) *watch {
-	w := d.watchFor(id)
-	d.mu.Lock()
-	start := !w.started
-	w.started = true
-	d.mu.Unlock()
-	if start {
-		go d.runWatch(id, w)
-	}
-	return w
-}
-
-func (d *daemon) runWatch(id string, w *watch) {
-	ctx := context.Background()
-	code := d.pollExit(ctx, id)
-	d.mu.Lock()
-	restarting := d.restarting[id]
-	d.mu.Unlock()
-	if d.loadMeta(id).Config.HostConfig.AutoRemove && !restarting {
-		// Let attached clients read the end of the log first.
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			d.mu.Lock()
-			n := d.attached[id]
-			d.mu.Unlock()
-			if n == 0 {
-				break
-			}
-		}
-		for try := 0; try < 5; try++ {
-			c, err := d.e.Container(ctx, id)
-			if err != nil {
-				break // gone
-			}
-			err = d.deleteContainer(ctx, c, skiff.WithForce())
-			if err == nil {
-				break
-			}
-			d.log.Warn("auto-remove", "container", id[:12], "try", try, "err", err)
-			w.removeErr = err.Error()
-			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
-		}
-	}
-	d.mu.Lock()
-	if d.watches[id] == w {
-		delete(d.watches, id)
-	}
-	d.mu.Unlock()
-	w.code = code
-	close(w.done)
-}
-
-// pollExit waits for a detached container (run by its monitor) to exit, or to be
-// removed, and returns its exit code.
-func (d *daemon) pollExit(ctx context.Context, id string) int {
-	code := 0
-	for {
-		c, err := d.e.Container(ctx, id)
-		if err != nil {
-			return code
-		}
-		st := c.State()
-		code = st.ExitCode
-		if st.Status == skiff.StatusExited {
-			return code
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// recover picks up after a previous skiffd: it forgets containers removed meanwhile,
-// removes exited --rm ones and watches running --rm ones.
-func (d *daemon) recover(ctx context.Context) {
-	cs, err := d.e.Containers(ctx)
-	if err != nil {
-		return
-	}
-	for _, c := range cs {
-		st := c.State()
-		m := d.loadMeta(st.ID)
-		if !m.Config.HostConfig.AutoRemove {
-			continue
-		}
-		switch st.Status {
-		case skiff.StatusExited:
-			d.deleteContainer(ctx, c, skiff.WithForce())
-		case skiff.StatusRunning, skiff.StatusPaused:
-			d.ensureWatching(st.ID)
-		}
-	}
-}
 
 func (d *daemon) containerStart(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
@@ -148,63 +31,51 @@ func (d *daemon) containerStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *daemon) start(ctx context.Context, c *skiff.Container) error {
-	if err := c.Start(ctx); err != nil {
-		return err
-	}
-	d.ensureWatching(c.ID())
-	return nil
+	return c.Start(ctx)
 }
 
+// containerWait answers when the container reaches the condition: not-running (the
+// default; at once for a container that does not run), next-exit or removed. The
+// library's Wait holds a --rm container until the exit code is read.
 func (d *daemon) containerWait(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	c, err := d.container(r.Context(), ref)
 	if err != nil {
 		return err
 	}
-	cond := r.URL.Query().Get("condition")
-	st := c.State()
-	var wt *watch
-	switch {
-	case cond == "" || cond == "not-running":
-		if st.Status == skiff.StatusExited || st.Status == skiff.StatusCreated {
+	var opts []skiff.WaitOption
+	switch cond := r.URL.Query().Get("condition"); cond {
+	case "", "not-running":
+		if st := c.State(); st.Status == skiff.StatusExited || st.Status == skiff.StatusCreated {
 			return writeJSON(w, http.StatusOK, map[string]any{"StatusCode": st.ExitCode, "Error": nil})
 		}
-		wt = d.ensureWatching(st.ID)
-	case st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused:
-		wt = d.ensureWatching(st.ID)
+	case "next-exit":
+		opts = append(opts, skiff.UntilNextExit())
+	case "removed":
+		opts = append(opts, skiff.UntilRemoved())
 	default:
-		wt = d.watchFor(st.ID)
+		return errorf(http.StatusBadRequest, "invalid condition: %q", cond)
 	}
-	// The CLI sends start only once it has the headers: flush them now.
+	// Waiting from before the headers go out: the CLI starts the container once it
+	// has them.
+	ch, err := c.Await(r.Context(), opts...)
+	if err != nil {
+		return containerError(ref, err)
+	}
 	s := startStream(w, "application/json")
-	select {
-	case <-wt.done:
-	case <-r.Context().Done():
+	res := <-ch
+	if r.Context().Err() != nil {
 		return nil
 	}
-	if cond == "removed" {
-		for wt.removeErr == "" {
-			if _, err := d.e.Container(r.Context(), st.ID); err != nil {
-				break
-			}
-			select {
-			case <-r.Context().Done():
-				return nil
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
+	body := map[string]any{"StatusCode": res.Code, "Error": nil}
+	if res.Err != nil {
+		body["Error"] = map[string]string{"Message": res.Err.Error()}
 	}
-	var e any
-	if wt.err != "" {
-		e = map[string]string{"Message": wt.err}
-	}
-	data := []byte(`{"StatusCode":` + strconv.Itoa(wt.code) + `,"Error":`)
-	if e == nil {
-		data = append(data, "null}\n"...)
-		s.Write(data)
+	data, err := json.Marshal(body)
+	if err != nil {
 		return nil
 	}
-	s.Write(append(data, `{"Message":`+strconv.Quote(wt.err)+"}}\n"...))
+	s.Write(append(data, '\n'))
 	return nil
 }
 
@@ -279,7 +150,8 @@ func (d *daemon) containerKill(w http.ResponseWriter, r *http.Request) error {
 }
 
 // containerRestart stops the container and starts it again (the same container,
-// under a monitor).
+// under a monitor): the library's Restart, which marks the container restarting
+// (State.Restarting) so that the monitor of a --rm container does not remove it.
 func (d *daemon) containerRestart(w http.ResponseWriter, r *http.Request) error {
 	ref := r.PathValue("id")
 	ctx := context.WithoutCancel(r.Context())
@@ -287,31 +159,15 @@ func (d *daemon) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	d.restarting[c.ID()] = true
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		delete(d.restarting, c.ID())
-		d.mu.Unlock()
-	}()
-	if st := c.State().Status; st == skiff.StatusRunning || st == skiff.StatusPaused {
-		if err := d.stop(ctx, c, r); err != nil {
-			return err
-		}
-		// Let the watch of this run record its exit before the next run starts.
-		d.mu.Lock()
-		wt := d.watches[c.ID()]
-		d.mu.Unlock()
-		if wt != nil && wt.started {
-			select {
-			case <-wt.done:
-			case <-time.After(5 * time.Second):
-			}
+	timeout := 10 * time.Second
+	if t, err := strconv.Atoi(r.URL.Query().Get("t")); err == nil {
+		timeout = time.Duration(t) * time.Second
+		if t < 0 {
+			timeout = time.Hour
 		}
 	}
-	if err := d.start(ctx, c); err != nil {
-		return err
+	if err := c.Restart(ctx, timeout); err != nil {
+		return containerError(ref, err)
 	}
 	return noContent(w)
 }

@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,38 +28,21 @@ const (
 )
 
 // daemon is the state of one skiffd: the engine, and what only this process knows:
-// exit watchers, exec instances, attach sessions.
+// exec instances. Everything about containers — the docker request each was created
+// from, --rm, exits, restarts — is the library's, recorded with their state, so a
+// restarted skiffd finds it all again.
 type daemon struct {
 	ctx      context.Context
 	e        *skiff.Engine
 	log      *slog.Logger
-	meta     string   // <root>/skiffd/containers: the docker-side config of each container
 	insecure []string // registries reached over plain HTTP
 
-	mu      sync.Mutex
-	watches map[string]*watch        // by container ID
-	execs   map[string]*execInstance // by exec ID
-	// attached counts the attach sessions of a container; --rm
-	// waits for them to drain before it removes the container (and its log).
-	attached map[string]int
-	// restarting marks containers being restarted: their exit is not the end of a
-	// --rm container.
-	restarting map[string]bool
+	mu    sync.Mutex
+	execs map[string]*execInstance // by exec ID
 }
 
 func newDaemon(ctx context.Context, e *skiff.Engine, log *slog.Logger, insecure []string) (*daemon, error) {
-	d := &daemon{
-		ctx: ctx, e: e, log: log, insecure: insecure,
-		meta:       filepath.Join(e.Root(), "skiffd", "containers"),
-		watches:    map[string]*watch{},
-		execs:      map[string]*execInstance{},
-		attached:   map[string]int{},
-		restarting: map[string]bool{},
-	}
-	if err := os.MkdirAll(d.meta, 0o700); err != nil {
-		return nil, err
-	}
-	d.recover(ctx)
+	d := &daemon{ctx: ctx, e: e, log: log, insecure: insecure, execs: map[string]*execInstance{}}
 	return d, nil
 }
 

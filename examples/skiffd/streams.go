@@ -32,27 +32,22 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st := c.State()
-	m := d.loadMeta(st.ID)
-	tty := m.Config.Tty
+	req := request(c)
+	tty := c.Config().Tty
 	q := r.URL.Query()
 	wantIn, wantOut, wantErr := boolQuery(r, "stdin"), boolQuery(r, "stdout"), boolQuery(r, "stderr")
 	if !q.Has("stdout") && !q.Has("stderr") {
 		wantOut, wantErr = true, true
 	}
 	since := time.Now() // output from now on (docker start -a attaches, then starts)
-	// Count this session before the 101: the client starts the container as soon as
-	// it has it, and --rm must wait for this session to drain the log.
-	d.mu.Lock()
-	d.attached[st.ID]++
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		if d.attached[st.ID]--; d.attached[st.ID] <= 0 {
-			delete(d.attached, st.ID)
-		}
-		d.mu.Unlock()
-	}()
-	socket := m.Config.OpenStdin || tty
+	// Hold the container before the 101: the client starts it as soon as it has that,
+	// and the monitor of a --rm container must let this session drain the log first.
+	release, err := c.Hold()
+	if err != nil {
+		return containerError(ref, err)
+	}
+	defer release()
+	socket := c.Config().OpenStdin || tty
 	f := &framer{raw: tty, w: &lazyWriter{}}
 	var a *skiff.AttachStream
 	if socket && st.Status != skiff.StatusExited {
@@ -127,7 +122,7 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 			io.Copy(a, br)
 			if tty {
 				close(ended) // the client detached: leave the container running
-			} else if m.Config.StdinOnce {
+			} else if req.StdinOnce {
 				a.CloseStdin()
 			}
 		}()
@@ -215,7 +210,7 @@ func (d *daemon) containerLogs(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusBadRequest, "invalid tail %q", t)
 		}
 	}
-	tty := d.loadMeta(c.ID()).Config.Tty
+	tty := c.Config().Tty
 	opts := skiff.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Since: parseUnixTime(q.Get("since"))}
 	until := parseUnixTime(q.Get("until"))
 	ct := "application/vnd.docker.multiplexed-stream"
