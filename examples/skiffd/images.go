@@ -223,7 +223,10 @@ func (d *daemon) imagePull(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	from, tag := q.Get("fromImage"), q.Get("tag")
 	if from == "" {
-		return errorf(http.StatusBadRequest, "fromImage is required (import by fromSrc is not supported)")
+		if q.Has("fromSrc") {
+			return d.imageImport(w, r)
+		}
+		return errorf(http.StatusBadRequest, "fromImage or fromSrc is required")
 	}
 	ref := from
 	switch {
@@ -285,6 +288,9 @@ func (d *daemon) imageGet(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		if n, ok := strings.CutSuffix(rest, "/history"); ok {
 			return d.imageHistory(w, r, n)
+		}
+		if n, ok := strings.CutSuffix(rest, "/get"); ok {
+			return d.imageSave(w, r, []string{n})
 		}
 		return errorf(http.StatusNotFound, "page not found")
 	}
