@@ -42,6 +42,12 @@
 // *StepError naming the Dockerfile line, the exit code and the tail of the
 // output.
 //
+// A build or commit holds the image store's GC lock shared while it runs
+// (registry.Store.LockGC), so a collector of layers waits for it. A build
+// killed midway leaves its temps (.tmp-* in the cache, step snapshots maybe
+// still mounted); Builder.Check finds them once no build or pull holds that
+// lock and, with repair, unmounts and removes them.
+//
 // # Reproducible builds
 //
 // With Options.SourceDateEpoch set (the CLI reads SOURCE_DATE_EPOCH), every

@@ -66,8 +66,11 @@
 // and made visible by renameat2(RENAME_NOREPLACE). A per-chainID flock(2) in
 // <root>/layers/locks makes a second Unpack of the same layer, in this or
 // another process, wait and then find the layer present; if the lock is lost
-// somehow, the rename still lets exactly one copy win. Check removes temp dirs
-// left by a killed process.
+// somehow, the rename still lets exactly one copy win. Every unpack and
+// removal holds that lock while its temp dir (.tmp-<hex>-*, .rm-<hex>-*)
+// exists, so a temp dir whose lock is free was left by a killed process:
+// Store.Check reports those and short links whose layer is gone, and removes
+// them with repair.
 //
 // # Speed
 //

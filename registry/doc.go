@@ -30,7 +30,10 @@
 // (`skopeo copy docker://REF oci:DIR:REF` and back); [Store.Image], [Store.List],
 // [Store.Tag] and [Store.Remove] work on the store alone (`docker image inspect / ls / tag /
 // rm`); [Store.OpenLayer] streams a layer's uncompressed tar; [Store.Prune] collects blobs no
-// image references and [Store.Check] is fsck. [Login] and [Logout] keep credentials in the
+// image references and [Store.Check] is fsck; both take the store's garbage-collection lock
+// exclusive, which writes and pulls hold shared, and [Store.LockGC] offers it to callers that
+// write content an image names only later (a build) or collect content of their own (the
+// engine's unpacked layers). [Login] and [Logout] keep credentials in the
 // docker config.json that Pull and Push read through authn.DefaultKeychain. [WithUnpack]
 // lets a caller unpack layers while Pull downloads them.
 //
