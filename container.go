@@ -97,8 +97,12 @@ type ContainerConfig struct {
 	// (a Docker API daemon, the create request it answered) without a store of its
 	// own. Keys are free-form; prefix them with the client's name.
 	Extensions map[string][]byte `json:",omitempty"`
-	// AutoRemove deletes the container when Run returns (docker run --rm).
+	// AutoRemove deletes the container when Run returns (docker run --rm); a detached
+	// one, when its process exits (its monitor does it).
 	AutoRemove bool
+	// RestartPolicy runs a detached container again when its process exits (docker
+	// run --restart). It conflicts with AutoRemove.
+	RestartPolicy RestartPolicy `json:",omitzero"`
 	// Detach runs the container under a monitor process, so that it outlives the
 	// creating program; its output goes to its log (Container.Logs) and Stdin,
 	// Stdout and Stderr are ignored (docker run -d). With OpenStdin or Tty its streams
@@ -161,6 +165,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	}
 	if cfg.Name != "" && !validName.MatchString(cfg.Name) {
 		return nil, fmt.Errorf("%w: Name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", ErrInvalidConfig, cfg.Name)
+	}
+	if err := cfg.RestartPolicy.validate(&cfg); err != nil {
+		return nil, err
 	}
 	if err := e.checkRootless(cfg); err != nil {
 		return nil, err
@@ -427,6 +434,13 @@ func alive(pid int) bool {
 // engine root may start a created container. An exited container starts again (docker
 // start): a new init runs its command on the same root filesystem, under a monitor.
 func (c *Container) Start(ctx context.Context) error {
+	return c.start(ctx, false)
+}
+
+// start is Start by a client, or by the monitor's restart policy (byPolicy), which
+// runs an exited container again only while the restart it marked is pending and
+// keeps the count of restarts.
+func (c *Container) start(ctx context.Context, byPolicy bool) error {
 	unlockOp, err := c.e.lockOp(c.id)
 	if err != nil {
 		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
@@ -438,8 +452,11 @@ func (c *Container) Start(ctx context.Context) error {
 	if c.removed {
 		return fmt.Errorf("start container %s: %w", shortID(c.id), ErrNotFound)
 	}
+	if byPolicy && (c.st.Status != StatusExited || !c.st.Restarting || c.st.ManuallyStopped) {
+		return fmt.Errorf("start container %s: %w", shortID(c.id), errStale)
+	}
 	if c.st.Status == StatusExited {
-		return c.restartLocked(ctx)
+		return c.restartLocked(ctx, byPolicy)
 	}
 	if c.st.Status != StatusCreated {
 		return &StateError{ID: c.id, Op: "start", From: c.st.Status, Want: string(StatusCreated) + " or " + string(StatusExited)}
@@ -448,12 +465,16 @@ func (c *Container) Start(ctx context.Context) error {
 	if proc == nil {
 		proc = namespace.Load(c.st.Pid, c.e.ctrs.path(c.id))
 	}
+	if err := c.e.publishPorts(ctx, c.st); err != nil { // Docker takes the ports at start
+		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
+	}
 	released := time.Now().UTC()
 	if err := proc.Start(); err != nil {
 		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
 	}
 	st, err := c.e.ctrs.update(c.id, func(st *State) error {
 		st.Started = released // also when the monitor saw it exit already
+		st.ManuallyStopped = false
 		if st.Status == StatusCreated {
 			st.Status = StatusRunning
 		}
@@ -613,6 +634,7 @@ func (c *Container) reap() {
 			c.exit.OOMKilled = oom
 		}
 	}
+	releasePorts(context.Background(), c.e.net, c.e.log, c.id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, err := c.e.ctrs.update(c.id, func(st *State) error {

@@ -20,6 +20,7 @@ func (c *Container) Kill(ctx context.Context, sig syscall.Signal) error {
 	if st.Status != StatusRunning && st.Status != StatusPaused {
 		return &StateError{ID: st.ID, Op: "kill", From: st.Status, Want: "running"}
 	}
+	c.markStopped() // no restart policy runs it again (restart.go)
 	if err := syscall.Kill(st.Pid, sig); err != nil {
 		return fmt.Errorf("kill container %s (pid %d) with %s: %w", shortID(st.ID), st.Pid, sig, err)
 	}
@@ -50,6 +51,7 @@ func ParseSignal(s string) (syscall.Signal, error) {
 // SIGTERM), waits up to timeout, then kills every process of it (docker stop -t). A
 // container that is not running is left as it is.
 func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
+	c.markStopped() // no restart policy runs it again, a pending restart is called off (restart.go)
 	st := c.State()
 	switch st.Status {
 	case StatusExited, StatusCreated: // as Docker: stopping what does not run is a no-op

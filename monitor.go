@@ -44,6 +44,7 @@ import (
 //	                                         │ wait ◀────────────── exit ───────── │
 //	                                         │ state.json: exited (code, OOMKilled)
 //	                                         │ --rm: waits for holders (Hold), Delete
+//	                                         │ restart policy: a helper Starts it again
 const monitorEnv = "_SKIFF_MONITOR"
 
 // errStale leaves the state alone: it belongs to a newer run of the container.
@@ -133,6 +134,9 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 
 // runMonitor is the monitor process's main; it returns the process's exit code.
 func runMonitor() int {
+	if os.Getenv(monitorEnv) == "restart" {
+		return restartByPolicy() // restart.go
+	}
 	// Catch (not ignore: an ignored disposition would be inherited by the container
 	// through execve) the signals a terminal or a process group might send.
 	sigs := make(chan os.Signal, 8)
@@ -314,6 +318,8 @@ func runMonitor() int {
 		held := ctrs.awaitHolders(req.ID, RemovalGrace)
 		removeAfterExit(req, ctrs, final)
 		held.Unlock()
+	} else if !restarting && final != nil {
+		scheduleRestart(req, ctrs, final) // restart.go
 	}
 	return 0
 }
@@ -346,7 +352,7 @@ func removeAfterExit(req monitorRequest, ctrs containerStore, st *State) {
 }
 
 // isMonitor reports whether this process is a container monitor.
-func isMonitor() bool { return os.Getenv(monitorEnv) == "1" }
+func isMonitor() bool { m := os.Getenv(monitorEnv); return m == "1" || m == "restart" }
 
 var _ io.Writer = (*logWriter)(nil)
 

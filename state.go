@@ -43,12 +43,17 @@ type State struct {
 	Network    string                  `json:"network"` // NetworkBridge, NetworkNone, NetworkHost or a network name
 	Hostname   string                  `json:"hostname"`
 	Resources  Resources               `json:"resources"`            // cgroup limits, applied again on restart
-	Restarting bool                    `json:"restarting,omitempty"` // a Restart is under way: --rm must not remove it
+	Restarting bool                    `json:"restarting,omitempty"` // a Restart, or a restart policy's, is under way: --rm must not remove it
 	Aliases    []string                `json:"aliases,omitempty"`    // network aliases
 	Ports      []netbridge.PortMapping `json:"ports,omitempty"`      // published ports
 	Cmd        []string                `json:"cmd"`                  // entrypoint and arguments
 	Layers     []string                `json:"layers"`               // chain IDs of the image layers, bottom to top
 	Labels     map[string]string       `json:"labels,omitempty"`
+	// RestartCount counts the restarts of the restart policy since the last Start.
+	RestartCount int `json:"restart_count,omitempty"`
+	// ManuallyStopped records a Stop or Kill, which ends the restart policy's
+	// restarts until the next Start.
+	ManuallyStopped bool `json:"manually_stopped,omitempty"`
 	// Config is what the container was created with (its streams left out), Extensions
 	// included. States written before it was recorded have none: Container.Config
 	// then rebuilds what the other fields tell.
