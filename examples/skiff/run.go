@@ -19,7 +19,7 @@ import (
 // containerFlags are the flags that describe a container (shared by run and create).
 type containerFlags struct {
 	name, hostname, user, workdir, memory, memorySwap, network string
-	entrypoint                                                 string
+	entrypoint, restart                                        string
 	env, envFiles, publish, volumes, mounts, tmpfs, aliases    []string
 	capAdd, capDrop, securityOpts, ulimits, labels             []string
 	cpus                                                       string
@@ -37,6 +37,7 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (bytes, or with unit: 128m, 1g)")
 	fl.StringVar(&f.memorySwap, "memory-swap", "", "swap limit equal to memory plus swap: '-1' to enable unlimited swap")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
+	fl.StringVar(&f.restart, "restart", "no", "restart policy when the container exits (no, always, unless-stopped, on-failure[:N]); detached containers only")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "set environment variables (KEY=VALUE, or KEY to pass the host's)")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "read in a file of environment variables")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])")
@@ -161,6 +162,11 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 		cfg.Ulimits = append(cfg.Ulimits, rl)
 	}
 	cfg.Labels = dockeropts.ParseLabels(f.labels)
+	policy, err := dockeropts.ParseRestartPolicy(f.restart)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.RestartPolicy = skiff.RestartPolicy(policy)
 	if f.interactive {
 		cfg.Stdin = os.Stdin
 	}
