@@ -106,7 +106,7 @@ func TestTestcontainers(t *testing.T) {
 	t.Run("files before start and copy in and out", func(t *testing.T) {
 		req := tc.ContainerRequest{
 			Image:      env.Busybox,
-			Cmd:        []string{"sh", "-c", "cat /etc/app/conf.txt; exec sleep 300"},
+			Cmd:        []string{"sh", "-c", "cat /etc/app/conf.txt; trap 'exit 0' TERM; sleep 300 & wait"},
 			Files:      []tc.ContainerFile{{Reader: strings.NewReader("configured\n"), ContainerFilePath: "/etc/app/conf.txt", FileMode: 0o644}},
 			WaitingFor: wait.ForLog("configured"),
 		}
