@@ -111,4 +111,34 @@ func TestDockerCLIAutoRemove(t *testing.T) {
 		}
 		e.ok("rm", "twice")
 	})
+
+	t.Run("restart policy", func(t *testing.T) {
+		e.ok("run", "-d", "--restart", "on-failure:2", "--name", "flaky", img, "sh", "-c", "echo try; exit 3")
+		waitFor(t, "two restarts", func() bool {
+			out := e.ok("inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}", "flaky")
+			return out == "2 exited 3\n"
+		})
+		if out := e.ok("inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "flaky"); out != "on-failure:2\n" {
+			t.Errorf("inspect RestartPolicy = %q", out)
+		}
+		if out := e.ok("logs", "flaky"); out != "try\ntry\ntry\n" {
+			t.Errorf("logs of three runs = %q", out)
+		}
+		e.ok("rm", "flaky")
+
+		e.ok("run", "-d", "--restart", "always", "--name", "again", img, "true")
+		waitFor(t, "a restart", func() bool {
+			out := e.ok("inspect", "-f", "{{.RestartCount}}", "again")
+			return out != "0\n"
+		})
+		e.ok("stop", "again")
+		waitFor(t, "the restarts to end", func() bool {
+			return e.ok("inspect", "-f", "{{.State.Status}}", "again") == "exited\n"
+		})
+		e.ok("rm", "again")
+		_, errs, code := e.run("run", "-d", "--restart", "always", "--rm", img, "true")
+		if code == 0 || !strings.Contains(errs, "onflict") {
+			t.Errorf("run --restart always --rm: exit %d, stderr %q", code, errs)
+		}
+	})
 }

@@ -195,6 +195,7 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 	cfg.Detach = true
 	cfg.OpenStdin = req.OpenStdin
 	cfg.AutoRemove = hc.AutoRemove
+	cfg.RestartPolicy = skiff.RestartPolicy(hc.RestartPolicy)
 	data, err := json.Marshal(req)
 	if err != nil {
 		return cfg, err
@@ -277,8 +278,20 @@ func humanDuration(d time.Duration) string {
 	}
 }
 
+// dockerStatus is the container's status in Docker's words: "restarting" while its
+// restart policy is about to run it again.
+func dockerStatus(st skiff.State) string {
+	if st.Status == skiff.StatusExited && st.Restarting {
+		return "restarting"
+	}
+	return string(st.Status)
+}
+
 func statusText(st skiff.State) string {
 	now := time.Now()
+	if st.Status == skiff.StatusExited && st.Restarting {
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.Finished)))
+	}
 	switch st.Status {
 	case skiff.StatusRunning:
 		return "Up " + humanDuration(now.Sub(st.Started))
@@ -327,7 +340,7 @@ func (d *daemon) containerSummary(ctx context.Context, c *skiff.Container) map[s
 	}
 	return map[string]any{
 		"Id": st.ID, "Names": []string{"/" + st.Name}, "Image": st.Image, "ImageID": st.ImageID,
-		"Command": command(req), "Created": st.Created.Unix(), "State": string(st.Status),
+		"Command": command(req), "Created": st.Created.Unix(), "State": dockerStatus(st),
 		"Status": statusText(st), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": []any{},
 		"HostConfig":      map[string]string{"NetworkMode": st.Network},
 		"NetworkSettings": map[string]any{"Networks": map[string]any{}},
@@ -349,10 +362,10 @@ func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
 	for i := len(cs) - 1; i >= 0; i-- { // newest first
 		c := cs[i]
 		st := c.State()
-		if !all && len(f["status"]) == 0 && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
+		if !all && len(f["status"]) == 0 && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused && !st.Restarting {
 			continue
 		}
-		if !matches(f["status"], string(st.Status)) || !matchesName(f["name"], st.Name) ||
+		if !matches(f["status"], dockerStatus(st)) || !matchesName(f["name"], st.Name) ||
 			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) {
 			continue
 		}
@@ -471,12 +484,12 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"Id": st.ID, "Created": fmtTime(st.Created), "Path": path, "Args": nonNil(args), "Name": "/" + st.Name,
 		"State": map[string]any{
-			"Status": string(st.Status), "Running": st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused,
+			"Status": dockerStatus(st), "Running": st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused,
 			"Paused": st.Status == skiff.StatusPaused, "Restarting": st.Restarting, "OOMKilled": st.OOMKilled, "Dead": false,
 			"Pid": st.Pid, "ExitCode": st.ExitCode, "Error": "", "StartedAt": fmtTime(st.Started), "FinishedAt": fmtTime(st.Finished),
 		},
 		"Image": st.ImageID, "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "", "LogPath": "",
-		"RestartCount": 0, "Driver": "overlay", "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
+		"RestartCount": st.RestartCount, "Driver": "overlay", "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
 		"HostConfig": map[string]any{
 			"Binds": hc.Binds, "NetworkMode": st.Network, "PortBindings": hc.PortBindings, "AutoRemove": hc.AutoRemove,
 			"Memory": hc.Memory, "NanoCpus": hc.NanoCpus, "CpuShares": hc.CpuShares, "PidsLimit": hc.PidsLimit,

@@ -86,10 +86,11 @@ func (d *daemon) containerStop(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if c.State().Status == skiff.StatusExited {
+	if st := c.State(); st.Status == skiff.StatusExited && !st.Restarting {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
+	// (Stopping a container its restart policy is about to run again calls that off.)
 	if err := d.stop(ctx, c, r); err != nil {
 		return containerError(ref, err)
 	}
