@@ -65,6 +65,17 @@
 // monitor: Container.Attach connects stdin, output and terminal size from any process
 // (docker attach), and ^P^Q-style detaching leaves it running.
 //
+// The monitor also carries out what the container was created with for its exit:
+// AutoRemove removes it, once the clients that hold it (Container.Hold; Wait, Await
+// and a following LogEntries hold it too) have read its exit code and the end of its
+// log; a RestartPolicy runs it again (State.RestartCount), until Stop or Kill.
+// Await, called before Start, never misses an exit however fast (containerd's
+// Task.Wait); UntilNextExit and UntilRemoved are docker wait's conditions.
+//
+// What a container was created with is recorded with its state (Container.Config),
+// with ContainerConfig.Extensions: a client's own data, written in the same atomic
+// step, so a program built on Skiff (a Docker API daemon) keeps no store of its own.
+//
 // # Rootless
 //
 // A program run by an unprivileged user calls InitRootless instead of Init: it
