@@ -68,6 +68,7 @@ func (d *daemon) handler() http.Handler {
 	d.execRoutes(h)
 	d.networkRoutes(h)
 	d.volumeRoutes(h)
+	d.introspectionRoutes(h)
 	d.eventRoutes(h)
 	d.imageArchiveRoutes(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
