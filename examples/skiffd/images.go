@@ -351,7 +351,12 @@ func (d *daemon) imagePost(w http.ResponseWriter, r *http.Request) error {
 func (d *daemon) imageTag(w http.ResponseWriter, r *http.Request, src string) error {
 	repo, tag := r.URL.Query().Get("repo"), r.URL.Query().Get("tag")
 	if tag == "" {
-		tag = "latest"
+		// As Docker: repo may carry the tag itself ("user/app:v1").
+		if i := strings.LastIndexByte(repo, ':'); i > 0 && !strings.Contains(repo[i:], "/") {
+			repo, tag = repo[:i], repo[i+1:]
+		} else {
+			tag = "latest"
+		}
 	}
 	if _, err := d.e.Image(r.Context(), src); err != nil {
 		return imageError(src, err)
