@@ -69,7 +69,9 @@ func TestGoClient(t *testing.T) {
 	tw.WriteHeader(&tar.Header{Name: "put.txt", Mode: 0o640, Size: 4, Uid: 1000, Gid: 1000})
 	tw.Write([]byte("put\n"))
 	tw.Close()
-	if err := cli.CopyToContainer(ctx, id, "/tmp", &tb, container.CopyToContainerOptions{CopyUIDGID: true}); err != nil {
+	// Without CopyUIDGID the tar's owners are kept (with it, the container's user owns
+	// the files, as Docker does).
+	if err := cli.CopyToContainer(ctx, id, "/tmp", &tb, container.CopyToContainerOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
