@@ -34,6 +34,8 @@ type AttachOptions struct {
 type Endpoint struct {
 	// Network is the network name.
 	Network string `json:"network"`
+	// NetworkID is the network's ID.
+	NetworkID string `json:"network_id,omitempty"`
 	// ContainerID is the container's id as given to Attach.
 	ContainerID string `json:"container_id"`
 	// Name, Aliases and Hostname are from AttachOptions.
@@ -60,6 +62,13 @@ type Endpoint struct {
 
 // IP returns the endpoint's address without prefix length.
 func (e Endpoint) IP() netip.Addr { return e.Address.Addr() }
+
+// ID returns the endpoint's ID, 64 hex digits derived from the container's and the
+// network's IDs: stable for the container on that network (Docker's EndpointID).
+func (e Endpoint) ID() string {
+	h := sha256.Sum256([]byte("endpoint\x00" + e.ContainerID + "\x00" + e.NetworkID))
+	return hex.EncodeToString(h[:])
+}
 
 // hostVethName derives the host end's name (15 bytes max) from the container id and
 // the network id: "sk" + 13 hex digits of their hash. Every byte of both ids counts, so
@@ -126,7 +135,7 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 		return nil, fmt.Errorf("attach %s to %q: %w", containerID, network, err)
 	}
 	ep := &Endpoint{
-		Network: network, ContainerID: containerID, Name: opts.Name, Aliases: opts.Aliases,
+		Network: network, NetworkID: nf.Network.ID, ContainerID: containerID, Name: opts.Name, Aliases: opts.Aliases,
 		Hostname: opts.Hostname, IfName: opts.IfName,
 		HostVeth: hostVethName(containerID, nf.Network.ID),
 		Address:  netip.PrefixFrom(ip, nf.Network.Subnet.Bits()),
@@ -377,7 +386,9 @@ func (m *Manager) ContainerEndpoints(ctx context.Context, containerID string) ([
 	var out []Endpoint
 	for _, name := range sortedNames(nets) {
 		if ep, ok := nets[name].Endpoints[containerID]; ok {
-			out = append(out, *ep)
+			e := *ep
+			e.NetworkID = nets[name].Network.ID
+			out = append(out, e)
 		}
 	}
 	return out, nil

@@ -338,7 +338,9 @@ func (m *Manager) Endpoints(ctx context.Context, network string) ([]Endpoint, er
 func sortedEndpoints(nf *netFile) []Endpoint {
 	out := make([]Endpoint, 0, len(nf.Endpoints))
 	for _, ep := range nf.Endpoints {
-		out = append(out, *ep)
+		e := *ep
+		e.NetworkID = nf.Network.ID
+		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address.Addr().Less(out[j].Address.Addr()) })
 	return out

@@ -129,17 +129,7 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 		}
 	}
 	var err error
-	switch hc.NetworkMode {
-	case "", "default", "bridge":
-		cfg.Network = skiff.NetworkBridge
-	default:
-		cfg.Network = hc.NetworkMode
-	}
-	for key, ep := range req.NetworkingConfig.EndpointsConfig {
-		if ep != nil && (key == hc.NetworkMode || key == cfg.Network) {
-			cfg.Aliases = append(cfg.Aliases, ep.Aliases...)
-		}
-	}
+	cfg.Network, cfg.Aliases = primaryNetwork(hc.NetworkMode, req.NetworkingConfig.EndpointsConfig)
 	if cfg.Ports, err = dockeropts.PortBindings(hc.PortBindings); err != nil {
 		return cfg, errorf(http.StatusBadRequest, "%v", err)
 	}
@@ -239,6 +229,9 @@ func (d *daemon) create(ctx context.Context, req *createRequest, name string) (s
 		if errors.Is(err, skiff.ErrNameInUse) {
 			return "", errorf(http.StatusConflict, "Conflict. The container name \"/%s\" is already in use: %v", name, err)
 		}
+		return "", err
+	}
+	if err := d.connectEndpoints(ctx, c, req); err != nil {
 		return "", err
 	}
 	if rows, cols := req.HostConfig.ConsoleSize[0], req.HostConfig.ConsoleSize[1]; req.Tty && rows > 0 && cols > 0 {
@@ -467,8 +460,7 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	ipAddr := ""
 	if eps, err := c.Endpoints(ctx); err == nil {
 		for _, ep := range eps {
-			networks[ep.Network] = map[string]any{"IPAddress": ep.Address.Addr().String(), "IPPrefixLen": ep.Address.Bits(),
-				"Gateway": ep.Gateway.String(), "MacAddress": ep.MAC, "Aliases": ep.Aliases}
+			networks[ep.Network] = endpointJSON(ep)
 			if ipAddr == "" {
 				ipAddr = ep.Address.Addr().String()
 			}

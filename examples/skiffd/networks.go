@@ -1,90 +1,191 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/netip"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/netbridge"
 )
 
 func (d *daemon) networkRoutes(h func(string, apiFunc)) {
 	h("GET /networks", d.networkList)
 	h("POST /networks/create", d.networkCreate)
+	h("POST /networks/prune", d.networkPrune)
 	h("GET /networks/{id}", d.networkInspect)
 	h("DELETE /networks/{id}", d.networkRemove)
 	h("POST /networks/{id}/connect", d.networkConnect)
 	h("POST /networks/{id}/disconnect", d.networkDisconnect)
 }
 
-func networkJSON(n *netbridge.Network, containers map[string]any) map[string]any {
+// builtinNetworks are the modes that are not bridge networks of the manager, with
+// their Docker drivers.
+var builtinNetworks = []struct{ name, driver string }{{skiff.NetworkHost, "host"}, {skiff.NetworkNone, "null"}}
+
+// builtinID is the stable ID shown for a built-in network.
+func builtinID(name string) string {
+	h := sha256.Sum256([]byte("skiff builtin network\x00" + name))
+	return hex.EncodeToString(h[:])
+}
+
+// netView is one network as the API lists it: a bridge network of the manager or a
+// built-in one.
+type netView struct {
+	n      netbridge.Network
+	driver string
+}
+
+func (v netView) json(containers map[string]any) map[string]any {
 	if containers == nil {
 		containers = map[string]any{}
 	}
+	labels := v.n.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	ipam := map[string]any{"Driver": "default", "Options": map[string]string{}, "Config": []map[string]string{}}
+	opts := map[string]string{}
+	created := "0001-01-01T00:00:00Z"
+	if v.driver == "bridge" {
+		ipam["Config"] = []map[string]string{{"Subnet": v.n.Subnet.String(), "Gateway": v.n.Gateway.String()}}
+		opts["com.docker.network.bridge.name"] = v.n.Bridge
+		created = v.n.Created.Format(time.RFC3339Nano)
+	}
 	return map[string]any{
-		"Name": n.Name, "Id": n.ID, "Created": n.Created.Format(time.RFC3339Nano), "Scope": "local",
-		"Driver": "bridge", "EnableIPv6": false, "Internal": false, "Attachable": false, "Ingress": false,
-		"IPAM": map[string]any{"Driver": "default", "Options": map[string]string{},
-			"Config": []map[string]string{{"Subnet": n.Subnet.String(), "Gateway": n.Gateway.String()}}},
-		"Options": map[string]string{"com.docker.network.bridge.name": n.Bridge}, "Labels": map[string]string{},
-		"Containers": containers,
+		"Name": v.n.Name, "Id": v.n.ID, "Created": created, "Scope": "local",
+		"Driver": v.driver, "EnableIPv4": true, "EnableIPv6": false, "Internal": false, "Attachable": false,
+		"Ingress": false, "ConfigFrom": map[string]string{"Network": ""}, "ConfigOnly": false,
+		"IPAM": ipam, "Options": opts, "Labels": labels, "Containers": containers,
 	}
 }
 
-// builtinNetworks are the modes that are not bridge networks of the manager.
-var builtinNetworks = []string{"host", "none"}
+// networks lists every network: the manager's (the default bridge made if missing, as
+// Docker always has it) and the built-in ones.
+func (d *daemon) networks(ctx context.Context) ([]netView, error) {
+	m := d.e.Networks()
+	if _, err := m.Network(ctx, netbridge.DefaultNetwork); errors.Is(err, netbridge.ErrNetworkNotFound) {
+		if _, err := m.CreateNetwork(ctx, netbridge.NetworkConfig{Name: netbridge.DefaultNetwork}); err != nil &&
+			!errors.Is(err, netbridge.ErrNetworkExists) {
+			return nil, err
+		}
+	}
+	ns, err := m.Networks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netView, 0, len(ns)+len(builtinNetworks))
+	for _, n := range ns {
+		out = append(out, netView{n: n, driver: "bridge"})
+	}
+	for _, b := range builtinNetworks {
+		out = append(out, netView{n: netbridge.Network{Name: b.name, ID: builtinID(b.name)}, driver: b.driver})
+	}
+	return out, nil
+}
+
+// network finds the network ref names: ID, name or unique ID prefix, as Docker does.
+func (d *daemon) network(ctx context.Context, ref string) (netView, error) {
+	all, err := d.networks(ctx)
+	if err != nil {
+		return netView{}, err
+	}
+	for _, v := range all {
+		if v.n.ID == ref || v.n.Name == ref {
+			return v, nil
+		}
+	}
+	var found []netView
+	for _, v := range all {
+		if ref != "" && strings.HasPrefix(v.n.ID, ref) {
+			found = append(found, v)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	return netView{}, errorf(http.StatusNotFound, "network %s not found", ref)
+}
+
+// matchNetwork applies docker network ls filters: name (substring), id (prefix),
+// label (key or key=value), driver, type (custom or builtin).
+func matchNetwork(f map[string][]string, v netView) bool {
+	builtin := v.driver != "bridge" || v.n.Name == netbridge.DefaultNetwork
+	typ := "custom"
+	if builtin {
+		typ = "builtin"
+	}
+	anyOf := func(want []string, ok func(string) bool) bool {
+		return len(want) == 0 || slices.ContainsFunc(want, ok)
+	}
+	return anyOf(f["name"], func(w string) bool { return strings.Contains(v.n.Name, w) }) &&
+		anyOf(f["id"], func(w string) bool { return strings.HasPrefix(v.n.ID, w) }) &&
+		anyOf(f["driver"], func(w string) bool { return w == v.driver }) &&
+		anyOf(f["type"], func(w string) bool { return w == typ }) &&
+		anyOf(f["scope"], func(w string) bool { return w == "local" }) &&
+		matchLabels(f["label"], v.n.Labels)
+}
 
 func (d *daemon) networkList(w http.ResponseWriter, r *http.Request) error {
-	ns, err := d.e.Networks().Networks(r.Context())
+	f, err := filters(r)
+	if err != nil {
+		return err
+	}
+	for k := range f {
+		switch k {
+		case "name", "id", "label", "driver", "type", "scope", "dangling":
+		default:
+			return errorf(http.StatusBadRequest, "invalid filter '%s'", k)
+		}
+	}
+	all, err := d.networks(r.Context())
 	if err != nil {
 		return err
 	}
 	out := []map[string]any{}
-	hasDefault := false
-	for i := range ns {
-		hasDefault = hasDefault || ns[i].Name == netbridge.DefaultNetwork
-		out = append(out, networkJSON(&ns[i], nil))
-	}
-	if !hasDefault {
-		out = append(out, map[string]any{"Name": netbridge.DefaultNetwork, "Id": netbridge.DefaultNetwork, "Driver": "bridge", "Scope": "local"})
-	}
-	for _, n := range builtinNetworks {
-		out = append(out, map[string]any{"Name": n, "Id": n, "Driver": n, "Scope": "local"})
+	for _, v := range all {
+		if matchNetwork(f, v) {
+			out = append(out, v.json(nil))
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (d *daemon) network(r *http.Request, ref string) (*netbridge.Network, error) {
-	n, err := d.e.Networks().Network(r.Context(), ref)
-	if err == nil {
-		return n, nil
-	}
-	ns, lerr := d.e.Networks().Networks(r.Context())
-	if lerr == nil {
-		for i := range ns {
-			if strings.HasPrefix(ns[i].ID, ref) {
-				return &ns[i], nil
-			}
-		}
-	}
-	return nil, errorf(http.StatusNotFound, "network %s not found", ref)
-}
-
 func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Name   string
-		Driver string
-		IPAM   struct{ Config []struct{ Subnet string } }
+		Name       string
+		Driver     string
+		EnableIPv6 *bool
+		IPAM       struct{ Config []struct{ Subnet string } }
+		Labels     map[string]string
 	}
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
+	if req.Name == "" {
+		return errorf(http.StatusBadRequest, "network name must not be empty")
+	}
 	if req.Driver != "" && req.Driver != "bridge" {
 		return errorf(http.StatusBadRequest, "network driver %q is not supported (bridge only)", req.Driver)
 	}
-	cfg := netbridge.NetworkConfig{Name: req.Name}
-	if len(req.IPAM.Config) > 0 && req.IPAM.Config[0].Subnet != "" {
+	if req.EnableIPv6 != nil && *req.EnableIPv6 {
+		return errorf(http.StatusBadRequest, "network %s: IPv6 is not supported (IPv4 bridge networks only)", req.Name)
+	}
+	if slices.Contains([]string{"host", "none", "default", netbridge.DefaultNetwork}, req.Name) {
+		return errorf(http.StatusForbidden, "operation is not permitted on predefined %s network", req.Name)
+	}
+	cfg := netbridge.NetworkConfig{Name: req.Name, Labels: req.Labels}
+	if len(req.IPAM.Config) > 1 {
+		return errorf(http.StatusBadRequest, "network %s: one IPv4 subnet only", req.Name)
+	}
+	if len(req.IPAM.Config) == 1 && req.IPAM.Config[0].Subnet != "" {
 		p, err := netip.ParsePrefix(req.IPAM.Config[0].Subnet)
 		if err != nil {
 			return errorf(http.StatusBadRequest, "invalid subnet %q", req.IPAM.Config[0].Subnet)
@@ -92,41 +193,105 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		cfg.Subnet = p
 	}
 	n, err := d.e.Networks().CreateNetwork(r.Context(), cfg)
+	if errors.Is(err, netbridge.ErrNetworkExists) && !strings.Contains(err.Error(), "bridge ") {
+		return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "exists") {
-			return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
-		}
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, map[string]string{"Id": n.ID, "Warning": ""})
 }
 
+// endpointJSON is a container's entry in NetworkSettings.Networks.
+func endpointJSON(ep netbridge.Endpoint) map[string]any {
+	aliases := ep.Aliases
+	if aliases == nil {
+		aliases = []string{}
+	}
+	var dns []string
+	if ep.Network != netbridge.DefaultNetwork {
+		dns = append(dns, ep.Name)
+		if len(ep.ContainerID) >= 12 && ep.ContainerID[:12] != ep.Name {
+			dns = append(dns, ep.ContainerID[:12])
+		}
+		dns = append(dns, ep.Aliases...)
+	}
+	return map[string]any{
+		"IPAMConfig": nil, "Links": nil, "Aliases": aliases, "MacAddress": ep.MAC, "DriverOpts": nil,
+		"GwPriority": 0, "NetworkID": ep.NetworkID, "EndpointID": ep.ID(), "Gateway": ep.Gateway.String(),
+		"IPAddress": ep.IP().String(), "IPPrefixLen": ep.Address.Bits(), "IPv6Gateway": "",
+		"GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": dns,
+	}
+}
+
 func (d *daemon) networkInspect(w http.ResponseWriter, r *http.Request) error {
-	n, err := d.network(r, r.PathValue("id"))
+	v, err := d.network(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	containers := map[string]any{}
-	if eps, err := d.e.Networks().Endpoints(r.Context(), n.Name); err == nil {
+	if v.driver == "bridge" {
+		eps, err := d.e.Networks().Endpoints(r.Context(), v.n.ID)
+		if err != nil {
+			return err
+		}
 		for _, ep := range eps {
-			containers[ep.ContainerID] = map[string]any{"Name": ep.Name, "MacAddress": ep.MAC, "IPv4Address": ep.Address.String()}
+			containers[ep.ContainerID] = map[string]any{"Name": ep.Name, "EndpointID": ep.ID(),
+				"MacAddress": ep.MAC, "IPv4Address": ep.Address.String(), "IPv6Address": ""}
 		}
 	}
-	return writeJSON(w, http.StatusOK, networkJSON(n, containers))
+	return writeJSON(w, http.StatusOK, v.json(containers))
 }
 
 func (d *daemon) networkRemove(w http.ResponseWriter, r *http.Request) error {
-	n, err := d.network(r, r.PathValue("id"))
+	v, err := d.network(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if err := d.e.Networks().RemoveNetwork(r.Context(), n.Name); err != nil {
-		if strings.Contains(err.Error(), "in use") || strings.Contains(err.Error(), "endpoints") {
-			return errorf(http.StatusConflict, "error while removing network: %v", err)
+	if v.driver != "bridge" || v.n.Name == netbridge.DefaultNetwork {
+		return errorf(http.StatusForbidden, "%s is a pre-defined network and cannot be removed", v.n.Name)
+	}
+	if err := d.e.Networks().RemoveNetwork(r.Context(), v.n.ID); err != nil {
+		if errors.Is(err, netbridge.ErrNetworkInUse) {
+			return errorf(http.StatusForbidden, "error while removing network: network %s id %s has active endpoints", v.n.Name, v.n.ID)
 		}
 		return err
 	}
 	return noContent(w)
+}
+
+// networkPrune removes the user networks no container uses (docker network prune);
+// label filters (label, label!) narrow it.
+func (d *daemon) networkPrune(w http.ResponseWriter, r *http.Request) error {
+	f, err := filters(r)
+	if err != nil {
+		return err
+	}
+	m := d.e.Networks()
+	deleted := []string{}
+	if len(f["label"]) == 0 && len(f["label!"]) == 0 {
+		removed, err := m.Prune(r.Context())
+		if err != nil && len(removed) == 0 {
+			return err
+		}
+		deleted = append(deleted, removed...)
+	} else {
+		ns, err := m.Networks(r.Context())
+		if err != nil {
+			return err
+		}
+		for _, n := range ns {
+			if n.Name == netbridge.DefaultNetwork || !matchLabels(f["label"], n.Labels) ||
+				(len(f["label!"]) > 0 && matchLabels(f["label!"], n.Labels)) {
+				continue
+			}
+			if err := m.RemoveNetwork(r.Context(), n.ID); err == nil {
+				deleted = append(deleted, n.Name)
+			}
+		}
+	}
+	sort.Strings(deleted)
+	return writeJSON(w, http.StatusOK, map[string]any{"NetworksDeleted": deleted})
 }
 
 type connectRequest struct {
@@ -140,6 +305,13 @@ func (d *daemon) networkConnect(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
+	v, err := d.network(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if v.driver != "bridge" {
+		return errorf(http.StatusBadRequest, "container cannot be disconnected from host network or connected to host network")
+	}
 	c, err := d.container(r.Context(), req.Container)
 	if err != nil {
 		return err
@@ -148,7 +320,10 @@ func (d *daemon) networkConnect(w http.ResponseWriter, r *http.Request) error {
 	if req.EndpointConfig != nil {
 		aliases = req.EndpointConfig.Aliases
 	}
-	if _, err := c.Connect(r.Context(), r.PathValue("id"), aliases...); err != nil {
+	if _, err := c.Connect(r.Context(), v.n.ID, aliases...); err != nil {
+		if errors.Is(err, netbridge.ErrEndpointExists) {
+			return errorf(http.StatusForbidden, "endpoint with name %s already exists in network %s", c.Name(), v.n.Name)
+		}
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -160,13 +335,85 @@ func (d *daemon) networkDisconnect(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
+	v, err := d.network(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
 	c, err := d.container(r.Context(), req.Container)
 	if err != nil {
 		return err
 	}
-	if err := c.Disconnect(r.Context(), r.PathValue("id")); err != nil {
+	if v.driver != "bridge" {
+		return errorf(http.StatusBadRequest, "container cannot be disconnected from host network or connected to host network")
+	}
+	if err := c.Disconnect(r.Context(), v.n.ID); err != nil {
+		if errors.Is(err, netbridge.ErrEndpointNotFound) {
+			return errorf(http.StatusForbidden, "container %s is not connected to network %s", req.Container, v.n.Name)
+		}
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// endpointNames are a create request's networks: NetworkingConfig.EndpointsConfig keyed
+// by network name or ID, each with its aliases.
+type endpointNames = map[string]*struct{ Aliases []string }
+
+// primaryNetwork picks the network a container is created on, as Docker does:
+// HostConfig.NetworkMode when it names one, else the first (by name) network of
+// EndpointsConfig, else the default bridge; and the aliases EndpointsConfig gives it.
+func primaryNetwork(mode string, eps endpointNames) (network string, aliases []string) {
+	switch mode {
+	case "", "default":
+		network = skiff.NetworkBridge
+		if keys := endpointKeys(eps); len(keys) > 0 {
+			network = keys[0]
+		}
+	default:
+		network = mode
+	}
+	for key, ep := range eps {
+		if ep != nil && (key == network || key == mode || (key == "default" && network == skiff.NetworkBridge)) {
+			aliases = append(aliases, ep.Aliases...)
+		}
+	}
+	return network, aliases
+}
+
+// endpointKeys returns the networks EndpointsConfig names, sorted; "default" stands
+// for the container's own network and is left out.
+func endpointKeys(eps endpointNames) []string {
+	var keys []string
+	for k := range eps {
+		if k != "default" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// connectEndpoints attaches a just-created container to the networks of
+// EndpointsConfig other than the one it was created on, each with its aliases (Docker
+// attaches every listed network). On error the container is removed again.
+func (d *daemon) connectEndpoints(ctx context.Context, c *skiff.Container, req *createRequest) error {
+	primary, _ := primaryNetwork(req.HostConfig.NetworkMode, req.NetworkingConfig.EndpointsConfig)
+	if primary == skiff.NetworkHost || primary == skiff.NetworkNone {
+		return nil
+	}
+	for _, key := range endpointKeys(req.NetworkingConfig.EndpointsConfig) {
+		if key == primary || key == req.HostConfig.NetworkMode {
+			continue
+		}
+		var aliases []string
+		if ep := req.NetworkingConfig.EndpointsConfig[key]; ep != nil {
+			aliases = ep.Aliases
+		}
+		if _, err := c.Connect(ctx, key, aliases...); err != nil && !errors.Is(err, netbridge.ErrEndpointExists) {
+			c.Delete(context.WithoutCancel(ctx), skiff.WithForce())
+			return err
+		}
+	}
 	return nil
 }
