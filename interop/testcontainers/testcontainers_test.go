@@ -124,10 +124,11 @@ func TestTestcontainers(t *testing.T) {
 		}
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "a.txt"), []byte("dir file\n"), 0o644)
-		if err := c.CopyDirToContainer(ctx, dir, "/srv", 0o755); err != nil {
+		// The target names the directory itself; it lands in the target's parent.
+		if err := c.CopyDirToContainer(ctx, dir, "/tmp/"+filepath.Base(dir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		rc, err := c.CopyFileFromContainer(ctx, "/srv/"+filepath.Base(dir)+"/a.txt")
+		rc, err := c.CopyFileFromContainer(ctx, "/tmp/"+filepath.Base(dir)+"/a.txt")
 		if err != nil {
 			t.Fatal(err)
 		}
