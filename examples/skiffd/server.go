@@ -71,6 +71,7 @@ func (d *daemon) handler() http.Handler {
 	d.introspectionRoutes(h)
 	d.eventRoutes(h)
 	d.imageArchiveRoutes(h)
+	d.updateRoutes(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if loc := versionPrefix.FindStringIndex(r.URL.Path); loc != nil {
 			r.URL.Path = r.URL.Path[loc[1]-1:]
