@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -381,4 +382,68 @@ func (x *extractor) mknod(name string, hdr *tar.Header) error {
 		return &os.PathError{Op: "mknod", Path: name, Err: err}
 	}
 	return nil
+}
+
+// ExtractOptions change how ExtractTar extracts.
+type ExtractOptions struct {
+	// NoOverwriteDirNonDir: as CopyToOptions.NoOverwriteDirNonDir.
+	NoOverwriteDirNonDir bool
+}
+
+// ExtractTar extracts the tar stream r into the host directory dir with CopyTo's
+// rules: every entry stays inside dir (one that climbs out, by ".." or through a
+// symlink, fails with ErrArchiveEntry), and owners are the entries' own. It is the
+// host side of docker cp CONTAINER:PATH HOSTPATH.
+func ExtractTar(ctx context.Context, dir string, r io.Reader, opts ExtractOptions) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	x := &extractor{r: root, opts: CopyToOptions{NoOverwriteDirNonDir: opts.NoOverwriteDirNonDir}, uid: -1, gid: -1}
+	if os.Geteuid() != 0 {
+		x.uid, x.gid = os.Geteuid(), os.Getegid() // only root may give files away
+	}
+	if err := x.extract(ctx, r); err != nil {
+		return fmt.Errorf("extract into %s: %w", dir, err)
+	}
+	return nil
+}
+
+// TarPath returns the host file or directory at hostPath as a tar stream whose
+// entries are named from name (a directory's as name/..., its contents directly when
+// name is "."): the host side of docker cp HOSTPATH CONTAINER:PATH. A symlink at
+// hostPath is archived as a link. The caller closes the stream.
+func TarPath(ctx context.Context, hostPath, name string) (io.ReadCloser, error) {
+	fi, err := os.Lstat(hostPath)
+	if err != nil {
+		return nil, err
+	}
+	var r *os.Root
+	base := "."
+	if fi.IsDir() {
+		r, err = os.OpenRoot(hostPath)
+	} else {
+		r, err = os.OpenRoot(filepath.Dir(hostPath))
+		base = filepath.Base(hostPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		defer r.Close()
+		tw := tar.NewWriter(pw)
+		var err error
+		if fi.IsDir() {
+			err = writeTree(ctx, tw, r, name)
+		} else {
+			err = newTarWriter(tw, r).entry(ctx, base, name)
+		}
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
 }

@@ -338,3 +338,40 @@ func TestExport(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractTarHost: the host side of docker cp keeps every entry inside its
+// directory, and TarPath's tar extracts back to the same tree.
+func TestExtractTarHost(t *testing.T) {
+	ctx := context.Background()
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "in")
+	os.Mkdir(dir, 0o755)
+	for _, tc := range [][]string{
+		{"file ../outside x"},
+		{"symlink up ..", "file up/outside x"},
+		{"symlink abs " + parent, "file abs/outside x"},
+		{"link l ../outside"},
+	} {
+		if err := skiff.ExtractTar(ctx, dir, mkTar(t, tc...), skiff.ExtractOptions{}); !errors.Is(err, skiff.ErrArchiveEntry) {
+			t.Errorf("tar %q: %v, want ErrArchiveEntry", tc, err)
+		}
+		if _, err := os.Lstat(filepath.Join(parent, "outside")); err == nil {
+			t.Fatalf("tar %q wrote outside its directory", tc)
+		}
+	}
+	src := t.TempDir()
+	if err := skiff.ExtractTar(ctx, src, mkTar(t, "dir t/", "file t/f data", "symlink t/l f", "link t/h t/f"), skiff.ExtractOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := skiff.TarPath(ctx, filepath.Join(src, "t"), "copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tarList(t, rc)
+	rc.Close()
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"copy/ 5", "copy/f 0 data", "copy/h 1 copy/f", "copy/l 2 f"}) &&
+		!slices.Equal(got, []string{"copy/ 5", "copy/f 1 copy/h", "copy/h 0 data", "copy/l 2 f"}) {
+		t.Errorf("TarPath: %q", got)
+	}
+}
