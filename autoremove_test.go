@@ -159,7 +159,7 @@ func TestWaitNextExit(t *testing.T) {
 	// Run n exits n; the second waits for /go, so that the waiter looks either
 	// before it starts or while it runs.
 	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Detach: true,
-		Cmd: []string{"sh", "-c", `n=$(($(cat /n 2>/dev/null || echo 0)+1)); echo $n > /n
+		Cmd: []string{"sh", "-c", `n=$(($(cat /n 2>/dev/null || echo 0)+1)); echo $n > /n; echo run $n
 			if [ $n = 2 ]; then while [ ! -e /go ]; do sleep 0.05; done; fi; exit $n`}})
 	if st, err := c.Wait(ctx); err != nil || st.Code != 1 {
 		t.Fatalf("first run: %+v, %v", st, err)
@@ -179,11 +179,24 @@ func TestWaitNextExit(t *testing.T) {
 		}
 		next <- st
 	}()
+	// A follower of the next run (docker start -a) gets its output and ends with it.
+	followed := make(chan string, 1)
+	since := time.Now()
+	go func() {
+		var out strings.Builder
+		if err := other.Logs(ctx, skiff.LogOptions{Follow: true, NextRun: true, Tail: -1, Since: since}, &out, &out); err != nil {
+			t.Error(err)
+		}
+		followed <- out.String()
+	}()
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	execIn(t, c, io.Discard, "touch", "/go")
 	if st := <-next; st.Code != 2 {
 		t.Errorf("Wait(UntilNextExit) = %+v, want the second run's exit 2", st)
+	}
+	if out := <-followed; out != "run 2\n" {
+		t.Errorf("Logs(Follow, NextRun) = %q, want the second run's output", out)
 	}
 }

@@ -71,6 +71,9 @@ type LogOptions struct {
 	Timestamps bool
 	// Since skips entries before this time; zero means from the start (--since).
 	Since time.Time
+	// NextRun makes Follow of an exited container wait for its next run (Start, or
+	// its restart policy) and end with that run's exit, as docker start -a follows.
+	NextRun bool
 }
 
 // Logs writes the output a detached container logged: its stdout lines to stdout and
@@ -103,13 +106,23 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 		w = watchDir(c.e.ctrs.path(c.id))
 		defer w.close()
 	}
+	var after time.Time // with NextRun: an exit recorded at or before it is the previous run's
+	if st := c.State(); opts.NextRun && st.Status == StatusExited {
+		if after = st.Finished; after.IsZero() {
+			after = time.Now()
+		}
+	}
+	ended := func() bool {
+		st := c.State()
+		return c.isRemoved() || st.Status == StatusExited && (after.IsZero() || st.Finished.After(after))
+	}
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		if !opts.Follow {
 			return nil // never detached, or nothing logged yet
 		}
 		for os.IsNotExist(err) {
-			if c.State().Status == StatusExited || c.isRemoved() {
+			if ended() {
 				return nil
 			}
 			if w.wait(ctx, 250*time.Millisecond); ctx.Err() != nil {
@@ -169,7 +182,7 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 	}
 	live := func(e LogEntry) error { return fn(e) }
 	for {
-		exited := c.State().Status == StatusExited || c.isRemoved()
+		exited := ended()
 		if err := read(live); err != nil {
 			return err
 		}

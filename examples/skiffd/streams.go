@@ -72,32 +72,38 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	f.w.(*lazyWriter).set(conn)
 	out := &selectFramer{f: f, out: wantOut, err: wantErr}
 
-	ctx, cancel := d.followContext(d.ctx, st.ID)
+	ctx, cancel := context.WithCancel(d.ctx)
 	defer cancel()
 	go watchHangup(ctx, conn, cancel)
 	if st.Status == skiff.StatusCreated || boolQuery(r, "logs") {
 		since = time.Time{}
 	}
-	// An exited container is followed once it runs again, which may be over by the
-	// time this looks: a new monitor (Owner) or a new end time tells. (Started is not
-	// enough: the library leaves it as it was when the command ends before Start
-	// records it.)
-	for prev := st; st.Status == skiff.StatusExited && st.Owner == prev.Owner && st.Finished.Equal(prev.Finished); {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(20 * time.Millisecond):
-		}
-		st = c.State()
-	}
+	// An exited container is followed in its next run (docker start -a), which may be
+	// over by the time this looks: the library tells that run's exit from the last.
+	rerun := st.Status == skiff.StatusExited
 	follow := func() {
-		c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since}, func(e skiff.LogEntry) error {
+		c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since, NextRun: rerun}, func(e skiff.LogEntry) error {
 			return out.entry(e)
 		})
 	}
 	if !socket {
 		follow()
 		return nil
+	}
+	// A new run of one with an attach socket has a new socket, from its new monitor: a
+	// new monitor (Owner) or a new end time tells that it ran. (Started is not enough:
+	// the library leaves it as it was when the command ends before Start records it.)
+	if rerun {
+		gone, stop := d.followContext(ctx, st.ID)
+		defer stop()
+		for prev := st; st.Status == skiff.StatusExited && st.Owner == prev.Owner && st.Finished.Equal(prev.Finished); {
+			select {
+			case <-gone.Done():
+				return nil
+			case <-time.After(20 * time.Millisecond):
+			}
+			st = c.State()
+		}
 	}
 	if a == nil {
 		// Started again (docker start -a): its new monitor's socket. (Output between
