@@ -53,8 +53,10 @@
 // for networks that have endpoints, so it disappears with the last container.
 //
 // Each Manager owns its table outright and rewrites it whole, so engines on different
-// roots sharing one host need different tables (WithTable) and default bridges
-// (WithDefaultBridge).
+// roots sharing one host need different tables and default bridges. Names are claimed
+// per state dir under /run/skiff/netbridge (WithClaimDir): a second root asking for
+// names another root holds gets its own, derived from its state dir, instead of
+// silently erasing the first's published ports.
 //
 // Publishing on 127.0.0.1 works without a userland proxy: DNAT also runs in the output
 // hook, the bridge gets net.ipv4.conf.<bridge>.route_localnet=1, and traffic from

@@ -34,6 +34,9 @@ var (
 	// message ends as Docker's does: "Bind for 0.0.0.0:8080 failed: port is already
 	// allocated".
 	ErrPortInUse = errdefs.New(errdefs.ErrConflict, "port is already allocated")
+	// ErrNamesInUse: even the table and bridge names derived from the state dir are
+	// claimed by another state dir.
+	ErrNamesInUse = errdefs.New(errdefs.ErrConflict, "network names in use by another state dir")
 	// ErrInvalidPort: a PortMapping with a bad protocol, port number or host IP.
 	ErrInvalidPort = errdefs.New(errdefs.ErrInvalidArgument, "invalid port mapping")
 )

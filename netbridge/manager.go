@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -69,11 +70,15 @@ type NetworkConfig struct {
 // state dir: every operation runs under an exclusive flock on <stateDir>/lock.
 type Manager struct {
 	dir           string
-	table         string
-	defaultBridge string
+	claimDir      string
 	defaultSubnet netip.Prefix
 	mtu           int
 	log           *slog.Logger
+
+	namesMu       sync.Mutex // guards the names below, fixed by settleNames
+	settled       bool
+	table         string
+	defaultBridge string
 }
 
 // Option configures a Manager.
@@ -87,8 +92,9 @@ func WithDefaultBridge(name string) Option { return func(m *Manager) { m.default
 func WithDefaultSubnet(p netip.Prefix) Option { return func(m *Manager) { m.defaultSubnet = p } }
 
 // WithTable sets the nftables table (family ip) holding the rules. Default: "skiff".
-// Two Managers over different state dirs on one host must use different tables, since
-// each one rewrites its whole table from its own state.
+// Each Manager rewrites its whole table from its own state, so two state dirs cannot
+// share one: a Manager whose table (or default bridge) another state dir claimed
+// uses names derived from its state dir instead (see WithClaimDir).
 func WithTable(name string) Option { return func(m *Manager) { m.table = name } }
 
 // WithMTU sets the MTU of bridges and veths. Default: the MTU of the link carrying the
@@ -101,7 +107,7 @@ func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
 // New returns a Manager over stateDir (conventionally <engine root>/network), creating
 // the directory if needed. It touches no kernel state.
 func New(stateDir string, opts ...Option) (*Manager, error) {
-	m := &Manager{dir: stateDir, table: DefaultTable, defaultBridge: DefaultBridge, log: slog.Default()}
+	m := &Manager{dir: stateDir, table: DefaultTable, defaultBridge: DefaultBridge, claimDir: DefaultClaimDir, log: slog.Default()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -123,8 +129,21 @@ func New(stateDir string, opts ...Option) (*Manager, error) {
 	return m, nil
 }
 
-// Table returns the name of the nftables table this Manager writes.
-func (m *Manager) Table() string { return m.table }
+// Table returns the name of the nftables table this Manager writes: the one asked
+// for, or the one derived from its state dir when another state dir claimed that.
+// It is settled by the Manager's first operation.
+func (m *Manager) Table() string {
+	m.namesMu.Lock()
+	defer m.namesMu.Unlock()
+	return m.table
+}
+
+// DefaultBridgeName returns the bridge device of DefaultNetwork, settled as Table is.
+func (m *Manager) DefaultBridgeName() string {
+	m.namesMu.Lock()
+	defer m.namesMu.Unlock()
+	return m.defaultBridge
+}
 
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
 

@@ -35,6 +35,10 @@ func (m *Manager) lock(ctx context.Context) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.settleNames(); err != nil {
+		l.Unlock()
+		return nil, err
+	}
 	return l.Unlock, nil
 }
 
