@@ -270,16 +270,14 @@ func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
 			}
 		}
 	}
-	blobs, _ := os.ReadDir(filepath.Join(e.images.Dir(), "blobs", "sha256"))
+	blobs, err := e.images.Blobs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range blobs {
-		info, err := b.Info()
-		if err != nil || !info.Mode().IsRegular() {
-			continue
-		}
-		size := blockSize(info)
-		du.Images.Size += size
-		if !usedBlob[digest.NewDigestFromEncoded(digest.SHA256, b.Name())] {
-			du.Images.Reclaimable += size
+		du.Images.Size += b.Disk
+		if !usedBlob[b.Digest] {
+			du.Images.Reclaimable += b.Disk
 		}
 	}
 	layers, err := e.layers.List()
@@ -302,7 +300,7 @@ func (e *Engine) DiskUsage(ctx context.Context) (*DiskUsage, error) {
 			du.Volumes.Reclaimable += size
 		}
 	}
-	if size := diskUsage(filepath.Join(e.root, "build-cache")); size > 0 {
+	if size := diskUsage(e.buildCache()); size > 0 {
 		du.BuildCache.Total = 1
 		du.BuildCache.Size, du.BuildCache.Reclaimable = size, size
 	}
