@@ -48,6 +48,9 @@ type Network struct {
 	Created time.Time `json:"created"`
 	// Labels are the user's key-value metadata (docker network create --label).
 	Labels map[string]string `json:"labels,omitempty"`
+	// Internal networks reach nothing beyond their bridge: no outbound NAT, no
+	// forwarding to other interfaces (docker network create --internal).
+	Internal bool `json:"internal,omitempty"`
 }
 
 // NetworkConfig says what CreateNetwork makes. Only Name is required.
@@ -63,6 +66,8 @@ type NetworkConfig struct {
 	Bridge string
 	// Labels are stored with the network and returned in Network.Labels.
 	Labels map[string]string
+	// Internal makes a network without access beyond its bridge (Network.Internal).
+	Internal bool
 }
 
 // Manager manages the bridge networks recorded in one state dir. All its methods are
@@ -244,7 +249,8 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 	}
 	nf := &netFile{
 		Network: Network{Name: cfg.Name, ID: id, Bridge: bridge, Subnet: subnet,
-			Gateway: ipam.Gateway, Created: time.Now().UTC(), Labels: maps.Clone(cfg.Labels)},
+			Gateway: ipam.Gateway, Created: time.Now().UTC(), Labels: maps.Clone(cfg.Labels),
+			Internal: cfg.Internal},
 		IPAM:      ipam,
 		Endpoints: map[string]*Endpoint{},
 	}

@@ -297,3 +297,47 @@ func TestPublishAndReleasePorts(t *testing.T) {
 		t.Errorf("Detach by network ID: %v", err)
 	}
 }
+
+// TestInternalNetwork: a container of an internal network reaches its own network but
+// nothing forwarded beyond it, not even a port another network publishes.
+func TestInternalNetwork(t *testing.T) {
+	ctx := context.Background()
+	m := newTestManager(t)
+	open := createTestNetwork(t, m)
+	inside, err := m.CreateNetwork(ctx, NetworkConfig{Name: "int-" + randHex(6), Subnet: testSubnet(t), Internal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Network(ctx, inside.ID); !got.Internal {
+		t.Errorf("Internal not stored: %+v", got)
+	}
+	nsWeb, nsIn, nsPeer := newNetns(t), newNetns(t), newNetns(t)
+	listenIn(t, nsWeb, "0.0.0.0:8080", "web")
+	web, err := m.Attach(ctx, open.Name, "w"+randHex(12), nsWeb, AttachOptions{Ports: []PortMapping{{ContainerPort: 8080}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := m.Attach(ctx, inside.Name, "i"+randHex(12), nsIn, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := m.Attach(ctx, inside.Name, "p"+randHex(12), nsPeer, AttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listenIn(t, nsPeer, peer.IP().String()+":9090", "peer")
+	if got, err := dialIn(t, nsIn, peer.IP().String()+":9090"); err != nil || got != "hello from peer" {
+		t.Errorf("internal network, container to container: %q, %v", got, err)
+	}
+	published := inside.Gateway.String() + ":" + strconv.Itoa(int(web.Ports[0].HostPort))
+	err = inNetns(t, nsIn, func() error {
+		c, err := net.DialTimeout("tcp4", published, 500*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err == nil {
+		t.Errorf("container %s of an internal network reached %s, published by another network", in.IP(), published)
+	}
+}

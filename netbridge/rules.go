@@ -143,6 +143,8 @@ var loopbackNet = netip.MustParsePrefix("127.0.0.0/8")
 //	postrouting  oifname B ip saddr S ct status dnat masquerade (if ports: hairpin)
 //	prerouting   fib daddr type local tcp dport HP dnat to IP:CP (per port; ip daddr H if HostIP)
 //	output       the same DNAT rules, for connections made on the host
+//	forward      iifname B oifname != B drop                     (internal networks first: no
+//	             outbound masquerade, no published ports reach them either)
 //	forward      oifname B ct state established,related accept; oifname B ct status dnat accept
 //	forward      iifname B oifname B2 drop                       (for every other network B2)
 //	forward      iifname B accept; oifname B drop
@@ -151,7 +153,7 @@ var loopbackNet = netip.MustParsePrefix("127.0.0.0/8")
 // host: its DNAT'd connections (and every reply) are accepted before the isolation
 // drops, which stop only direct traffic between networks.
 func buildRuleset(table string, nets map[string]*netFile) Ruleset {
-	var dnat, post, fwdOK, fwdIso, fwd []Rule
+	var dnat, post, fwdIn, fwdOK, fwdIso, fwd []Rule
 	var active []*netFile
 	for _, name := range sortedNames(nets) {
 		if len(nets[name].Endpoints) > 0 {
@@ -160,7 +162,11 @@ func buildRuleset(table string, nets map[string]*netFile) Ruleset {
 	}
 	for _, nf := range active {
 		br, sub := nf.Network.Bridge, nf.Network.Subnet
-		post = append(post, Rule{Src: sub, NotOIf: br, Verdict: "masquerade"})
+		if nf.Network.Internal {
+			fwdIn = append(fwdIn, Rule{IIf: br, NotOIf: br, Verdict: "drop"})
+		} else {
+			post = append(post, Rule{Src: sub, NotOIf: br, Verdict: "masquerade"})
+		}
 		hasPorts := false
 		for _, ep := range sortedEndpoints(nf) {
 			for _, pm := range ep.Ports {
@@ -185,9 +191,10 @@ func buildRuleset(table string, nets map[string]*netFile) Ruleset {
 				fwdIso = append(fwdIso, Rule{IIf: br, OIf: other.Network.Bridge, Verdict: "drop"})
 			}
 		}
-		fwdOK = append(fwdOK,
-			Rule{OIf: br, CtEst: true, Verdict: "accept"},
-			Rule{OIf: br, CtDNAT: true, Verdict: "accept"})
+		fwdOK = append(fwdOK, Rule{OIf: br, CtEst: true, Verdict: "accept"})
+		if !nf.Network.Internal {
+			fwdOK = append(fwdOK, Rule{OIf: br, CtDNAT: true, Verdict: "accept"})
+		}
 		fwd = append(fwd,
 			Rule{IIf: br, Verdict: "accept"},
 			Rule{OIf: br, Verdict: "drop"})
@@ -201,7 +208,7 @@ func buildRuleset(table string, nets map[string]*netFile) Ruleset {
 	addChain("prerouting", "nat", -100, dnat)
 	addChain("output", "nat", -100, dnat)
 	addChain("postrouting", "nat", 100, post)
-	addChain("forward", "filter", 0, slices.Concat(fwdOK, fwdIso, fwd))
+	addChain("forward", "filter", 0, slices.Concat(fwdIn, fwdOK, fwdIso, fwd))
 	return rs
 }
 

@@ -24,6 +24,11 @@ func fixtureNet(name, bridge, subnet string, eps ...Endpoint) *netFile {
 	return nf
 }
 
+func internal(nf *netFile) *netFile {
+	nf.Network.Internal = true
+	return nf
+}
+
 func TestRulesetGolden(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
 	cases := map[string]map[string]*netFile{
@@ -40,6 +45,10 @@ func TestRulesetGolden(t *testing.T) {
 				Endpoint{ContainerID: "c2", Ports: []PortMapping{
 					{HostIP: lo, HostPort: 5353, ContainerPort: 53, Proto: "udp"},
 					{HostIP: lo, HostPort: 2222, ContainerPort: 22, Proto: "tcp"}}}),
+		},
+		"internal-network": {
+			"bridge": fixtureNet("bridge", "skiff0", "172.17.0.0/16", Endpoint{ContainerID: "c1"}),
+			"inside": internal(fixtureNet("inside", "skiff-iiii", "10.40.0.0/24", Endpoint{ContainerID: "c2"})),
 		},
 		"isolated-networks": {
 			"a": fixtureNet("a", "skiff-aaaa", "10.10.0.0/24", Endpoint{ContainerID: "c1"}),

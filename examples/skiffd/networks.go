@@ -61,7 +61,7 @@ func (v netView) json(containers map[string]any) map[string]any {
 	}
 	return map[string]any{
 		"Name": v.n.Name, "Id": v.n.ID, "Created": created, "Scope": "local",
-		"Driver": v.driver, "EnableIPv4": true, "EnableIPv6": false, "Internal": false, "Attachable": false,
+		"Driver": v.driver, "EnableIPv4": true, "EnableIPv6": false, "Internal": v.n.Internal, "Attachable": false,
 		"Ingress": false, "ConfigFrom": map[string]string{"Network": ""}, "ConfigOnly": false,
 		"IPAM": ipam, "Options": opts, "Labels": labels, "Containers": containers,
 	}
@@ -163,6 +163,7 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		Name       string
 		Driver     string
 		EnableIPv6 *bool
+		Internal   bool
 		IPAM       struct{ Config []struct{ Subnet string } }
 		Labels     map[string]string
 	}
@@ -181,7 +182,7 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 	if slices.Contains([]string{"host", "none", "default", netbridge.DefaultNetwork}, req.Name) {
 		return errorf(http.StatusForbidden, "operation is not permitted on predefined %s network", req.Name)
 	}
-	cfg := netbridge.NetworkConfig{Name: req.Name, Labels: req.Labels}
+	cfg := netbridge.NetworkConfig{Name: req.Name, Labels: req.Labels, Internal: req.Internal}
 	if len(req.IPAM.Config) > 1 {
 		return errorf(http.StatusBadRequest, "network %s: one IPv4 subnet only", req.Name)
 	}

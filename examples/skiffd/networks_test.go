@@ -47,7 +47,7 @@ func TestDockerNetworks(t *testing.T) {
 
 	frontID := strings.TrimSpace(e.ok("network", "create", "--label", "tier=front", "--label", "team=a", "front"))
 	backID := strings.TrimSpace(e.ok("network", "create", "--label", "tier=back", "back"))
-	e.ok("network", "create", "spare")
+	e.ok("network", "create", "--internal", "spare")
 
 	t.Run("filters", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -71,6 +71,9 @@ func TestDockerNetworks(t *testing.T) {
 		}
 		if code := e.apiJSON("GET", "/networks?filters="+url.QueryEscape(`{"bogus":{"x":true}}`), nil, nil); code != http.StatusBadRequest {
 			t.Errorf("unknown filter: status %d, want 400", code)
+		}
+		if got := e.ok("network", "inspect", "-f", "{{.Internal}} {{.Scope}}", "spare"); strings.TrimSpace(got) != "true local" {
+			t.Errorf("spare (created --internal): Internal Scope = %s", got)
 		}
 		labels := e.ok("network", "inspect", "-f", "{{json .Labels}}", frontID[:12])
 		if strings.TrimSpace(labels) != `{"team":"a","tier":"front"}` {
