@@ -28,6 +28,9 @@ type AttachOptions struct {
 	// Ports are published ports (docker -p). HostPort 0 picks a free port; the chosen one
 	// is in the returned Endpoint.
 	Ports []PortMapping
+	// IP is the address the container asks for on this network (docker --ip); the zero
+	// value takes the lowest free one.
+	IP netip.Addr
 }
 
 // Endpoint is a container's attachment to one network, as persisted in the state dir.
@@ -58,6 +61,8 @@ type Endpoint struct {
 	Netns string `json:"netns"`
 	// Ports are the published ports, host ports resolved.
 	Ports []PortMapping `json:"ports,omitempty"`
+	// RequestedIP is AttachOptions.IP: the address was asked for, not picked.
+	RequestedIP netip.Addr `json:"requested_ip,omitzero"`
 }
 
 // IP returns the endpoint's address without prefix length.
@@ -130,7 +135,12 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 	if err != nil {
 		return nil, fmt.Errorf("attach %s to %q: %w", containerID, network, err)
 	}
-	ip, err := nf.IPAM.Allocate(containerID)
+	ip := opts.IP
+	if ip.IsValid() {
+		err = nf.IPAM.AllocateAddr(ip, containerID)
+	} else {
+		ip, err = nf.IPAM.Allocate(containerID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("attach %s to %q: %w", containerID, network, err)
 	}
@@ -140,6 +150,7 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 		HostVeth: hostVethName(containerID, nf.Network.ID),
 		Address:  netip.PrefixFrom(ip, nf.Network.Subnet.Bits()),
 		Gateway:  nf.Network.Gateway, MAC: macFor(ip).String(), Netns: netnsPath, Ports: ports,
+		RequestedIP: opts.IP,
 	}
 	nf.Endpoints[containerID] = ep
 	if err := m.save(nf); err != nil {

@@ -446,3 +446,41 @@ func TestDetachAllAndLoopback(t *testing.T) {
 		t.Errorf("second DetachAll = %v, %v", removed, err)
 	}
 }
+
+// TestRequestedAddressAndGateway: a network with its own gateway address, and
+// containers asking for their addresses (docker --gateway, --ip).
+func TestRequestedAddressAndGateway(t *testing.T) {
+	ctx := context.Background()
+	m := newTestManager(t)
+	sub := testSubnet(t)
+	gw := lastAddr(sub).Prev()
+	n, err := m.CreateNetwork(ctx, NetworkConfig{Name: "gw-" + randHex(6), Subnet: sub, Gateway: gw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Gateway != gw {
+		t.Errorf("gateway %s, want %s", n.Gateway, gw)
+	}
+	want := sub.Addr().Next().Next().Next() // .3
+	ns1, ns2 := newNetns(t), newNetns(t)
+	ep, err := m.Attach(ctx, n.Name, "r"+randHex(12), ns1, AttachOptions{IP: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.IP() != want || ep.RequestedIP != want || ep.Gateway != gw {
+		t.Errorf("endpoint %s (requested %s) via %s, want %s via %s", ep.IP(), ep.RequestedIP, ep.Gateway, want, gw)
+	}
+	listenIn(t, ns1, want.String()+":8080", "static")
+	if got, err := dialHost(want.String() + ":8080"); err != nil || got != "hello from static" {
+		t.Errorf("host → %s: %q, %v", want, got, err)
+	}
+	if _, err := m.Attach(ctx, n.Name, "s"+randHex(12), ns2, AttachOptions{IP: want}); !errors.Is(err, ErrAddressInUse) {
+		t.Errorf("a second container asking for %s: %v, want ErrAddressInUse", want, err)
+	}
+	if _, err := m.Attach(ctx, n.Name, "s"+randHex(12), ns2, AttachOptions{IP: gw}); !errors.Is(err, ErrInvalidAddress) {
+		t.Errorf("a container asking for the gateway %s: %v, want ErrInvalidAddress", gw, err)
+	}
+	if _, err := m.CreateNetwork(ctx, NetworkConfig{Name: "gw2-" + randHex(6), Gateway: gw}); !errors.Is(err, ErrInvalidAddress) {
+		t.Errorf("a gateway without a subnet: %v, want ErrInvalidAddress", err)
+	}
+}

@@ -26,6 +26,11 @@ var (
 	ErrAddressExhausted = errdefs.New(errdefs.ErrUnavailable, "no free address")
 	// ErrAddressNotAllocated: Release of an address that is not allocated.
 	ErrAddressNotAllocated = errdefs.New(errdefs.ErrNotFound, "address not allocated")
+	// ErrInvalidAddress: a requested container or gateway address that is not a host
+	// address of the subnet.
+	ErrInvalidAddress = errdefs.New(errdefs.ErrInvalidArgument, "invalid address")
+	// ErrAddressInUse: a requested container address another container holds.
+	ErrAddressInUse = errdefs.New(errdefs.ErrConflict, "address already in use")
 	// ErrEndpointExists: the container is already attached to the network.
 	ErrEndpointExists = errdefs.New(errdefs.ErrConflict, "endpoint already exists")
 	// ErrEndpointNotFound: the container is not attached to the network.

@@ -76,6 +76,36 @@ func (p *IPAM) Allocate(owner string) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("%w in %s (%d allocated)", ErrAddressExhausted, p.Subnet, len(p.Allocated))
 }
 
+// AllocateAddr hands out the given address a to owner (docker --ip). An address
+// outside the subnet, or its network, gateway or broadcast address, is ErrInvalidAddress;
+// one held by another owner is ErrAddressInUse. Asking again for one's own is no error.
+func (p *IPAM) AllocateAddr(a netip.Addr, owner string) error {
+	if !a.Is4() || !p.Subnet.Contains(a) || p.reserved(a) {
+		return fmt.Errorf("%w: %s is not a host address of %s (gateway %s)", ErrInvalidAddress, a, p.Subnet, p.Gateway)
+	}
+	if p.Allocated == nil {
+		p.Allocated = map[netip.Addr]string{}
+	}
+	if holder, used := p.Allocated[a]; used && holder != owner {
+		return fmt.Errorf("%w: %s in %s is held by %s", ErrAddressInUse, a, p.Subnet, holder)
+	}
+	p.Allocated[a] = owner
+	return nil
+}
+
+// SetGateway makes a, a host address of the subnet, the gateway instead of the first
+// host (docker network create --gateway). Only an IPAM with nothing allocated changes.
+func (p *IPAM) SetGateway(a netip.Addr) error {
+	if !a.Is4() || !p.Subnet.Contains(a) || a == p.Subnet.Addr() || a == p.Broadcast() {
+		return fmt.Errorf("%w: gateway %s is not a host address of %s", ErrInvalidAddress, a, p.Subnet)
+	}
+	if len(p.Allocated) > 0 {
+		return fmt.Errorf("%w: gateway of %s: addresses are allocated already", ErrInvalidAddress, p.Subnet)
+	}
+	p.Gateway = a
+	return nil
+}
+
 // Release frees a. Releasing an address that is not allocated returns
 // ErrAddressNotAllocated.
 func (p *IPAM) Release(a netip.Addr) error {

@@ -145,3 +145,44 @@ func TestHostVethName(t *testing.T) {
 		t.Errorf("one container on two networks gets %q twice", a)
 	}
 }
+
+func TestIPAMRequestedAddresses(t *testing.T) {
+	p, err := NewIPAM(netip.MustParsePrefix("10.9.0.0/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetGateway(netip.MustParseAddr("10.9.0.254")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ip, owner string
+		want      error
+	}{
+		{"10.9.0.23", "a", nil},
+		{"10.9.0.23", "a", nil}, // one's own again
+		{"10.9.0.23", "b", ErrAddressInUse},
+		{"10.9.0.254", "b", ErrInvalidAddress}, // the gateway
+		{"10.9.0.0", "b", ErrInvalidAddress},
+		{"10.9.0.255", "b", ErrInvalidAddress},
+		{"10.9.1.5", "b", ErrInvalidAddress},
+		{"10.9.0.1", "b", nil}, // no longer the gateway
+	} {
+		err := p.AllocateAddr(netip.MustParseAddr(tc.ip), tc.owner)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("AllocateAddr(%s, %s) = %v, want %v", tc.ip, tc.owner, err, tc.want)
+		}
+	}
+	// Allocate skips the requested ones.
+	if a, err := p.Allocate("c"); err != nil || a != netip.MustParseAddr("10.9.0.2") {
+		t.Errorf("Allocate after requests: %s, %v", a, err)
+	}
+	if err := p.SetGateway(netip.MustParseAddr("10.9.0.9")); !errors.Is(err, ErrInvalidAddress) {
+		t.Errorf("SetGateway with addresses allocated: %v", err)
+	}
+	for _, gw := range []string{"10.9.0.0", "10.9.0.255", "10.8.0.1"} {
+		q, _ := NewIPAM(netip.MustParsePrefix("10.9.0.0/24"))
+		if err := q.SetGateway(netip.MustParseAddr(gw)); !errors.Is(err, ErrInvalidAddress) {
+			t.Errorf("SetGateway(%s): %v, want ErrInvalidAddress", gw, err)
+		}
+	}
+}

@@ -68,6 +68,9 @@ type NetworkConfig struct {
 	Labels map[string]string
 	// Internal makes a network without access beyond its bridge (Network.Internal).
 	Internal bool
+	// Gateway is the bridge's address, a host address of Subnet (which it requires).
+	// The zero value is the first host address.
+	Gateway netip.Addr
 }
 
 // Manager manages the bridge networks recorded in one state dir. All its methods are
@@ -246,6 +249,14 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 	ipam, err := NewIPAM(subnet)
 	if err != nil {
 		return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
+	}
+	if cfg.Gateway.IsValid() {
+		if !cfg.Subnet.IsValid() {
+			return nil, fmt.Errorf("create network %q: %w: a gateway needs a subnet", cfg.Name, ErrInvalidAddress)
+		}
+		if err := ipam.SetGateway(cfg.Gateway); err != nil {
+			return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
+		}
 	}
 	nf := &netFile{
 		Network: Network{Name: cfg.Name, ID: id, Bridge: bridge, Subnet: subnet,
