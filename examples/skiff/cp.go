@@ -18,7 +18,7 @@ import (
 func init() { commands = append(commands, newCpCommand) }
 
 func newCpCommand(g *globalFlags) *cobra.Command {
-	var archive bool
+	var archive, follow bool
 	cmd := &cobra.Command{
 		Use:   "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n  skiff cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		Short: "Copy files/folders between a container and the local filesystem",
@@ -33,7 +33,7 @@ func newCpCommand(g *globalFlags) *cobra.Command {
 			var err error
 			switch {
 			case srcCtr != "" && dstCtr == "":
-				err = copyFromContainer(cmd, g, srcCtr, srcPath, dstPath)
+				err = copyFromContainer(cmd, g, srcCtr, srcPath, dstPath, follow)
 			case srcCtr == "" && dstCtr != "":
 				err = copyToContainer(cmd, g, srcPath, dstCtr, dstPath, archive)
 			case srcCtr != "":
@@ -54,7 +54,7 @@ func newCpCommand(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&archive, "archive", "a", false, "Archive mode (copy all uid/gid information)")
-	cmd.Flags().BoolP("follow-link", "L", false, "Always follow symbol link in SRC_PATH")
+	cmd.Flags().BoolVarP(&follow, "follow-link", "L", false, "Always follow symbol link in SRC_PATH")
 	return cmd
 }
 
@@ -71,29 +71,39 @@ func splitCpArg(arg string) (string, string) {
 	return ctr, p
 }
 
-func copyFromContainer(cmd *cobra.Command, g *globalFlags, ref, src, dst string) error {
+func copyFromContainer(cmd *cobra.Command, g *globalFlags, ref, src, dst string, follow bool) error {
 	c, err := oneContainer(cmd, g, ref)
 	if err != nil {
 		return err
 	}
 	ctx := cmd.Context()
-	rc, st, err := c.CopyFrom(ctx, src)
+	// -L: the link's target, archived under the link's name.
+	from := src
+	if st, err := c.StatPath(ctx, src); follow && err == nil && st.LinkTarget != "" {
+		from = st.LinkTarget
+	}
+	rc, st, err := c.CopyFrom(ctx, from)
 	if err != nil {
 		return cpError(ref, src, err)
 	}
 	defer rc.Close()
+	var tr io.Reader = rc
+	if from != src {
+		name := path.Base(path.Clean("/" + src))
+		tr, st.Name = renameTop(rc, st.Name, name), name
+	}
 	if dst == "-" {
-		_, err := io.Copy(cmd.OutOrStdout(), rc)
+		_, err := io.Copy(cmd.OutOrStdout(), tr)
 		return err
 	}
 	// Into an existing directory under the source's name; else as dst itself.
-	into, r := dst, io.Reader(rc)
+	into, r := dst, tr
 	if fi, err := os.Stat(dst); err != nil || !fi.IsDir() {
 		if st.Mode.IsDir() && err == nil {
 			return fmt.Errorf("cannot copy a directory to a file: %s", dst)
 		}
 		into = filepath.Dir(filepath.Clean(dst))
-		r = renameTop(rc, st.Name, filepath.Base(filepath.Clean(dst)))
+		r = renameTop(tr, st.Name, filepath.Base(filepath.Clean(dst)))
 	}
 	return skiff.ExtractTar(ctx, into, r, skiff.ExtractOptions{})
 }
