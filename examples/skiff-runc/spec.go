@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiffrt/skiff/cgroup"
+)
+
+// loadBundle reads bundle/config.json and makes root.path absolute (it is relative
+// to the bundle in most specs).
+func loadBundle(bundle string) (*specs.Spec, string, error) {
+	abs, err := filepath.Abs(bundle)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := os.ReadFile(filepath.Join(abs, "config.json"))
+	if err != nil {
+		return nil, "", fmt.Errorf("read bundle config: %w", err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, "", fmt.Errorf("parse %s: %w", filepath.Join(abs, "config.json"), err)
+	}
+	if s.Root == nil || s.Root.Path == "" {
+		return nil, "", fmt.Errorf("root.path is empty in %s", filepath.Join(abs, "config.json"))
+	}
+	if !filepath.IsAbs(s.Root.Path) {
+		s.Root.Path = filepath.Join(abs, s.Root.Path)
+	}
+	if s.Process == nil {
+		return nil, "", fmt.Errorf("process is empty in %s", filepath.Join(abs, "config.json"))
+	}
+	if s.Hooks != nil && (len(s.Hooks.CreateContainer) > 0 || len(s.Hooks.StartContainer) > 0) {
+		return nil, "", fmt.Errorf("hooks.createContainer and hooks.startContainer (run inside the container) are not supported by skiff-runc")
+	}
+	if s.Linux != nil && s.Linux.IntelRdt != nil {
+		return nil, "", fmt.Errorf("linux.intelRdt is not supported by skiff-runc")
+	}
+	dropUnraisableAmbient(s.Process)
+	if s.Process.ApparmorProfile != "" {
+		slog.Warn("process.apparmorProfile ignored: AppArmor is not supported", "profile", s.Process.ApparmorProfile)
+	}
+	if s.Process.SelinuxLabel != "" {
+		slog.Warn("process.selinuxLabel ignored: SELinux is not supported", "label", s.Process.SelinuxLabel)
+	}
+	return &s, abs, nil
+}
+
+// cgroupPath returns the cgroup of the spec: linux.cgroupsPath made absolute, or
+// /skiff-runc/<id> when it is empty. A systemd "slice:prefix:name" path is refused.
+func cgroupPath(s *specs.Spec, id string) (string, error) {
+	p := ""
+	if s.Linux != nil {
+		p = s.Linux.CgroupsPath
+	}
+	if p == "" {
+		return "/skiff-runc/" + id, nil
+	}
+	if strings.Contains(p, ":") {
+		return "", fmt.Errorf("linux.cgroupsPath %q is a systemd path: the systemd cgroup driver is not supported", p)
+	}
+	return filepath.Clean("/" + p), nil
+}
+
+// toResources converts the spec's resources to what the cgroup package sets (memory,
+// swap, pids, cpu quota/period/shares); others are logged and ignored.
+func toResources(r *specs.LinuxResources) cgroup.Resources {
+	var out cgroup.Resources
+	if r == nil {
+		return out
+	}
+	if m := r.Memory; m != nil {
+		if m.Limit != nil && *m.Limit > 0 {
+			out.MemoryLimit = *m.Limit
+		}
+		if m.Swap != nil && out.MemoryLimit > 0 {
+			out.MemorySwap = *m.Swap
+		}
+	}
+	if r.Pids != nil && r.Pids.Limit != nil {
+		out.PidsLimit = *r.Pids.Limit
+	}
+	if c := r.CPU; c != nil {
+		if c.Quota != nil && *c.Quota > 0 {
+			out.CPUQuota = *c.Quota
+		}
+		if c.Period != nil {
+			out.CPUPeriod = *c.Period
+		}
+		if c.Shares != nil {
+			out.CPUShares = *c.Shares
+		}
+		if c.Cpus != "" || c.Mems != "" || c.RealtimePeriod != nil || c.RealtimeRuntime != nil {
+			slog.Debug("linux.resources.cpu: cpuset and realtime limits ignored")
+		}
+	}
+	if r.BlockIO != nil || len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Rdma) > 0 {
+		slog.Debug("linux.resources: blockIO, hugepage, network and rdma limits ignored")
+	}
+	return out
+}
+
+// mergeResources overlays the fields set in upd on cur (runc update semantics).
+func mergeResources(cur, upd *specs.LinuxResources) *specs.LinuxResources {
+	if cur == nil {
+		cur = &specs.LinuxResources{}
+	}
+	if upd.Memory != nil {
+		if cur.Memory == nil {
+			cur.Memory = &specs.LinuxMemory{}
+		}
+		if upd.Memory.Limit != nil {
+			cur.Memory.Limit = upd.Memory.Limit
+		}
+		if upd.Memory.Swap != nil {
+			cur.Memory.Swap = upd.Memory.Swap
+		}
+	}
+	if upd.Pids != nil {
+		cur.Pids = upd.Pids
+	}
+	if upd.CPU != nil {
+		if cur.CPU == nil {
+			cur.CPU = &specs.LinuxCPU{}
+		}
+		if upd.CPU.Quota != nil {
+			cur.CPU.Quota = upd.CPU.Quota
+		}
+		if upd.CPU.Period != nil {
+			cur.CPU.Period = upd.CPU.Period
+		}
+		if upd.CPU.Shares != nil {
+			cur.CPU.Shares = upd.CPU.Shares
+		}
+	}
+	return cur
+}
+
+// runHooks runs hooks in order with the state on stdin, as the runtime spec says;
+// each gets its timeout (default none).
+func runHooks(ctx context.Context, kind string, hooks []specs.Hook, st specs.State) error {
+	if len(hooks) == 0 {
+		return nil
+	}
+	in, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	for i, h := range hooks {
+		hctx := ctx
+		cancel := func() {}
+		if h.Timeout != nil && *h.Timeout > 0 {
+			hctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		}
+		args := h.Args
+		if len(args) == 0 {
+			args = []string{h.Path}
+		}
+		cmd := exec.CommandContext(hctx, h.Path, args[1:]...)
+		cmd.Args[0] = args[0]
+		cmd.Env = h.Env
+		cmd.Stdin = bytes.NewReader(in)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("error running %s hook #%d: %w, stdout: %s", kind, i, err, strings.TrimSpace(out.String()))
+		}
+	}
+	return nil
+}
+
+// dropUnraisableAmbient removes ambient capabilities that are not both permitted and
+// inheritable: the kernel refuses to raise them, and runc only warns about them
+// (runc spec's default config lists three such), so specs written for runc run.
+func dropUnraisableAmbient(p *specs.Process) {
+	c := p.Capabilities
+	if c == nil || len(c.Ambient) == 0 {
+		return
+	}
+	var keep []string
+	for _, a := range c.Ambient {
+		if slices.Contains(c.Permitted, a) && slices.Contains(c.Inheritable, a) {
+			keep = append(keep, a)
+		} else {
+			slog.Debug("can't raise ambient capability: not in the permitted and inheritable sets", "capability", a)
+		}
+	}
+	c.Ambient = keep
+}
