@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -374,4 +375,27 @@ func TestExtractTarHost(t *testing.T) {
 		!slices.Equal(got, []string{"copy/ 5", "copy/f 1 copy/h", "copy/h 0 data", "copy/l 2 f"}) {
 		t.Errorf("TarPath: %q", got)
 	}
+}
+
+// The host side of docker cp: a directory as a tar stream, extracted elsewhere under
+// its new name.
+func ExampleTarPath() {
+	ctx := context.Background()
+	src, _ := os.MkdirTemp("", "skiff-example-")
+	defer os.RemoveAll(src)
+	os.WriteFile(filepath.Join(src, "hello.txt"), []byte("hello\n"), 0o644)
+
+	rc, err := skiff.TarPath(ctx, src, "copy")
+	if err != nil {
+		panic(err)
+	}
+	defer rc.Close()
+	dst, _ := os.MkdirTemp("", "skiff-example-")
+	defer os.RemoveAll(dst)
+	if err := skiff.ExtractTar(ctx, dst, rc, skiff.ExtractOptions{}); err != nil {
+		panic(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dst, "copy", "hello.txt"))
+	fmt.Print(string(b))
+	// Output: hello
 }
