@@ -399,3 +399,28 @@ func ExampleTarPath() {
 	fmt.Print(string(b))
 	// Output: hello
 }
+
+// TestCopyToRacingSymlink: a container that swaps its destination directory for a
+// symlink to / while files are copied in never makes a copy land on the host.
+func TestCopyToRacingSymlink(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	marker := testutil.RandomName("skiff-race-")
+	t.Cleanup(func() { os.Remove("/" + marker); os.Remove("/tmp/" + marker) })
+	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Cmd: []string{"sh", "-c",
+		"cd /tmp; while :; do mkdir -p d/sub; mv d d.old; ln -s / d; rm d; mv d.old d; rm -rf d.old; done"}})
+	landed := 0
+	for i := range 200 {
+		err := c.CopyTo(ctx, "/tmp/d", mkTar(t, "file sub/"+marker+" x"), skiff.CopyToOptions{})
+		if err == nil {
+			landed++
+		}
+		for _, p := range []string{"/" + marker, "/sub/" + marker, "/tmp/" + marker} {
+			if _, err := os.Lstat(p); err == nil {
+				t.Fatalf("copy %d landed on the host at %s", i, p)
+			}
+		}
+	}
+	t.Logf("%d of 200 copies went through the racing directory", landed)
+}
