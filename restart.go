@@ -200,7 +200,7 @@ func restartDelay(st *State) time.Duration {
 // restart policy's restarts until it is started again.
 func (c *Container) markStopped() {
 	if st, err := c.e.ctrs.update(c.id, func(s *State) error {
-		if s.ManuallyStopped {
+		if s.ManuallyStopped || s.Config == nil || s.Config.RestartPolicy.Name == "" || s.Config.RestartPolicy.Name == RestartNo {
 			return errStale // nothing to write
 		}
 		s.ManuallyStopped = true

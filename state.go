@@ -51,8 +51,8 @@ type State struct {
 	Labels     map[string]string       `json:"labels,omitempty"`
 	// RestartCount counts the restarts of the restart policy since the last Start.
 	RestartCount int `json:"restart_count,omitempty"`
-	// ManuallyStopped records a Stop or Kill, which ends the restart policy's
-	// restarts until the next Start.
+	// ManuallyStopped records a Stop or Kill of a container with a restart policy,
+	// which ends the policy's restarts until the next Start.
 	ManuallyStopped bool `json:"manually_stopped,omitempty"`
 	// Config is what the container was created with (its streams left out), Extensions
 	// included. States written before it was recorded have none: Container.Config
