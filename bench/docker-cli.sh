@@ -80,3 +80,33 @@ awk -v d="$d_none" -v s="$s_none" -v p="$p_none" -v db="$d_br" -v sb="$s_br" -v 
 	printf "  docker→skiffd / skiff  %10.2f %10.2f\n", d/s, db/sb
 	if (p != "-") printf "  docker→skiffd / podman %10.2f %10.2f\n", d/p, db/pb
 }'
+
+# docker stats --no-stream and docker cp of a 100 MB directory both ways, against podman's
+# stats and cp on the same kind of container.
+payload=$work/payload
+mkdir -p "$payload"
+for i in $(seq 100); do head -c 1048576 /dev/urandom >"$payload/f$i"; done
+docker run -d --name bench-cp --network none "$img" sleep 600 >/dev/null
+d_stats=$(measure "docker stats" docker stats --no-stream bench-cp)
+d_cpin=$(measure "docker cp in" docker cp "$payload" bench-cp:/tmp/)
+d_cpout=$(measure "docker cp out" sh -c "rm -rf '$work/out' && mkdir '$work/out' && docker cp bench-cp:/tmp/payload '$work/out/'")
+[ "$(du -sb "$work/out/payload" | cut -f1)" -ge 104857600 ] || { echo "bench/docker-cli.sh: docker cp out copied $(du -sb "$work/out/payload")" >&2; exit 1; }
+docker rm -f bench-cp >/dev/null
+p_stats=- p_cpin=- p_cpout=-
+if [ -n "${podman_ok:-}" ]; then
+	pmx() { env -u DOCKER_HOST -u DOCKER_CONFIG podman "${pm[@]}" "$@"; }
+	pmx run -d --name bench-cp --network none --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/bench/busybox:latest sleep 600 >/dev/null
+	p_stats=$(measure "podman stats" env -u DOCKER_HOST -u DOCKER_CONFIG podman "${pm[@]}" stats --no-stream bench-cp)
+	p_cpin=$(measure "podman cp in" env -u DOCKER_HOST -u DOCKER_CONFIG podman "${pm[@]}" cp "$payload" bench-cp:/tmp/)
+	p_cpout=$(measure "podman cp out" sh -c "rm -rf '$work/out' && mkdir '$work/out' && podman ${pm[*]} cp bench-cp:/tmp/payload '$work/out/'")
+	pmx rm -f bench-cp >/dev/null
+fi
+printf '\nstats and cp, median of %d runs (ms)\n' "$N"
+printf '                          %10s %10s\n' "skiffd" "podman"
+printf '  stats --no-stream       %10s %10s\n' "$d_stats" "$p_stats"
+printf '  cp 100 MB dir in        %10s %10s\n' "$d_cpin" "$p_cpin"
+printf '  cp 100 MB dir out       %10s %10s\n' "$d_cpout" "$p_cpout"
+if [ "$p_stats" != - ]; then
+	awk -v a="$d_stats" -v b="$p_stats" -v c="$d_cpin" -v d="$p_cpin" -v e="$d_cpout" -v f="$p_cpout" 'BEGIN {
+		printf "  skiffd/podman: stats %.2f, cp in %.2f, cp out %.2f\n", a/b, c/d, e/f }'
+fi
