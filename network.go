@@ -131,7 +131,7 @@ func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 	}
 	for _, x := range p.extra {
 		if _, err := e.net.Attach(ctx, x.Network, p.id, netns, netbridge.AttachOptions{
-			Name: p.name, Aliases: x.Aliases, Hostname: p.host,
+			Name: p.name, Aliases: x.Aliases, Hostname: p.host, IP: x.RequestedIP,
 		}); err != nil {
 			return err
 		}
@@ -223,10 +223,27 @@ func releasePortsAfterExit(req monitorRequest, st *State) {
 	releasePorts(context.Background(), net, log, st.ID)
 }
 
+// ConnectOptions describe a container's endpoint on a network it is connected to.
+type ConnectOptions struct {
+	// Aliases are extra names it has on that network (docker network connect --alias).
+	Aliases []string
+	// IP is the address it asks for there (docker network connect --ip); the zero value
+	// takes the lowest free one. Kept when the container starts again.
+	IP netip.Addr
+}
+
 // Connect attaches a created, running or paused container to another bridge network
-// (docker network connect), named by its name, ID or a unique ID prefix: a new
-// interface (eth1, ...) appears in it, live. Unknown networks: netbridge.ErrNetworkNotFound.
+// (docker network connect), named by its name, ID or a unique ID prefix, with aliases:
+// ConnectWith with only ConnectOptions.Aliases.
 func (c *Container) Connect(ctx context.Context, network string, aliases ...string) (*netbridge.Endpoint, error) {
+	return c.ConnectWith(ctx, network, ConnectOptions{Aliases: aliases})
+}
+
+// ConnectWith attaches a created, running or paused container to another bridge
+// network: a new interface (eth1, ...) appears in it, live, and it joins the network
+// again whenever it starts again. Unknown networks: netbridge.ErrNetworkNotFound; an
+// address another container holds: netbridge.ErrAddressInUse.
+func (c *Container) ConnectWith(ctx context.Context, network string, opts ConnectOptions) (*netbridge.Endpoint, error) {
 	st := c.State()
 	if st.Status != StatusRunning && st.Status != StatusPaused && st.Status != StatusCreated {
 		return nil, &StateError{ID: st.ID, Op: "connect", From: st.Status, Want: "created or running"}
@@ -235,7 +252,7 @@ func (c *Container) Connect(ctx context.Context, network string, aliases ...stri
 		return nil, fmt.Errorf("connect container %s: %w: its Network is %q", shortID(st.ID), ErrInvalidConfig, st.Network)
 	}
 	ep, err := c.e.net.Attach(ctx, network, st.ID, "/proc/"+strconv.Itoa(st.Pid)+"/ns/net", netbridge.AttachOptions{
-		Name: st.Name, Aliases: aliases, Hostname: st.Hostname,
+		Name: st.Name, Aliases: opts.Aliases, Hostname: st.Hostname, IP: opts.IP,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect container %s to %s: %w", shortID(st.ID), network, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,8 +132,8 @@ func TestPortsHeldWhileRunning(t *testing.T) {
 }
 
 // TestConnectByIDCreatedAndRestarted: a created container is connected to a network
-// named by its ID, runs attached to it, and keeps it with its aliases across a stop
-// and start; an unknown network is not found.
+// named by its ID, with an alias and an address of its choice, runs attached to it,
+// and keeps all three across a stop and start; an unknown network is not found.
 func TestConnectByIDCreatedAndRestarted(t *testing.T) {
 	e := newEngine(t)
 	img := busybox(t, e)
@@ -150,12 +151,13 @@ func TestConnectByIDCreatedAndRestarted(t *testing.T) {
 	if _, err := c.Connect(ctx, "no-such-network"); !errors.Is(err, netbridge.ErrNetworkNotFound) || !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("connect to an unknown network: %v, want not found", err)
 	}
-	ep, err := c.Connect(ctx, back.ID[:12], "svc")
+	static := back.Subnet.Addr().Next().Next().Next().Next() // .4
+	ep, err := c.ConnectWith(ctx, back.ID[:12], skiff.ConnectOptions{Aliases: []string{"svc"}, IP: static})
 	if err != nil {
 		t.Fatalf("connect a created container by network ID: %v", err)
 	}
-	if ep.Network != "back2" || ep.IfName != "eth1" {
-		t.Errorf("endpoint %+v, want eth1 on back2", ep)
+	if ep.Network != "back2" || ep.IfName != "eth1" || ep.IP() != static {
+		t.Errorf("endpoint %+v, want eth1 on back2 with %s", ep, static)
 	}
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -173,6 +175,10 @@ func TestConnectByIDCreatedAndRestarted(t *testing.T) {
 			}
 			if err := c.Start(ctx); err != nil {
 				t.Fatalf("start again: %v", err)
+			}
+			eps, _ := c.Endpoints(ctx)
+			if i := slices.IndexFunc(eps, func(ep netbridge.Endpoint) bool { return ep.Network == "back2" }); len(eps) != 2 || i < 0 || eps[i].IP() != static {
+				t.Errorf("endpoints after a new start: %+v, want %s on back2 again", eps, static)
 			}
 		}
 	}
