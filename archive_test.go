@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+
 	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/internal/testutil"
 )
@@ -423,4 +426,42 @@ func TestCopyToRacingSymlink(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 200 copies went through the racing directory", landed)
+}
+
+// TestCopyUnmountedRoot: a stopped container whose root filesystem the host no longer
+// has mounted (after a reboot) is mounted for the copy in a namespace of its own only.
+func TestCopyUnmountedRoot(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	c, err := e.Create(ctx, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Cmd: []string{"sh", "-c", "echo kept > /kept"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Delete(ctx, skiff.WithForce()) })
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Wait(ctx)
+	merged := filepath.Join(e.Root(), "containers", c.ID(), "merged")
+	if err := unix.Unmount(merged, 0); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := c.CopyFrom(ctx, "/kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tarList(t, rc); !slices.Equal(got, []string{"kept 0 kept\n"}) {
+		t.Errorf("CopyFrom of an unmounted root: %q", got)
+	}
+	rc.Close()
+	if err := c.CopyTo(ctx, "/", mkTar(t, "file added x"), skiff.CopyToOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := mountinfo.Mounted(merged); ok {
+		t.Errorf("the copy left %s mounted on the host", merged)
+	}
+	if changes, err := c.Changes(ctx); err != nil || len(changes) != 2 {
+		t.Errorf("changes after a copy into the unmounted root: %v %v, want /added and /kept", changes, err)
+	}
 }
