@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiffrt/skiff"
 )
 
 // apiWait sends POST /containers/{ref}/wait?condition=cond and returns once the
@@ -54,7 +56,8 @@ func (e *env) apiWait(t *testing.T, ref, cond string) <-chan int {
 
 // TestDockerCLIAutoRemove: --rm is carried out by the container's monitor, which lets
 // the attached client read the whole output and the waiters the exit code before it
-// removes the container; a restart does not remove it.
+// removes the container; a restart does not remove it. Restart policies and what
+// inspect shows come from the library's state too.
 func TestDockerCLIAutoRemove(t *testing.T) {
 	e := newEnv(t)
 	img := e.busybox()
@@ -139,6 +142,24 @@ func TestDockerCLIAutoRemove(t *testing.T) {
 		_, errs, code := e.run("run", "-d", "--restart", "always", "--rm", img, "true")
 		if code == 0 || !strings.Contains(errs, "onflict") {
 			t.Errorf("run --restart always --rm: exit %d, stderr %q", code, errs)
+		}
+	})
+
+	t.Run("made by another program", func(t *testing.T) {
+		eng, err := skiff.New(skiff.WithRoot(e.root), skiff.WithCgroupParent(e.parent), skiff.WithNetworkNames(e.link, e.link))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		c, err := eng.Create(ctx, skiff.ContainerConfig{Image: img, Name: "elsewhere", Network: skiff.NetworkNone, Detach: true,
+			Env: []string{"FROM=library"}, Cmd: []string{"sleep", "60"}, WorkingDir: "/tmp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Delete(ctx, skiff.WithForce())
+		out := e.ok("inspect", "-f", "{{.Config.Env}} {{.Config.Cmd}} {{.Config.WorkingDir}} {{.HostConfig.NetworkMode}} {{.State.Status}}", "elsewhere")
+		if out != "[FROM=library] [sleep 60] /tmp none created\n" {
+			t.Errorf("docker inspect of a container the library made = %q", out)
 		}
 	})
 }

@@ -75,12 +75,26 @@ type hostConfig struct {
 // container (ContainerConfig.Extensions), for inspect and attach.
 const extensionKey = "skiffd/create-request"
 
-// request returns the docker create request container c was made from; an empty
-// one for a container skiffd did not create.
+// request returns the docker create request container c was made from; for a
+// container another program made on the root (the skiff CLI), the request its
+// recorded config amounts to.
 func request(c *skiff.Container) *createRequest {
+	cfg := c.Config()
 	req := &createRequest{}
-	if data := c.Config().Extensions[extensionKey]; data != nil {
-		json.Unmarshal(data, req)
+	if data := cfg.Extensions[extensionKey]; data != nil && json.Unmarshal(data, req) == nil {
+		return req
+	}
+	req = &createRequest{
+		Image: cfg.Image, Cmd: cfg.Cmd, Entrypoint: cfg.Entrypoint, Env: cfg.Env, WorkingDir: cfg.WorkingDir,
+		User: cfg.User, Hostname: cfg.Hostname, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Labels: cfg.Labels,
+		HostConfig: hostConfig{
+			AutoRemove: cfg.AutoRemove, NetworkMode: cfg.Network, Memory: cfg.Resources.MemoryLimit,
+			MemorySwap: cfg.Resources.MemorySwap, Privileged: cfg.Privileged, CapAdd: cfg.CapAdd, CapDrop: cfg.CapDrop,
+			ReadonlyRootfs: cfg.ReadonlyRootfs, RestartPolicy: dockeropts.RestartPolicy(cfg.RestartPolicy),
+		},
+	}
+	if cfg.Init {
+		req.HostConfig.Init = &cfg.Init
 	}
 	return req
 }
