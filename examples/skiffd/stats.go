@@ -11,16 +11,16 @@ import (
 
 // statsJSON is one sample of GET /containers/{id}/stats, with Docker's field names.
 type statsJSON struct {
-	Name        string                 `json:"name"`
-	ID          string                 `json:"id"`
-	Read        time.Time              `json:"read"`
-	PreRead     time.Time              `json:"preread"`
-	PidsStats   pidsStats              `json:"pids_stats"`
-	BlkioStats  map[string]any         `json:"blkio_stats"`
-	NumProcs    uint32                 `json:"num_procs"`
-	CPUStats    cpuStats               `json:"cpu_stats"`
-	PreCPUStats cpuStats               `json:"precpu_stats"`
-	MemoryStats memoryStats            `json:"memory_stats"`
+	Name        string                  `json:"name"`
+	ID          string                  `json:"id"`
+	Read        time.Time               `json:"read"`
+	PreRead     time.Time               `json:"preread"`
+	PidsStats   pidsStats               `json:"pids_stats"`
+	BlkioStats  map[string]any          `json:"blkio_stats"`
+	NumProcs    uint32                  `json:"num_procs"`
+	CPUStats    cpuStats                `json:"cpu_stats"`
+	PreCPUStats cpuStats                `json:"precpu_stats"`
+	MemoryStats memoryStats             `json:"memory_stats"`
 	Networks    map[string]netStatsJSON `json:"networks,omitempty"`
 }
 
