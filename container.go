@@ -340,17 +340,22 @@ func (c *Container) Config() ContainerConfig {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.st
-	if st.Config != nil {
+	if st.Config != nil && st.Config.Image != "" {
 		cfg := *st.Config
 		cfg.Extensions = maps.Clone(cfg.Extensions)
 		cfg.Labels = maps.Clone(cfg.Labels)
 		return cfg
 	}
-	return ContainerConfig{
+	cfg := ContainerConfig{
 		Image: st.Image, Name: st.Name, Hostname: st.Hostname, Network: st.Network,
 		Aliases: st.Aliases, Ports: st.Ports, Resources: st.Resources,
 		Labels: maps.Clone(st.Labels), AutoRemove: st.AutoRemove, Detach: st.Detached,
 	}
+	if st.Config != nil { // only what was set since (Update of an old container)
+		cfg.RestartPolicy = st.Config.RestartPolicy
+		cfg.Extensions = maps.Clone(st.Config.Extensions)
+	}
+	return cfg
 }
 
 // Console returns the master of the container's pseudo-terminal (ContainerConfig.Tty),
