@@ -39,7 +39,7 @@ type createRequest struct {
 	HostConfig   hostConfig
 	// NetworkingConfig.EndpointsConfig is keyed by network ("default" for the default).
 	NetworkingConfig struct {
-		EndpointsConfig map[string]*struct{ Aliases []string }
+		EndpointsConfig map[string]*endpointConfig
 	}
 }
 

@@ -164,8 +164,10 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		Driver     string
 		EnableIPv6 *bool
 		Internal   bool
-		IPAM       struct{ Config []struct{ Subnet string } }
-		Labels     map[string]string
+		IPAM       struct {
+			Config []struct{ Subnet, Gateway string }
+		}
+		Labels map[string]string
 	}
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -193,6 +195,13 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		cfg.Subnet = p
 	}
+	if len(req.IPAM.Config) == 1 && req.IPAM.Config[0].Gateway != "" {
+		gw, err := netip.ParseAddr(req.IPAM.Config[0].Gateway)
+		if err != nil {
+			return errorf(http.StatusBadRequest, "invalid gateway %q", req.IPAM.Config[0].Gateway)
+		}
+		cfg.Gateway = gw
+	}
 	n, err := d.e.Networks().CreateNetwork(r.Context(), cfg)
 	if errors.Is(err, netbridge.ErrNetworkExists) && !strings.Contains(err.Error(), "bridge ") {
 		return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
@@ -217,8 +226,12 @@ func endpointJSON(ep netbridge.Endpoint) map[string]any {
 		}
 		dns = append(dns, ep.Aliases...)
 	}
+	var ipam any
+	if ep.RequestedIP.IsValid() {
+		ipam = map[string]string{"IPv4Address": ep.RequestedIP.String()}
+	}
 	return map[string]any{
-		"IPAMConfig": nil, "Links": nil, "Aliases": aliases, "MacAddress": ep.MAC, "DriverOpts": nil,
+		"IPAMConfig": ipam, "Links": nil, "Aliases": aliases, "MacAddress": ep.MAC, "DriverOpts": nil,
 		"GwPriority": 0, "NetworkID": ep.NetworkID, "EndpointID": ep.ID(), "Gateway": ep.Gateway.String(),
 		"IPAddress": ep.IP().String(), "IPPrefixLen": ep.Address.Bits(), "IPv6Gateway": "",
 		"GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": dns,
@@ -297,7 +310,7 @@ func (d *daemon) networkPrune(w http.ResponseWriter, r *http.Request) error {
 
 type connectRequest struct {
 	Container      string
-	EndpointConfig *struct{ Aliases []string }
+	EndpointConfig *endpointConfig
 	Force          bool
 }
 
@@ -317,11 +330,11 @@ func (d *daemon) networkConnect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var aliases []string
-	if req.EndpointConfig != nil {
-		aliases = req.EndpointConfig.Aliases
+	opts, err := req.EndpointConfig.options()
+	if err != nil {
+		return err
 	}
-	if _, err := c.Connect(r.Context(), v.n.ID, aliases...); err != nil {
+	if _, err := c.ConnectWith(r.Context(), v.n.ID, opts); err != nil {
 		if errors.Is(err, netbridge.ErrEndpointExists) {
 			return errorf(http.StatusForbidden, "endpoint with name %s already exists in network %s", c.Name(), v.n.Name)
 		}
@@ -357,9 +370,32 @@ func (d *daemon) networkDisconnect(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
+// endpointConfig is one network's entry of a create or connect request.
+type endpointConfig struct {
+	Aliases    []string
+	IPAMConfig *struct{ IPv4Address string }
+}
+
+// options turns the entry into the library's, refusing an address that is not IPv4.
+func (ec *endpointConfig) options() (skiff.ConnectOptions, error) {
+	var o skiff.ConnectOptions
+	if ec == nil {
+		return o, nil
+	}
+	o.Aliases = ec.Aliases
+	if ec.IPAMConfig != nil && ec.IPAMConfig.IPv4Address != "" {
+		ip, err := netip.ParseAddr(ec.IPAMConfig.IPv4Address)
+		if err != nil || !ip.Is4() {
+			return o, errorf(http.StatusBadRequest, "invalid IPv4 address: %s", ec.IPAMConfig.IPv4Address)
+		}
+		o.IP = ip
+	}
+	return o, nil
+}
+
 // endpointNames are a create request's networks: NetworkingConfig.EndpointsConfig keyed
-// by network name or ID, each with its aliases.
-type endpointNames = map[string]*struct{ Aliases []string }
+// by network name or ID, each with its aliases and address.
+type endpointNames = map[string]*endpointConfig
 
 // primaryNetwork picks the network a container is created on, as Docker does:
 // HostConfig.NetworkMode when it names one, else the first (by name) network of
@@ -380,6 +416,20 @@ func primaryNetwork(mode string, eps endpointNames) (network string, aliases []s
 		}
 	}
 	return network, aliases
+}
+
+// primaryAddress refuses what the library cannot do: an address of choice on the
+// network a container is created on (connecting it later can take one).
+func primaryAddress(mode string, eps endpointNames) error {
+	network, _ := primaryNetwork(mode, eps)
+	for key, ep := range eps {
+		if ep != nil && ep.IPAMConfig != nil && ep.IPAMConfig.IPv4Address != "" &&
+			(key == network || key == mode || key == "default") {
+			return errorf(http.StatusBadRequest, "an address of choice (%s) on network %s, the one the container is created on, is not supported: connect the container with it instead",
+				ep.IPAMConfig.IPv4Address, key)
+		}
+	}
+	return nil
 }
 
 // endpointKeys returns the networks EndpointsConfig names, sorted; "default" stands
@@ -403,18 +453,24 @@ func (d *daemon) connectEndpoints(ctx context.Context, c *skiff.Container, req *
 	if primary == skiff.NetworkHost || primary == skiff.NetworkNone {
 		return nil
 	}
+	err := primaryAddress(req.HostConfig.NetworkMode, req.NetworkingConfig.EndpointsConfig)
 	for _, key := range endpointKeys(req.NetworkingConfig.EndpointsConfig) {
+		if err != nil {
+			break
+		}
 		if key == primary || key == req.HostConfig.NetworkMode {
 			continue
 		}
-		var aliases []string
-		if ep := req.NetworkingConfig.EndpointsConfig[key]; ep != nil {
-			aliases = ep.Aliases
+		var opts skiff.ConnectOptions
+		if opts, err = req.NetworkingConfig.EndpointsConfig[key].options(); err != nil {
+			break
 		}
-		if _, err := c.Connect(ctx, key, aliases...); err != nil && !errors.Is(err, netbridge.ErrEndpointExists) {
-			c.Delete(context.WithoutCancel(ctx), skiff.WithForce())
-			return err
+		if _, err = c.ConnectWith(ctx, key, opts); errors.Is(err, netbridge.ErrEndpointExists) {
+			err = nil
 		}
 	}
-	return nil
+	if err != nil {
+		c.Delete(context.WithoutCancel(ctx), skiff.WithForce())
+	}
+	return err
 }

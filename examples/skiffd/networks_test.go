@@ -157,6 +157,32 @@ func TestDockerNetworks(t *testing.T) {
 		}
 	})
 
+	t.Run("addresses", func(t *testing.T) {
+		// A network with its own gateway; a container connected with an address of its
+		// choice, shown in IPAMConfig; the same address again is refused.
+		b := time.Now().UnixNano()
+		sub := fmt.Sprintf("10.%d.%d", 100+b%100, b/100%250)
+		e.ok("network", "create", "--subnet", sub+".0/24", "--gateway", sub+".254", "fixed")
+		if gw := e.ok("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "fixed"); strings.TrimSpace(gw) != sub+".254" {
+			t.Errorf("gateway of fixed: %s", gw)
+		}
+		e.ok("run", "-d", "--name", "pinned", img, "sleep", "60")
+		e.ok("network", "connect", "--ip", sub+".77", "fixed", "pinned")
+		got := e.ok("inspect", "-f", "{{with .NetworkSettings.Networks.fixed}}{{.IPAddress}} {{.Gateway}} {{.IPAMConfig.IPv4Address}}{{end}}", "pinned")
+		if want := sub + ".77 " + sub + ".254 " + sub + ".77"; strings.TrimSpace(got) != want {
+			t.Errorf("pinned on fixed: %q, want %q", got, want)
+		}
+		e.ok("run", "-d", "--name", "second", img, "sleep", "60")
+		if _, errs, code := e.run("network", "connect", "--ip", sub+".77", "fixed", "second"); code == 0 || !strings.Contains(errs, "address already in use") {
+			t.Errorf("a second container asking for %s.77: exit %d, %s", sub, code, errs)
+		}
+		if _, errs, code := e.run("run", "--rm", "--network", "fixed", "--ip", sub+".78", img, "true"); code == 0 || !strings.Contains(errs, "not supported") {
+			t.Errorf("run --ip: exit %d, %s (want a clear refusal)", code, errs)
+		}
+		e.ok("rm", "-f", "pinned", "second")
+		e.ok("network", "rm", "fixed")
+	})
+
 	t.Run("endpoints config", func(t *testing.T) {
 		// Two networks in EndpointsConfig and no NetworkMode: both are attached, with
 		// their aliases, and not the default bridge (what docker-py and
