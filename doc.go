@@ -87,7 +87,10 @@
 //
 // Engine.Pull, Push, Import, Build (a Dockerfile, with a layer cache) and
 // Container.Commit fill the image store; Engine.Check verifies and repairs the whole root after a crash, and
-// PruneImages / PruneSystem collect what nothing uses. Engine.Networks manages bridge
+// PruneImages / PruneSystem collect what nothing uses. Each store checks its own layout
+// (registry.Store.Check, overlay.Store.Check, builder.Builder.Check) and Check composes
+// their reports with the engine's own look at containers; a collection takes the image
+// store's GC lock (registry.Store.LockGC), which pulls and builds hold shared. Engine.Networks manages bridge
 // networks (NAT, published ports, names); CreateVolume and friends manage named volumes,
 // which ContainerConfig.Mounts uses along with bind and tmpfs mounts.
 //
