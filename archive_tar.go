@@ -55,6 +55,9 @@ func writeTree(ctx context.Context, tw *tar.Writer, r *os.Root, prefix string) e
 			return err
 		}
 		name := path.Join(prefix, p)
+		if prefix == "." && p != "." {
+			name = "./" + p // a directory's contents are "./x", as Docker's clients rebase them
+		}
 		if p == "." && prefix == "" {
 			return nil
 		}

@@ -44,7 +44,18 @@ func TestDockerCp(t *testing.T) {
 		t.Errorf("after docker cp to the container: %q", out)
 	}
 
+	// A file under a new name, and a directory's contents into a new directory.
+	e.ok("cp", filepath.Join(src, "tree", "sub", "f"), "cp:/tmp/renamed")
+	e.ok("cp", filepath.Join(src, "tree")+"/.", "cp:/tmp/flat")
+	if out := e.ok("exec", "cp", "sh", "-c", "cat /tmp/renamed /tmp/flat/sub/f; readlink /tmp/flat/link"); out != "from the host\nfrom the host\nsub/f\n" {
+		t.Errorf("docker cp with renames: %q", out)
+	}
+
 	dst := t.TempDir()
+	e.ok("cp", "cp:/tmp/flat/.", filepath.Join(dst, "contents"))
+	if b, err := os.ReadFile(filepath.Join(dst, "contents", "sub", "f")); err != nil || string(b) != "from the host\n" {
+		t.Errorf("docker cp of a directory's contents: %q %v", b, err)
+	}
 	e.ok("cp", "cp:/tmp/tree", dst)
 	if b, err := os.ReadFile(filepath.Join(dst, "tree", "sub", "f")); err != nil || string(b) != "from the host\n" {
 		t.Errorf("docker cp from the container: %q %v", b, err)
