@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +116,8 @@ func (d *daemon) network(ctx context.Context, ref string) (netView, error) {
 }
 
 // matchNetwork applies docker network ls filters: name (substring), id (prefix),
-// label (key or key=value), driver, type (custom or builtin).
+// label (key or key=value), driver, type (custom or builtin); networkList applies
+// dangling (unused user networks).
 func matchNetwork(f map[string][]string, v netView) bool {
 	builtin := v.driver != "bridge" || v.n.Name == netbridge.DefaultNetwork
 	typ := "custom"
@@ -151,9 +153,28 @@ func (d *daemon) networkList(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []map[string]any{}
 	for _, v := range all {
-		if matchNetwork(f, v) {
-			out = append(out, v.json(nil))
+		if !matchNetwork(f, v) {
+			continue
 		}
+		if len(f["dangling"]) > 0 {
+			// Dangling: a user network no container uses.
+			want, err := strconv.ParseBool(f["dangling"][0])
+			if err != nil {
+				return errorf(http.StatusBadRequest, "invalid filter 'dangling=%s'", f["dangling"][0])
+			}
+			dangling := false
+			if v.driver == "bridge" && v.n.Name != netbridge.DefaultNetwork {
+				eps, err := d.e.Networks().Endpoints(r.Context(), v.n.ID)
+				if err != nil {
+					return err
+				}
+				dangling = len(eps) == 0
+			}
+			if dangling != want {
+				continue
+			}
+		}
+		out = append(out, v.json(nil))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

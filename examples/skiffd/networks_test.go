@@ -61,6 +61,7 @@ func TestDockerNetworks(t *testing.T) {
 			{"driver=bridge", []string{"back", "bridge", "front", "spare"}},
 			{"driver=host", []string{"host"}},
 			{"type=custom", []string{"back", "front", "spare"}},
+			{"dangling=true", []string{"back", "front", "spare"}},
 		} {
 			out := e.ok("network", "ls", "--filter", tc.filter, "--format", "{{.Name}}")
 			got := strings.Fields(out)
@@ -237,6 +238,9 @@ func TestDockerNetworks(t *testing.T) {
 		var res struct{ NetworksDeleted []string }
 		if code := e.apiJSON("POST", "/networks/prune?filters="+url.QueryEscape(`{"label":["nothing"]}`), nil, &res); code != http.StatusOK || len(res.NetworksDeleted) != 0 {
 			t.Errorf("prune with a label no network has: %d %v", code, res.NetworksDeleted)
+		}
+		if got := e.ok("network", "ls", "-q", "--filter", "dangling=true"); len(strings.Fields(got)) != 2 {
+			t.Errorf("dangling networks before prune: %q, want front and spare", got)
 		}
 		res.NetworksDeleted = nil
 		if code := e.apiJSON("POST", "/networks/prune", nil, &res); code != http.StatusOK {
