@@ -232,26 +232,31 @@ type ConnectOptions struct {
 	IP netip.Addr
 }
 
-// Connect attaches a created, running or paused container to another bridge network
-// (docker network connect), named by its name, ID or a unique ID prefix, with aliases:
-// ConnectWith with only ConnectOptions.Aliases.
+// Connect attaches a container to another bridge network (docker network connect),
+// named by its name, ID or a unique ID prefix, with aliases: ConnectWith with only
+// ConnectOptions.Aliases.
 func (c *Container) Connect(ctx context.Context, network string, aliases ...string) (*netbridge.Endpoint, error) {
 	return c.ConnectWith(ctx, network, ConnectOptions{Aliases: aliases})
 }
 
-// ConnectWith attaches a created, running or paused container to another bridge
-// network: a new interface (eth1, ...) appears in it, live, and it joins the network
-// again whenever it starts again. Unknown networks: netbridge.ErrNetworkNotFound; an
-// address another container holds: netbridge.ErrAddressInUse.
+// ConnectWith attaches a container to another bridge network: a new interface (eth1,
+// ...) appears in a created, running or paused one, live; a stopped one has its address
+// taken and gets the interface when it starts. It joins the network again whenever it
+// starts again. Unknown networks: netbridge.ErrNetworkNotFound; an address another
+// container holds: netbridge.ErrAddressInUse.
 func (c *Container) ConnectWith(ctx context.Context, network string, opts ConnectOptions) (*netbridge.Endpoint, error) {
+	if _, err := c.e.ctrs.load(c.id); err != nil { // removed meanwhile
+		return nil, fmt.Errorf("connect container %s: %w", shortID(c.id), err)
+	}
 	st := c.State()
-	if st.Status != StatusRunning && st.Status != StatusPaused && st.Status != StatusCreated {
-		return nil, &StateError{ID: st.ID, Op: "connect", From: st.Status, Want: "created or running"}
+	netns := "/proc/" + strconv.Itoa(st.Pid) + "/ns/net"
+	if st.Status == StatusExited {
+		netns = "" // recorded now, plumbed at the next start
 	}
 	if st.Network == NetworkHost || st.Network == NetworkNone {
 		return nil, fmt.Errorf("connect container %s: %w: its Network is %q", shortID(st.ID), ErrInvalidConfig, st.Network)
 	}
-	ep, err := c.e.net.Attach(ctx, network, st.ID, "/proc/"+strconv.Itoa(st.Pid)+"/ns/net", netbridge.AttachOptions{
+	ep, err := c.e.net.Attach(ctx, network, st.ID, netns, netbridge.AttachOptions{
 		Name: st.Name, Aliases: opts.Aliases, Hostname: st.Hostname, IP: opts.IP,
 	})
 	if err != nil {

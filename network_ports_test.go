@@ -133,7 +133,8 @@ func TestPortsHeldWhileRunning(t *testing.T) {
 
 // TestConnectByIDCreatedAndRestarted: a created container is connected to a network
 // named by its ID, with an alias and an address of its choice, runs attached to it,
-// and keeps all three across a stop and start; an unknown network is not found.
+// and keeps all three across a stop and start; stopped, it is connected to another
+// network, which it joins when it starts; an unknown network is not found.
 func TestConnectByIDCreatedAndRestarted(t *testing.T) {
 	e := newEngine(t)
 	img := busybox(t, e)
@@ -173,12 +174,23 @@ func TestConnectByIDCreatedAndRestarted(t *testing.T) {
 			if err := c.Stop(ctx, 500*time.Millisecond); err != nil { // httpd as pid 1 ignores SIGTERM
 				t.Fatal(err)
 			}
+			// A stopped container is connected too: it joins at its next start.
+			late := createNetwork(t, e, "late2")
+			if _, err := c.Connect(ctx, "late2", "later"); err != nil {
+				t.Fatalf("connect a stopped container: %v", err)
+			}
 			if err := c.Start(ctx); err != nil {
 				t.Fatalf("start again: %v", err)
 			}
 			eps, _ := c.Endpoints(ctx)
-			if i := slices.IndexFunc(eps, func(ep netbridge.Endpoint) bool { return ep.Network == "back2" }); len(eps) != 2 || i < 0 || eps[i].IP() != static {
-				t.Errorf("endpoints after a new start: %+v, want %s on back2 again", eps, static)
+			at := func(n string) int {
+				return slices.IndexFunc(eps, func(ep netbridge.Endpoint) bool { return ep.Network == n })
+			}
+			if i, j := at("back2"), at("late2"); len(eps) != 3 || i < 0 || eps[i].IP() != static || j < 0 || !late.Subnet.Contains(eps[j].IP()) {
+				t.Errorf("endpoints after a new start: %+v, want %s on back2 again and one on late2", eps, static)
+			}
+			if out, code := fetch(t, e, img, "late2", "http://later/index.html"); code != 0 || out != "hi-from-web\n" {
+				t.Errorf("wget http://later/ on the network joined while stopped: exit %d, %q", code, out)
 			}
 		}
 	}

@@ -99,7 +99,9 @@ func macFor(ip netip.Addr) net.HardwareAddr {
 //
 // then rewrites Skiff's nftables table (masquerade, published ports, isolation). The
 // address is recorded before any kernel change, so a crash leaves a record that Check
-// can clean. A failed Attach removes what it made.
+// can clean. A failed Attach removes what it made. An empty netnsPath only records the
+// endpoint (its address, names and ports taken, no kernel change): a stopped container
+// joins the network so, and is plumbed when it runs again (Detach, then Attach).
 func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath string, opts AttachOptions) (*Endpoint, error) {
 	if network == "" {
 		network = DefaultNetwork
@@ -155,6 +157,11 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 	nf.Endpoints[containerID] = ep
 	if err := m.save(nf); err != nil {
 		return nil, err
+	}
+	if netnsPath == "" {
+		m.log.Info("endpoint recorded", "network", network, "container", containerID, "ip", ip)
+		out := *ep
+		return &out, nil
 	}
 
 	// A link of that name that is not ours (a hash collision, a leftover): refuse
