@@ -46,14 +46,20 @@ func (m *Manager) settleNames() error {
 	if err != nil {
 		return fmt.Errorf("network state dir %s: %w", m.dir, err)
 	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real // one owner however the root is reached
+	}
 	if err := os.MkdirAll(m.claimDir, 0o755); err != nil {
 		m.settled = true // no host-wide registry to consult: the names as given
 		return nil
 	}
 	m.sweepClaims()
-	if m.claim("table-"+m.table, abs) && m.claim("bridge-"+m.defaultBridge, abs) {
-		m.settled = true
-		return nil
+	if m.claim("table-"+m.table, abs) {
+		if m.claim("bridge-"+m.defaultBridge, abs) {
+			m.settled = true
+			return nil
+		}
+		m.unclaim("table-"+m.table, abs) // names go in pairs: leave it to its pair's owner
 	}
 	table, bridge := derivedNames(m.table, m.defaultBridge, abs)
 	if !m.claim("table-"+table, abs) || !m.claim("bridge-"+bridge, abs) {
@@ -120,6 +126,14 @@ func (m *Manager) claim(name, owner string) bool {
 		}
 	}
 	return false
+}
+
+// unclaim drops owner's claim of name.
+func (m *Manager) unclaim(name, owner string) {
+	path := filepath.Join(m.claimDir, name)
+	if b, err := os.ReadFile(path); err == nil && string(b) == owner {
+		os.Remove(path)
+	}
 }
 
 // sweepClaims removes the claims whose state dir is gone (engine roots deleted).
