@@ -37,6 +37,9 @@ type CheckReport struct {
 	// Endpoints are network endpoints of containers that are gone or lost, detached by
 	// repair (as "network/container-id"). Only filled when repairing.
 	Endpoints []string
+	// VolumeTemps are temp dirs under Root()/volumes of a volume create or removal
+	// that was killed midway; repair removes them.
+	VolumeTemps []string
 	// BuildTemps are temp dirs and files of builds under Root()/build-cache that no build
 	// is running for (a build killed mid-step); repair unmounts and removes them. Looked at
 	// only while no build or pull holds the GC lock: builder.CheckReport.Temps.
@@ -48,7 +51,7 @@ type CheckReport struct {
 func (r *CheckReport) Clean() bool {
 	return (r.Images == nil || r.Images.Clean()) && len(r.LayerTemps) == 0 &&
 		len(r.DanglingLinks) == 0 && len(r.HalfCreated) == 0 && len(r.Lost) == 0 &&
-		len(r.BuildTemps) == 0
+		len(r.VolumeTemps) == 0 && len(r.BuildTemps) == 0
 }
 
 // CheckOptions tune Engine.Check. The zero value checks without changing anything.
@@ -62,9 +65,9 @@ type CheckOptions struct {
 // left. Each store checks its own layout: the image store its temp files and corrupt
 // blobs (registry.Store.Check), the layer store its stray temp dirs and dangling short
 // links (overlay.Store.Check), the build cache the temps of killed builds
-// (builder.Builder.Check); the engine adds half-created container dirs and lost
-// containers (see CheckReport) and the network endpoints of containers that are gone
-// (netbridge.Manager.Check). A pull killed at any instant leaves a root that Check
+// (builder.Builder.Check), the volumes the temps of killed creates and removals; the
+// engine adds half-created container dirs and lost containers (see CheckReport) and the
+// network endpoints of containers that are gone (netbridge.Manager.Check). A pull killed at any instant leaves a root that Check
 // repairs and the next Pull completes. It waits for Create, pulls and writes in flight,
 // so it is safe while other processes use the root. `skiff system check`.
 func (e *Engine) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
@@ -80,6 +83,9 @@ func (e *Engine) Check(ctx context.Context, opts CheckOptions) (*CheckReport, er
 	}
 	rep.LayerTemps, rep.DanglingLinks = lr.Temps, lr.DanglingLinks
 	if err := e.checkContainers(ctx, rep, opts.Repair); err != nil {
+		return nil, fmt.Errorf("check %s: %w", e.root, err)
+	}
+	if rep.VolumeTemps, err = e.vols.check(opts.Repair); err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)
 	}
 	if err := e.checkBuildCache(ctx, rep, opts.Repair); err != nil {

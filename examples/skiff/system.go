@@ -77,6 +77,7 @@ func printCheck(cmd *cobra.Command, rep *skiff.CheckReport) {
 	printEach(out, "half-created container dir: ", rep.HalfCreated)
 	printEach(out, "lost container (process gone): ", rep.Lost)
 	printEach(out, "detached stale endpoint: ", rep.Endpoints)
+	printEach(out, "stray volume temp dir: ", rep.VolumeTemps)
 	printEach(out, "stray build temp: ", rep.BuildTemps)
 }
 
