@@ -57,6 +57,11 @@ func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
 	case StatusExited, StatusCreated: // as Docker: stopping what does not run is a no-op
 		return nil
 	}
+	// Held while it stops: the monitor of an AutoRemove container removes it only
+	// after this has seen the exit (see Hold).
+	if release, err := c.Hold(); err == nil {
+		defer release()
+	}
 	sig, err := ParseSignal(st.StopSignal)
 	if err != nil {
 		sig = syscall.SIGTERM

@@ -145,6 +145,18 @@ func TestDockerCLIAutoRemove(t *testing.T) {
 		}
 	})
 
+	t.Run("start -a again", func(t *testing.T) {
+		// With -i the container is attached through its monitor's socket, whose run may
+		// be over before the attach reaches it: then its log is sent.
+		e.ok("create", "-i", "--name", "again-i", img, "echo", "hi")
+		for i := 0; i < 3; i++ {
+			if out := e.ok("start", "-a", "again-i"); out != "hi\n" {
+				t.Errorf("start -a, run %d = %q", i+1, out)
+			}
+		}
+		e.ok("rm", "again-i")
+	})
+
 	t.Run("made by another program", func(t *testing.T) {
 		eng, err := skiff.New(skiff.WithRoot(e.root), skiff.WithCgroupParent(e.parent), skiff.WithNetworkNames(e.link, e.link))
 		if err != nil {

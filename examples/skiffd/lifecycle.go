@@ -98,6 +98,11 @@ func (d *daemon) containerStop(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *daemon) stop(ctx context.Context, c *skiff.Container, r *http.Request) error {
+	// Held, so that a --rm container's monitor removes it only once the stop has seen
+	// the exit.
+	if release, err := c.Hold(); err == nil {
+		defer release()
+	}
 	timeout := 10 * time.Second
 	if t, err := strconv.Atoi(r.URL.Query().Get("t")); err == nil {
 		timeout = time.Duration(t) * time.Second

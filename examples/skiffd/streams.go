@@ -81,17 +81,19 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	// An exited container is followed in its next run (docker start -a), which may be
 	// over by the time this looks: the library tells that run's exit from the last.
 	rerun := st.Status == skiff.StatusExited
-	follow := func() {
-		c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since, NextRun: rerun}, func(e skiff.LogEntry) error {
+	follow := func(nextRun bool) {
+		c.LogEntries(ctx, skiff.LogOptions{Follow: true, Tail: -1, Since: since, NextRun: nextRun}, func(e skiff.LogEntry) error {
 			return out.entry(e)
 		})
 	}
-	if !socket {
-		follow()
+	// The log has all the output, also of one with an attach socket: the socket is
+	// needed only to send input to a new run (docker start -ai), not to follow it.
+	if !socket || rerun && !wantIn {
+		follow(rerun)
 		return nil
 	}
-	// A new run of one with an attach socket has a new socket, from its new monitor: a
-	// new monitor (Owner) or a new end time tells that it ran. (Started is not enough:
+	// A new run that takes input is attached through its new monitor's socket: a new
+	// monitor (Owner) or a new end time tells that it ran. (Started is not enough:
 	// the library leaves it as it was when the command ends before Start records it.)
 	if rerun {
 		gone, stop := d.followContext(ctx, st.ID)
@@ -117,7 +119,7 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 			opts.Stderr = f.stream(streamStderr)
 		}
 		if a, err = c.Attach(ctx, opts); err != nil {
-			follow()
+			follow(false) // the run is over already: its log
 			return nil
 		}
 		defer a.Close()
