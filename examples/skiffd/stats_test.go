@@ -103,8 +103,9 @@ func TestAPIArchiveStatAndStatsStream(t *testing.T) {
 		if d < 900*time.Millisecond || d > 1500*time.Millisecond {
 			t.Errorf("samples %v apart, want a second", d)
 		}
-		// The container spins: close to one CPU's worth of time each second.
-		if used := s[i].CPU.CPUUsage.TotalUsage - s[i-1].CPU.CPUUsage.TotalUsage; used < uint64(d)/4 {
+		// The container spins: it gets a share of a CPU each second (a small one when
+		// the machine is loaded: other test packages run meanwhile).
+		if used := s[i].CPU.CPUUsage.TotalUsage - s[i-1].CPU.CPUUsage.TotalUsage; used < uint64(d)/20 {
 			t.Errorf("a spinning container used %v of CPU in %v", time.Duration(used), d)
 		}
 	}
