@@ -40,13 +40,18 @@ func (r *CheckReport) Clean() bool { return len(r.Temps) == 0 }
 // or a pull runs, Check reports nothing (their temps are theirs). With repair the
 // report lists what was there before the repair.
 func (b *Builder) Check(ctx context.Context, repair bool) (*CheckReport, error) {
-	rep := &CheckReport{}
 	unlock, ok := b.exclusiveNow()
 	if !ok {
 		b.log.Debug("build cache check: a build or pull runs; its temps are left alone")
-		return rep, nil
+		return &CheckReport{}, nil
 	}
 	defer unlock()
+	return b.checkLocked(ctx, repair)
+}
+
+// checkLocked is Check with the GC lock held exclusive.
+func (b *Builder) checkLocked(ctx context.Context, repair bool) (*CheckReport, error) {
+	rep := &CheckReport{}
 	dirs := []string{b.cfg.CacheDir, filepath.Join(b.cfg.CacheDir, "blobs")}
 	if filepath.Clean(b.cfg.TempDir) != filepath.Clean(b.cfg.CacheDir) {
 		dirs = append(dirs, b.cfg.TempDir)
