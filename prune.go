@@ -24,6 +24,7 @@ type PruneReport struct {
 	Layers     []digest.Digest // chain IDs of the unpacked layers removed
 	Blobs      []digest.Digest // blobs removed from the image store
 	Networks   []string        // networks removed
+	BuildCache []digest.Digest // layer blobs of the build cache removed
 	Reclaimed  int64           // bytes freed on disk
 }
 
@@ -34,6 +35,7 @@ func (r *PruneReport) add(o *PruneReport) {
 	r.Layers = append(r.Layers, o.Layers...)
 	r.Blobs = append(r.Blobs, o.Blobs...)
 	r.Networks = append(r.Networks, o.Networks...)
+	r.BuildCache = append(r.BuildCache, o.BuildCache...)
 	r.Reclaimed += o.Reclaimed
 }
 
@@ -187,6 +189,26 @@ func (e *Engine) PruneContainers(ctx context.Context) (*PruneReport, error) {
 		rep.Reclaimed += size
 	}
 	return rep, errors.Join(errs...)
+}
+
+// PruneBuildCache empties the build cache under Root()/build-cache (`docker builder prune
+// -a`): the recorded steps, their layer blobs and what killed builds left, so the next
+// build runs every step. Images already built keep their layers. It waits for builds and
+// commits in flight (builder.Builder.Prune).
+func (e *Engine) PruneBuildCache(ctx context.Context) (*PruneReport, error) {
+	rep := &PruneReport{}
+	if _, err := os.Stat(e.buildCache()); errors.Is(err, os.ErrNotExist) {
+		return rep, nil // never built
+	}
+	b, err := e.builder()
+	if err != nil {
+		return nil, err
+	}
+	br, err := b.Prune(ctx)
+	if br != nil {
+		rep.BuildCache, rep.Reclaimed = br.Blobs, br.Reclaimed
+	}
+	return rep, err
 }
 
 // PruneSystemOptions tune Engine.PruneSystem. The zero value removes dangling images only.

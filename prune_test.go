@@ -7,12 +7,15 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/builder"
+	"github.com/skiffrt/skiff/registry"
 )
 
 // orphanLayer unpacks a one-file layer that no image references and returns its chain ID.
@@ -105,5 +108,55 @@ func TestPruneKeepsWhatContainersUse(t *testing.T) {
 	du, err := e.DiskUsage(ctx)
 	if err != nil || du.Images.Total != 0 || du.Containers.Total != 0 || du.Images.Size != 0 {
 		t.Errorf("disk usage of an empty root: %+v %v", du, err)
+	}
+}
+
+// TestPruneBuildCache: pruning the build cache forgets every step (the next build runs
+// them again) and keeps the images built before it runnable.
+func TestPruneBuildCache(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	if rep, err := e.PruneBuildCache(ctx); err != nil || len(rep.BuildCache) != 0 {
+		t.Fatalf("prune of a root that never built: %+v, %v", rep, err)
+	}
+	var ran int
+	build := func(tag string) *registry.Image {
+		t.Helper()
+		built, err := e.Build(ctx, skiff.BuildOptions{
+			ContextDir:        t.TempDir(),
+			DockerfileContent: []byte("FROM " + img + "\nRUN echo cached > /f\n"),
+			Tags:              []string{tag},
+			Network:           skiff.NetworkNone,
+			Progress: func(ev skiff.BuildEvent) {
+				if ev.Kind == builder.StepDone && !ev.Cached && strings.HasPrefix(ev.Instruction, "RUN") {
+					ran++
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return built
+	}
+	first := build("cache-test:1")
+	build("cache-test:2")
+	if ran != 1 {
+		t.Fatalf("two builds of one Dockerfile ran the RUN %d times, want once", ran)
+	}
+	rep, err := e.PruneBuildCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.BuildCache) != 1 || rep.Reclaimed <= 0 {
+		t.Errorf("prune build cache: %+v; want the RUN step's blob", rep)
+	}
+	build("cache-test:3")
+	if ran != 2 {
+		t.Errorf("the build after the prune used the cache (RUN ran %d times in all, want 2)", ran)
+	}
+	out, _, st := run(t, e, skiff.ContainerConfig{Image: first.ID.String(), Network: skiff.NetworkNone, Cmd: []string{"cat", "/f"}})
+	if st.Code != 0 || out != "cached\n" {
+		t.Errorf("image built before the prune: %q, exit %d", out, st.Code)
 	}
 }

@@ -121,14 +121,14 @@ func (d *daemon) containerPrune(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"ContainersDeleted": ids, "SpaceReclaimed": rep.Reclaimed})
 }
 
-// buildPrune collects what the build cache and the image store no longer reference.
+// buildPrune empties the build cache (docker builder prune).
 func (d *daemon) buildPrune(w http.ResponseWriter, r *http.Request) error {
-	rep, err := d.e.PruneImages(r.Context(), skiff.PruneImagesOptions{})
+	rep, err := d.e.PruneBuildCache(r.Context())
 	if err != nil {
 		return err
 	}
 	caches := []string{}
-	for _, l := range rep.Layers {
+	for _, l := range rep.BuildCache {
 		caches = append(caches, l.String())
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"CachesDeleted": caches, "SpaceReclaimed": rep.Reclaimed})
