@@ -178,7 +178,7 @@ func compileSeccomp(s *specs.LinuxSeccomp) (*seccompFilter, error) {
 			if name == "" {
 				return nil, fmt.Errorf("%s.names[%d]: empty syscall name", field, j)
 			}
-			nr, ok := syscallNumbers[name]
+			nr, ok := syscallNumber(name)
 			if !ok {
 				continue // not an x86_64 syscall (libseccomp and runc skip these too)
 			}
