@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -103,7 +104,7 @@ func decodeInstruction(n *Node) (Instruction, error) {
 		case "MAINTAINER", "FROM":
 			return nil, argsErr("%s isn't allowed as an ONBUILD trigger", t)
 		}
-		expr := onbuildPrefix.ReplaceAllString(n.Original, "")
+		expr := onbuildPrefix().ReplaceAllString(n.Original, "")
 		if len(n.Heredocs) > 0 {
 			var b strings.Builder
 			b.WriteString(expr)
@@ -219,7 +220,9 @@ func decodeInstruction(n *Node) (Instruction, error) {
 	return nil, errorf(ErrUnknownInstruction, "%s", msg)
 }
 
-var onbuildPrefix = regexp.MustCompile(`(?i)^\s*ONBUILD\s*`)
+// Regexps are compiled on first use, not at package init: every start of a binary that
+// embeds Skiff (container inits and monitors included) would pay for them.
+var onbuildPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^\s*ONBUILD\s*`) })
 
 func sourcesAndDest(n *Node) (SourcesAndDest, error) {
 	srcs, dest := n.Args[:len(n.Args)-1], n.Args[len(n.Args)-1]
@@ -247,14 +250,14 @@ func sourcesAndDest(n *Node) (SourcesAndDest, error) {
 	return sd, nil
 }
 
-var stageName = regexp.MustCompile("^[a-z][a-z0-9-_.]*$")
+var stageName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^[a-z][a-z0-9-_.]*$") })
 
 func decodeFrom(n *Node) (*Stage, error) {
 	var name string
 	switch {
 	case len(n.Args) == 3 && strings.EqualFold(n.Args[1], "as"):
 		name = strings.ToLower(n.Args[2])
-		if !stageName.MatchString(name) {
+		if !stageName().MatchString(name) {
 			return nil, argsErr("invalid name for build stage: %q, name can't start with a number or contain symbols", n.Args[2])
 		}
 	case len(n.Args) != 1:

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -356,7 +357,8 @@ func extractFlags(line string, esc rune) (string, []string) {
 	return "", words
 }
 
-var heredocWord = regexp.MustCompile(`^(\d*)<<(-?)\s*([^<]*)$`)
+// heredocWord is compiled on first use, not at package init (see onbuildPrefix).
+var heredocWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d*)<<(-?)\s*([^<]*)$`) })
 
 // heredocsFromLine finds the heredoc words ("<<EOF", "<<-'EOF'", "3<<EOF")
 // of an instruction line.
@@ -385,7 +387,7 @@ func parseHeredocWord(word string) (*Heredoc, error) {
 	if !strings.Contains(word, "<<") {
 		return nil, nil
 	}
-	m := heredocWord.FindStringSubmatch(word)
+	m := heredocWord().FindStringSubmatch(word)
 	if m == nil || m[3] == "" {
 		return nil, nil
 	}
