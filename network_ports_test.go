@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -196,5 +197,48 @@ func TestConnectByIDCreatedAndRestarted(t *testing.T) {
 	}
 	if err := c.Disconnect(ctx, back.ID); err != nil {
 		t.Errorf("disconnect by network ID: %v", err)
+	}
+}
+
+// TestTwoRootsSameNetworkNames: two engines on different roots asking for the same
+// nftables table and default bridge (two roots with the default names, such as the
+// CLI's and a program's). Running a container on the second used to rewrite the
+// first's table and erase its published port ("connection refused"); now the second
+// takes names of its own.
+func TestTwoRootsSameNetworkNames(t *testing.T) {
+	first := newEngine(t)
+	img := busybox(t, first)
+	ctx := context.Background()
+	port := uint16(testutil.FreePort(t))
+	startBackground(t, first, skiff.ContainerConfig{Image: img, Name: "web", Cmd: []string{"sh", "-c", webCmd},
+		Ports: []netbridge.PortMapping{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: port, ContainerPort: 80}}})
+	url := fmt.Sprintf("http://127.0.0.1:%d/index.html", port)
+	if got := httpGet(t, url); got != "hi-from-web\n" {
+		t.Fatalf("GET %s: %q", url, got)
+	}
+
+	table, bridge, _ := strings.Cut(netNameOf(t, first), ",")
+	second, err := skiff.New(skiff.WithRoot(t.TempDir()), skiff.WithCgroupParent(cgroupParentOf(t, first)),
+		skiff.WithNetworkNames(table, bridge), skiff.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		nets, _ := second.Networks().Networks(ctx)
+		for _, n := range nets {
+			if err := second.Networks().RemoveNetwork(ctx, n.Name); err != nil {
+				t.Errorf("remove network %s of the second root: %v", n.Name, err)
+			}
+		}
+	})
+	busybox(t, second)
+	if out, _, st := run(t, second, skiff.ContainerConfig{Image: img, Cmd: []string{"echo", "second"}}); st.Code != 0 || out != "second\n" {
+		t.Fatalf("run on the second root: exit %d, %q", st.Code, out)
+	}
+	if second.Networks().Table() == table || second.Networks().DefaultBridgeName() == bridge {
+		t.Errorf("the second root shares table %s / bridge %s with the first", table, bridge)
+	}
+	if got := httpGet(t, url); got != "hi-from-web\n" {
+		t.Errorf("GET %s after a container ran on the second root: %q", url, got)
 	}
 }
