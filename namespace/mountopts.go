@@ -14,34 +14,33 @@ type mountOpts struct {
 	data      string    // the rest, passed to the filesystem
 }
 
-var optFlags = map[string]struct {
-	clear bool
-	flag  uintptr
-}{
-	"async":         {true, unix.MS_SYNCHRONOUS},
-	"atime":         {true, unix.MS_NOATIME},
-	"bind":          {false, unix.MS_BIND},
-	"defaults":      {false, 0},
-	"dev":           {true, unix.MS_NODEV},
-	"diratime":      {true, unix.MS_NODIRATIME},
-	"dirsync":       {false, unix.MS_DIRSYNC},
-	"exec":          {true, unix.MS_NOEXEC},
-	"mand":          {false, unix.MS_MANDLOCK},
-	"noatime":       {false, unix.MS_NOATIME},
-	"nodev":         {false, unix.MS_NODEV},
-	"nodiratime":    {false, unix.MS_NODIRATIME},
-	"noexec":        {false, unix.MS_NOEXEC},
-	"nomand":        {true, unix.MS_MANDLOCK},
-	"norelatime":    {true, unix.MS_RELATIME},
-	"nostrictatime": {true, unix.MS_STRICTATIME},
-	"nosuid":        {false, unix.MS_NOSUID},
-	"rbind":         {false, unix.MS_BIND | unix.MS_REC},
-	"relatime":      {false, unix.MS_RELATIME},
-	"ro":            {false, unix.MS_RDONLY},
-	"rw":            {true, unix.MS_RDONLY},
-	"strictatime":   {false, unix.MS_STRICTATIME},
-	"suid":          {true, unix.MS_NOSUID},
-	"sync":          {false, unix.MS_SYNCHRONOUS},
+// optFlags lists mount(8) options and their flags, as constants: a map would be built at
+// package init, at every start of the binary.
+var optFlags = [...]mountFlag{
+	{"async", true, unix.MS_SYNCHRONOUS},
+	{"atime", true, unix.MS_NOATIME},
+	{"bind", false, unix.MS_BIND},
+	{"defaults", false, 0},
+	{"dev", true, unix.MS_NODEV},
+	{"diratime", true, unix.MS_NODIRATIME},
+	{"dirsync", false, unix.MS_DIRSYNC},
+	{"exec", true, unix.MS_NOEXEC},
+	{"mand", false, unix.MS_MANDLOCK},
+	{"noatime", false, unix.MS_NOATIME},
+	{"nodev", false, unix.MS_NODEV},
+	{"nodiratime", false, unix.MS_NODIRATIME},
+	{"noexec", false, unix.MS_NOEXEC},
+	{"nomand", true, unix.MS_MANDLOCK},
+	{"norelatime", true, unix.MS_RELATIME},
+	{"nostrictatime", true, unix.MS_STRICTATIME},
+	{"nosuid", false, unix.MS_NOSUID},
+	{"rbind", false, unix.MS_BIND | unix.MS_REC},
+	{"relatime", false, unix.MS_RELATIME},
+	{"ro", false, unix.MS_RDONLY},
+	{"rw", true, unix.MS_RDONLY},
+	{"strictatime", false, unix.MS_STRICTATIME},
+	{"suid", true, unix.MS_NOSUID},
+	{"sync", false, unix.MS_SYNCHRONOUS},
 }
 
 var propFlags = map[string]uintptr{
@@ -55,13 +54,30 @@ var propFlags = map[string]uintptr{
 	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
 }
 
+// mountFlag is a mount option that sets (or, with clear, clears) a flag.
+type mountFlag struct {
+	name  string
+	clear bool
+	flag  uintptr
+}
+
+// optFlag looks a mount option up in optFlags.
+func optFlag(opt string) (mountFlag, bool) {
+	for _, f := range optFlags {
+		if f.name == opt {
+			return f, true
+		}
+	}
+	return mountFlag{}, false
+}
+
 // parseMountOptions splits OCI mount options into flags, propagation and data, as
 // mount(8) does.
 func parseMountOptions(options []string) mountOpts {
 	var o mountOpts
 	var data []string
 	for _, opt := range options {
-		if f, ok := optFlags[opt]; ok {
+		if f, ok := optFlag(opt); ok {
 			if f.clear {
 				o.flags &^= f.flag
 			} else {

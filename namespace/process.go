@@ -70,20 +70,37 @@ func prepareProcess(s *specs.Spec) (string, *security, error) {
 	return exe, sec, err
 }
 
-var rlimitTypes = map[string]int{
-	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
-	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE,
-	"RLIMIT_LOCKS": unix.RLIMIT_LOCKS, "RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK,
-	"RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
-	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
-	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO,
-	"RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
-	"RLIMIT_STACK": unix.RLIMIT_STACK,
+// rlimitTable lists rlimit names and numbers (constants, no map built at package init).
+var rlimitTable = [...]struct {
+	name string
+	num  int
+}{
+	{"RLIMIT_AS", unix.RLIMIT_AS},
+	{"RLIMIT_CORE", unix.RLIMIT_CORE},
+	{"RLIMIT_CPU", unix.RLIMIT_CPU},
+	{"RLIMIT_DATA", unix.RLIMIT_DATA},
+	{"RLIMIT_FSIZE", unix.RLIMIT_FSIZE},
+	{"RLIMIT_LOCKS", unix.RLIMIT_LOCKS},
+	{"RLIMIT_MEMLOCK", unix.RLIMIT_MEMLOCK},
+	{"RLIMIT_MSGQUEUE", unix.RLIMIT_MSGQUEUE},
+	{"RLIMIT_NICE", unix.RLIMIT_NICE},
+	{"RLIMIT_NOFILE", unix.RLIMIT_NOFILE},
+	{"RLIMIT_NPROC", unix.RLIMIT_NPROC},
+	{"RLIMIT_RSS", unix.RLIMIT_RSS},
+	{"RLIMIT_RTPRIO", unix.RLIMIT_RTPRIO},
+	{"RLIMIT_RTTIME", unix.RLIMIT_RTTIME},
+	{"RLIMIT_SIGPENDING", unix.RLIMIT_SIGPENDING},
+	{"RLIMIT_STACK", unix.RLIMIT_STACK},
 }
 
 func setRlimit(rl specs.POSIXRlimit) error {
-	r, ok := rlimitTypes[rl.Type]
-	if !ok {
+	r := -1
+	for _, t := range rlimitTable {
+		if t.name == rl.Type {
+			r = t.num
+		}
+	}
+	if r < 0 {
 		return fmt.Errorf("unknown rlimit %q", rl.Type)
 	}
 	// syscall.Setrlimit (not x/sys) so the Go runtime forgets its saved RLIMIT_NOFILE
