@@ -133,7 +133,11 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 	if _, ok := nf.Endpoints[containerID]; ok {
 		return nil, fmt.Errorf("attach %s to %q: %w", containerID, network, ErrEndpointExists)
 	}
-	ports, err := resolvePorts(nets, opts.Ports)
+	var others []portOwner
+	if len(opts.Ports) > 0 {
+		others = m.foreignPorts()
+	}
+	ports, err := resolvePorts(nets, others, opts.Ports)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s to %q: %w", containerID, network, err)
 	}
@@ -460,7 +464,11 @@ func (m *Manager) Publish(ctx context.Context, network, containerID string, port
 	}
 	old := ep.Ports
 	ep.Ports = nil // its own previous ports are no conflict
-	resolved, err := resolvePorts(nets, ports)
+	var others []portOwner
+	if len(ports) > 0 {
+		others = m.foreignPorts()
+	}
+	resolved, err := resolvePorts(nets, others, ports)
 	if err != nil {
 		if old != nil {
 			if serr := m.save(nf); serr != nil {

@@ -2,10 +2,12 @@ package netbridge
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -38,6 +40,12 @@ func TestNamesClaimedPerStateDir(t *testing.T) {
 	}
 	if second.Table() == table || second.DefaultBridgeName() == bridge {
 		t.Errorf("second state dir shares table %s / bridge %s with the first", second.Table(), second.DefaultBridgeName())
+	}
+	// A port the first state dir publishes is taken for the second too.
+	_, err = second.Publish(ctx, DefaultNetwork, ep2.ContainerID, []PortMapping{
+		{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: ep1.Ports[0].HostPort, ContainerPort: 80}})
+	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), "engine state") {
+		t.Errorf("second state dir publishing the first's port %d: %v, want ErrPortInUse naming the other state", ep1.Ports[0].HostPort, err)
 	}
 	n1, _ := first.Network(ctx, DefaultNetwork)
 	n2, _ := second.Network(ctx, DefaultNetwork)

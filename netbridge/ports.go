@@ -1,10 +1,13 @@
 package netbridge
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -121,21 +124,60 @@ func (p PortMapping) bindCheck(port uint16) (uint16, error) {
 	return uint16(l.Addr().(*net.TCPAddr).Port), nil
 }
 
-// resolvePorts validates ports, picks free host ports for HostPort 0, and checks that
-// no mapping in nets and no socket on the host holds them. Call with the lock held.
-func resolvePorts(nets map[string]*netFile, ports []PortMapping) ([]PortMapping, error) {
-	type owned struct {
-		pm  PortMapping
-		who string
-	}
-	var taken []owned
+// portOwner is a published port and who publishes it, for conflict messages.
+type portOwner struct {
+	pm  PortMapping
+	who string
+}
+
+// publishedPorts lists the ports the endpoints of nets publish.
+func publishedPorts(nets map[string]*netFile, where string) []portOwner {
+	var out []portOwner
 	for _, name := range sortedNames(nets) {
 		for _, ep := range sortedEndpoints(nets[name]) {
 			for _, pm := range ep.Ports {
-				taken = append(taken, owned{pm, fmt.Sprintf("container %s on network %q", ep.ContainerID, name)})
+				out = append(out, portOwner{pm, fmt.Sprintf("container %s on network %q%s", ep.ContainerID, name, where)})
 			}
 		}
 	}
+	return out
+}
+
+// foreignPorts lists the ports other state dirs on this host publish (those that
+// claimed names since boot, see claim.go): their rules live in their own tables, so a
+// port one of them publishes is taken here too. Their files are read without their
+// lock; each is replaced whole by a rename, so a read sees one version or the next.
+func (m *Manager) foreignPorts() []portOwner {
+	self, _ := filepath.Abs(m.dir)
+	if real, err := filepath.EvalSymlinks(self); err == nil {
+		self = real
+	}
+	claims, _ := filepath.Glob(filepath.Join(m.claimDir, "table-*"))
+	var out []portOwner
+	for _, c := range claims {
+		b, err := os.ReadFile(c)
+		if err != nil || string(b) == self || !filepath.IsAbs(string(b)) {
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(string(b), "networks", "*.json"))
+		nets := map[string]*netFile{}
+		for _, f := range files {
+			var nf netFile
+			if data, err := os.ReadFile(f); err == nil && json.Unmarshal(data, &nf) == nil {
+				nets[nf.Network.Name] = &nf
+			}
+		}
+		out = append(out, publishedPorts(nets, " of the engine state "+string(b))...)
+	}
+	return out
+}
+
+// resolvePorts validates ports, picks free host ports for HostPort 0, and checks that
+// no mapping in nets or in others and no socket on the host holds them. Call with the
+// lock held.
+func resolvePorts(nets map[string]*netFile, others []portOwner, ports []PortMapping) ([]PortMapping, error) {
+	type owned = portOwner
+	taken := append(publishedPorts(nets, ""), others...)
 	conflict := func(pm PortMapping) (string, bool) {
 		for _, o := range taken {
 			if o.pm.conflicts(pm) {
