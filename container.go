@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,7 +144,7 @@ type Container struct {
 	waitErr  error
 }
 
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var validName = newLazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 func newID() string {
 	b := make([]byte, 32)
