@@ -72,16 +72,12 @@ func (e *Engine) SaveImages(ctx context.Context, w io.Writer, refs ...string) er
 // verified on the way in; an archive that fails leaves the store as it was for the image
 // that failed.
 func (e *Engine) LoadImages(ctx context.Context, r io.Reader) ([]string, error) {
-	spool, err := os.CreateTemp(e.root, ".tmp-load-")
+	spool, path, err := e.spool(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
-	defer os.Remove(spool.Name())
 	defer spool.Close()
-	if _, err := io.Copy(spool, readerCtx{ctx, r}); err != nil {
-		return nil, fmt.Errorf("load: spool %s: %w", spool.Name(), err)
-	}
-	opener := func() (io.ReadCloser, error) { return os.Open(spool.Name()) }
+	opener := func() (io.ReadCloser, error) { return os.Open(path) }
 	manifest, err := tarball.LoadManifest(opener)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w: manifest.json: %v", ErrInvalidArchive, err)

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,6 +79,10 @@ func TestSaveLoadImages(t *testing.T) {
 	after, _ := dst.Images().List(ctx)
 	if len(after) != len(before) {
 		t.Errorf("a failed load changed the store: %d images, then %d", len(before), len(after))
+	}
+	// The spool is an unnamed file: nothing of it is ever visible in the root.
+	if ents, _ := os.ReadDir(dst.Root()); slices.ContainsFunc(ents, func(d os.DirEntry) bool { return strings.HasPrefix(d.Name(), ".tmp-") }) {
+		t.Errorf("temp files left in the root: %v", ents)
 	}
 	if err := src.SaveImages(ctx, io.Discard, "no/such:image"); err == nil {
 		t.Error("save of a missing image succeeded")

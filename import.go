@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,16 +18,12 @@ import (
 // root filesystem (docker import), with config as its image config (Cmd, Env, ...).
 // The image is stored and unpacked, ready to run.
 func (e *Engine) Import(ctx context.Context, ref string, r io.Reader, config v1.Config) (*registry.Image, error) {
-	spool, err := os.CreateTemp(e.root, ".tmp-import-")
+	spool, path, err := e.spool(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", ref, err)
 	}
-	defer os.Remove(spool.Name())
 	defer spool.Close()
-	if _, err := io.Copy(spool, readerCtx{ctx, r}); err != nil {
-		return nil, fmt.Errorf("import %s: %w", ref, err)
-	}
-	layer, err := tarball.LayerFromFile(spool.Name())
+	layer, err := tarball.LayerFromFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", ref, err)
 	}
