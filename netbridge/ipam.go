@@ -2,6 +2,7 @@ package netbridge
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 )
@@ -20,6 +21,11 @@ type IPAM struct {
 	Gateway netip.Addr `json:"gateway"`
 	// Allocated maps each handed-out address to its owner (a container id).
 	Allocated map[netip.Addr]string `json:"allocated,omitempty"`
+	// Range, when set, is the part of Subnet that Allocate picks from (docker network
+	// create --ip-range); requested addresses (AllocateAddr) may lie anywhere in Subnet.
+	Range netip.Prefix `json:"range,omitzero"`
+	// Aux are addresses never handed out, by name (docker --aux-address).
+	Aux map[string]netip.Addr `json:"aux,omitempty"`
 }
 
 // NewIPAM returns an empty IPAM for subnet with the gateway at the first host address.
@@ -54,7 +60,38 @@ func lastAddr(pfx netip.Prefix) netip.Addr {
 
 // reserved reports whether a may never be handed out.
 func (p *IPAM) reserved(a netip.Addr) bool {
-	return a == p.Subnet.Addr() || a == p.Gateway || a == p.Broadcast()
+	if a == p.Subnet.Addr() || a == p.Gateway || a == p.Broadcast() {
+		return true
+	}
+	for _, x := range p.Aux {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// SetRange limits Allocate to r, a prefix inside the subnet.
+func (p *IPAM) SetRange(r netip.Prefix) error {
+	if !r.IsValid() || !r.Addr().Is4() || r.Masked() != r || r.Bits() < p.Subnet.Bits() || !p.Subnet.Contains(r.Addr()) {
+		return fmt.Errorf("%w: range %s is not a prefix inside %s", ErrInvalidSubnet, r, p.Subnet)
+	}
+	p.Range = r
+	return nil
+}
+
+// SetAux reserves the named addresses of the subnet: Allocate and AllocateAddr never
+// hand them out.
+func (p *IPAM) SetAux(aux map[string]netip.Addr) error {
+	for name, a := range aux {
+		if !a.Is4() || !p.Subnet.Contains(a) || a == p.Gateway {
+			return fmt.Errorf("%w: auxiliary address %s=%s is not a host address of %s", ErrInvalidAddress, name, a, p.Subnet)
+		}
+	}
+	if len(aux) > 0 {
+		p.Aux = maps.Clone(aux)
+	}
+	return nil
 }
 
 // Allocate hands out the lowest free address to owner. It fails with ErrAddressExhausted
@@ -65,7 +102,7 @@ func (p *IPAM) Allocate(owner string) (netip.Addr, error) {
 	}
 	bcast := p.Broadcast()
 	for a := p.Subnet.Addr().Next(); a.IsValid() && a.Less(bcast); a = a.Next() {
-		if p.reserved(a) {
+		if p.reserved(a) || (p.Range.IsValid() && !p.Range.Contains(a)) {
 			continue
 		}
 		if _, used := p.Allocated[a]; !used {

@@ -186,3 +186,38 @@ func TestIPAMRequestedAddresses(t *testing.T) {
 		}
 	}
 }
+
+func TestIPAMRangeAndAux(t *testing.T) {
+	a := netip.MustParseAddr
+	p, err := NewIPAM(netip.MustParsePrefix("172.28.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetRange(netip.MustParsePrefix("172.29.0.0/24")); !errors.Is(err, ErrInvalidSubnet) {
+		t.Errorf("a range outside the subnet: %v", err)
+	}
+	if err := p.SetRange(netip.MustParsePrefix("172.28.5.0/30")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetAux(map[string]netip.Addr{"a": a("172.28.5.1"), "b": a("172.28.1.6")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetAux(map[string]netip.Addr{"x": a("10.0.0.1")}); !errors.Is(err, ErrInvalidAddress) {
+		t.Errorf("an auxiliary address outside the subnet: %v", err)
+	}
+	// In 172.28.5.0/30 (.0 is a host address of the /16), .1 is auxiliary.
+	for _, want := range []string{"172.28.5.0", "172.28.5.2", "172.28.5.3"} {
+		if got, err := p.Allocate("c"); err != nil || got != a(want) {
+			t.Errorf("Allocate = %s, %v; want %s", got, err, want)
+		}
+	}
+	if _, err := p.Allocate("c"); !errors.Is(err, ErrAddressExhausted) {
+		t.Errorf("Allocate past the range: %v", err)
+	}
+	if err := p.AllocateAddr(a("172.28.1.6"), "d"); !errors.Is(err, ErrInvalidAddress) {
+		t.Errorf("requesting an auxiliary address: %v", err)
+	}
+	if err := p.AllocateAddr(a("172.28.9.9"), "d"); err != nil {
+		t.Errorf("requesting an address outside the range but in the subnet: %v", err)
+	}
+}

@@ -50,6 +50,9 @@ type Network struct {
 	// Internal networks reach nothing beyond their bridge: no outbound NAT, no
 	// forwarding to other interfaces (docker network create --internal).
 	Internal bool `json:"internal,omitempty"`
+	// IPRange and AuxAddresses are NetworkConfig's.
+	IPRange      netip.Prefix          `json:"ip_range,omitzero"`
+	AuxAddresses map[string]netip.Addr `json:"aux_addresses,omitempty"`
 }
 
 // NetworkConfig says what CreateNetwork makes. Only Name is required.
@@ -70,6 +73,11 @@ type NetworkConfig struct {
 	// Gateway is the bridge's address, a host address of Subnet (which it requires).
 	// The zero value is the first host address.
 	Gateway netip.Addr
+	// IPRange is the part of Subnet (which it requires) that containers get addresses
+	// from unless they ask for one; zero: all of it.
+	IPRange netip.Prefix
+	// AuxAddresses are addresses of Subnet never handed out, by name.
+	AuxAddresses map[string]netip.Addr
 }
 
 // Manager manages the bridge networks recorded in one state dir. All its methods are
@@ -271,18 +279,26 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 	if err != nil {
 		return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
 	}
+	if (cfg.Gateway.IsValid() || cfg.IPRange.IsValid() || len(cfg.AuxAddresses) > 0) && !cfg.Subnet.IsValid() {
+		return nil, fmt.Errorf("create network %q: %w: a gateway, range or auxiliary address needs a subnet", cfg.Name, ErrInvalidAddress)
+	}
 	if cfg.Gateway.IsValid() {
-		if !cfg.Subnet.IsValid() {
-			return nil, fmt.Errorf("create network %q: %w: a gateway needs a subnet", cfg.Name, ErrInvalidAddress)
-		}
 		if err := ipam.SetGateway(cfg.Gateway); err != nil {
 			return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
 		}
 	}
+	if cfg.IPRange.IsValid() {
+		if err := ipam.SetRange(cfg.IPRange); err != nil {
+			return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
+		}
+	}
+	if err := ipam.SetAux(cfg.AuxAddresses); err != nil {
+		return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
+	}
 	nf := &netFile{
 		Network: Network{Name: cfg.Name, ID: id, Bridge: bridge, Subnet: subnet,
 			Gateway: ipam.Gateway, Created: time.Now().UTC(), Labels: maps.Clone(cfg.Labels),
-			Internal: cfg.Internal},
+			Internal: cfg.Internal, IPRange: ipam.Range, AuxAddresses: maps.Clone(ipam.Aux)},
 		IPAM:      ipam,
 		Endpoints: map[string]*Endpoint{},
 	}

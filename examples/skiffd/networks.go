@@ -52,11 +52,22 @@ func (v netView) json(containers map[string]any) map[string]any {
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	ipam := map[string]any{"Driver": "default", "Options": map[string]string{}, "Config": []map[string]string{}}
+	ipam := map[string]any{"Driver": "default", "Options": nil, "Config": []map[string]any{}}
 	opts := map[string]string{}
 	created := "0001-01-01T00:00:00Z"
 	if v.driver == "bridge" {
-		ipam["Config"] = []map[string]string{{"Subnet": v.n.Subnet.String(), "Gateway": v.n.Gateway.String()}}
+		pool := map[string]any{"Subnet": v.n.Subnet.String(), "Gateway": v.n.Gateway.String()}
+		if v.n.IPRange.IsValid() {
+			pool["IPRange"] = v.n.IPRange.String()
+		}
+		if len(v.n.AuxAddresses) > 0 {
+			aux := map[string]string{}
+			for k, a := range v.n.AuxAddresses {
+				aux[k] = a.String()
+			}
+			pool["AuxiliaryAddresses"] = aux
+		}
+		ipam["Config"] = []map[string]any{pool}
 		opts["com.docker.network.bridge.name"] = v.n.Bridge
 		created = v.n.Created.Format(time.RFC3339Nano)
 	}
@@ -186,7 +197,10 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		EnableIPv6 *bool
 		Internal   bool
 		IPAM       struct {
-			Config []struct{ Subnet, Gateway string }
+			Config []struct {
+				Subnet, Gateway, IPRange string
+				AuxiliaryAddresses       map[string]string
+			}
 		}
 		Labels map[string]string
 	}
@@ -216,12 +230,29 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		cfg.Subnet = p
 	}
-	if len(req.IPAM.Config) == 1 && req.IPAM.Config[0].Gateway != "" {
-		gw, err := netip.ParseAddr(req.IPAM.Config[0].Gateway)
-		if err != nil {
-			return errorf(http.StatusBadRequest, "invalid gateway %q", req.IPAM.Config[0].Gateway)
+	if len(req.IPAM.Config) == 1 {
+		pool := req.IPAM.Config[0]
+		var err error
+		if pool.Gateway != "" {
+			if cfg.Gateway, err = netip.ParseAddr(pool.Gateway); err != nil {
+				return errorf(http.StatusBadRequest, "invalid gateway %q", pool.Gateway)
+			}
 		}
-		cfg.Gateway = gw
+		if pool.IPRange != "" {
+			if cfg.IPRange, err = netip.ParsePrefix(pool.IPRange); err != nil {
+				return errorf(http.StatusBadRequest, "invalid ip range %q", pool.IPRange)
+			}
+		}
+		for name, a := range pool.AuxiliaryAddresses {
+			ip, err := netip.ParseAddr(a)
+			if err != nil {
+				return errorf(http.StatusBadRequest, "invalid auxiliary address %s=%q", name, a)
+			}
+			if cfg.AuxAddresses == nil {
+				cfg.AuxAddresses = map[string]netip.Addr{}
+			}
+			cfg.AuxAddresses[name] = ip
+		}
 	}
 	n, err := d.e.Networks().CreateNetwork(r.Context(), cfg)
 	if errors.Is(err, netbridge.ErrNetworkExists) && !strings.Contains(err.Error(), "bridge ") {

@@ -163,9 +163,13 @@ func TestDockerNetworks(t *testing.T) {
 		// choice, shown in IPAMConfig; the same address again is refused.
 		b := time.Now().UnixNano()
 		sub := fmt.Sprintf("10.%d.%d", 100+b%100, b/100%250)
-		e.ok("network", "create", "--subnet", sub+".0/24", "--gateway", sub+".254", "fixed")
-		if gw := e.ok("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "fixed"); strings.TrimSpace(gw) != sub+".254" {
-			t.Errorf("gateway of fixed: %s", gw)
+		e.ok("network", "create", "--subnet", sub+".0/24", "--gateway", sub+".254", "--ip-range", sub+".64/26",
+			"--aux-address", "printer="+sub+".64", "fixed")
+		ipam := e.ok("network", "inspect", "-f", "{{json .IPAM}}", "fixed")
+		want := `{"Driver":"default","Options":null,"Config":[{"Subnet":"` + sub + `.0/24","IPRange":"` + sub + `.64/26","Gateway":"` +
+			sub + `.254","AuxiliaryAddresses":{"printer":"` + sub + `.64"}}]}`
+		if strings.TrimSpace(ipam) != want {
+			t.Errorf("IPAM of fixed:\n%s\nwant\n%s", ipam, want)
 		}
 		e.ok("run", "-d", "--name", "pinned", img, "sleep", "60")
 		e.ok("network", "connect", "--ip", sub+".77", "fixed", "pinned")
@@ -179,6 +183,10 @@ func TestDockerNetworks(t *testing.T) {
 		}
 		if _, errs, code := e.run("run", "--rm", "--network", "fixed", "--ip", sub+".78", img, "true"); code == 0 || !strings.Contains(errs, "not supported") {
 			t.Errorf("run --ip: exit %d, %s (want a clear refusal)", code, errs)
+		}
+		e.ok("network", "connect", "fixed", "second") // the first free address of the range, not the auxiliary one
+		if got := e.ok("inspect", "-f", "{{.NetworkSettings.Networks.fixed.IPAddress}}", "second"); strings.TrimSpace(got) != sub+".65" {
+			t.Errorf("second on fixed: %s, want %s.65", got, sub)
 		}
 		e.ok("rm", "-f", "pinned", "second")
 		e.ok("network", "rm", "fixed")
