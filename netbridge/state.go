@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/skiffrt/skiff/internal/atomicfile"
 	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
@@ -174,33 +175,7 @@ func (m *Manager) remove(name string) error {
 }
 
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	ok = true
-	return syncDir(dir)
+	return atomicfile.WriteFile(path, data, atomicfile.Options{Perm: 0o600, Durable: true})
 }
 
 func syncDir(dir string) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffrt/skiff/internal/atomicfile"
 	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
@@ -143,31 +144,7 @@ func (s *Store) updateIndex(fn func(idx *v1.IndexManifest) error) error {
 
 // writeFileAtomic writes dir/name via a temp file, fsync, rename and a dir fsync.
 func writeFileAtomic(dir, name string, b []byte) error {
-	f, err := os.CreateTemp(dir, tmpPrefix+name+"-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return atomicfile.WriteFile(filepath.Join(dir, name), b, atomicfile.Options{Perm: 0o644, Durable: true})
 }
 
 func syncDir(dir string) error {
