@@ -350,7 +350,7 @@ func (d *daemon) containerSummary(ctx context.Context, c *skiff.Container) map[s
 		"Command": command(req), "Created": st.Created.Unix(), "State": dockerStatus(st),
 		"Status": statusText(st), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": []any{},
 		"HostConfig":      map[string]string{"NetworkMode": st.Network},
-		"NetworkSettings": map[string]any{"Networks": map[string]any{}},
+		"NetworkSettings": map[string]any{"Networks": summaryNetworks(ctx, c)},
 	}
 }
 

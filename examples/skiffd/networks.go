@@ -290,6 +290,17 @@ func endpointJSON(ep netbridge.Endpoint) map[string]any {
 	}
 }
 
+// summaryNetworks is a container's NetworkSettings.Networks, as docker ps lists it.
+func summaryNetworks(ctx context.Context, c *skiff.Container) map[string]any {
+	out := map[string]any{}
+	if eps, err := c.Endpoints(ctx); err == nil {
+		for _, ep := range eps {
+			out[ep.Network] = endpointJSON(ep)
+		}
+	}
+	return out
+}
+
 func (d *daemon) networkInspect(w http.ResponseWriter, r *http.Request) error {
 	v, err := d.network(r.Context(), r.PathValue("id"))
 	if err != nil {

@@ -137,6 +137,16 @@ func TestDockerNetworks(t *testing.T) {
 			!slices.Contains(nets["front"].Aliases, "svc") {
 			t.Errorf("inspect networks: %+v", nets)
 		}
+		var list []struct {
+			Names           []string
+			NetworkSettings struct {
+				Networks map[string]struct{ NetworkID string }
+			}
+		}
+		if code := e.apiJSON("GET", "/containers/json", nil, &list); code != http.StatusOK || len(list) != 1 ||
+			list[0].NetworkSettings.Networks["front"].NetworkID != frontID || list[0].NetworkSettings.Networks["back"].NetworkID != backID {
+			t.Errorf("container list networks: %d %+v", code, list)
+		}
 		raw := e.ok("inspect", "-f", "{{json .NetworkSettings.Networks.front}}", "api")
 		if !strings.Contains(raw, `"IPAMConfig":null`) {
 			t.Errorf("network entry lacks IPAMConfig: %s", raw)
