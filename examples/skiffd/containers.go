@@ -373,7 +373,7 @@ func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if !matches(f["status"], dockerStatus(st)) || !matchesName(f["name"], st.Name) ||
-			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) {
+			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) || !onNetworks(ctx, c, f["network"]) {
 			continue
 		}
 		out = append(out, d.containerSummary(ctx, c))

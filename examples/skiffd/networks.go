@@ -301,6 +301,25 @@ func summaryNetworks(ctx context.Context, c *skiff.Container) map[string]any {
 	return out
 }
 
+// onNetworks applies docker ps --filter network=NAME|ID: the container is on one of want.
+func onNetworks(ctx context.Context, c *skiff.Container, want []string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	eps, err := c.Endpoints(ctx)
+	if err != nil {
+		return false
+	}
+	for _, ep := range eps {
+		for _, w := range want {
+			if w == ep.Network || w == ep.NetworkID || (len(w) >= 12 && strings.HasPrefix(ep.NetworkID, w)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (d *daemon) networkInspect(w http.ResponseWriter, r *http.Request) error {
 	v, err := d.network(r.Context(), r.PathValue("id"))
 	if err != nil {

@@ -147,6 +147,14 @@ func TestDockerNetworks(t *testing.T) {
 			list[0].NetworkSettings.Networks["front"].NetworkID != frontID || list[0].NetworkSettings.Networks["back"].NetworkID != backID {
 			t.Errorf("container list networks: %d %+v", code, list)
 		}
+		for _, f := range []string{"network=front", "network=" + backID[:12]} {
+			if got := e.ok("ps", "--filter", f, "--format", "{{.Names}}"); strings.TrimSpace(got) != "api" {
+				t.Errorf("ps --filter %s: %q, want api", f, got)
+			}
+		}
+		if got := e.ok("ps", "-q", "--filter", "network=spare"); strings.TrimSpace(got) != "" {
+			t.Errorf("ps --filter network=spare: %q, want none", got)
+		}
 		raw := e.ok("inspect", "-f", "{{json .NetworkSettings.Networks.front}}", "api")
 		if !strings.Contains(raw, `"IPAMConfig":null`) {
 			t.Errorf("network entry lacks IPAMConfig: %s", raw)
