@@ -73,9 +73,18 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 TOML
 containerd --config "$cd_dir/config.toml" >"$cd_dir/log" 2>&1 &
 cpid=$!
-trap 'kill $cpid 2>/dev/null; wait $cpid 2>/dev/null; umount -R "$cd_dir/root" 2>/dev/null; rm -rf "$work"' EXIT
+ns=skiff-rtbench-$$
+cleanup_ctd() {
+	kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null || true
+	grep -o " $cd_dir/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	# The runc shim's runtime state and ctr's cgroup parent are per namespace.
+	rm -rf "/run/containerd/runc/$ns"
+	rmdir /sys/fs/cgroup/*/"$ns" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup_ctd EXIT
 for i in $(seq 100); do [ -S "$cd_dir/containerd.sock" ] && break; sleep 0.05; done
-ctr_() { ctr --address "$cd_dir/containerd.sock" "$@"; }
+ctr_() { ctr --address "$cd_dir/containerd.sock" --namespace "$ns" "$@"; }
 tar -C "$bundle/rootfs" -cf "$work/layer.tar" .
 # A docker-archive of the rootfs, imported as bench/busybox:latest.
 img=$work/img
@@ -83,13 +92,13 @@ mkdir -p "$img/l"
 cp "$work/layer.tar" "$img/l/layer.tar"
 cfg='{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/true"]},"rootfs":{"type":"layers","diff_ids":["sha256:'$(sha256sum "$work/layer.tar" | cut -d" " -f1)'"]}}'
 echo "$cfg" >"$img/config.json"
-echo '[{"Config":"config.json","RepoTags":["bench/busybox:latest"],"Layers":["l/layer.tar"]}]' >"$img/manifest.json"
+echo '[{"Config":"config.json","RepoTags":["bench.local/busybox:latest"],"Layers":["l/layer.tar"]}]' >"$img/manifest.json"
 tar -C "$img" -cf "$work/image.tar" config.json manifest.json l/layer.tar
 ctr_ images import "$work/image.tar" >/dev/null
 ctr_measure() { # name runc-binary
-	ctr_ run --rm --runc-binary "$2" docker.io/bench/busybox:latest "ctr-$1-$$-warm" /bin/true >/dev/null
+	ctr_ run --rm --runc-binary "$2" bench.local/busybox:latest "ctr-$1-$$-warm" /bin/true >/dev/null
 	for i in $(seq "$N"); do
-		local t0; t0=$(now); ctr_ run --rm --runc-binary "$2" docker.io/bench/busybox:latest "ctr-$1-$$-$i" /bin/true >/dev/null 2>&1; echo $(( $(now) - t0 ))
+		local t0; t0=$(now); ctr_ run --rm --runc-binary "$2" bench.local/busybox:latest "ctr-$1-$$-$i" /bin/true >/dev/null 2>&1; echo $(( $(now) - t0 ))
 	done | median
 }
 ctr_runc=$(ctr_measure runc "$(command -v runc)")
