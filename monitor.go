@@ -102,6 +102,7 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 	}
 	stop := context.AfterFunc(ctx, func() { ours.SetDeadline(time.Now()) })
 	defer stop()
+	var initErr error // beforeInit's own error, which the monitor only echoes as text
 	for {
 		var m monitorMsg
 		if err := dec.Decode(&m); err != nil {
@@ -112,6 +113,7 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 			reply := monitorMsg{Type: "ok"}
 			if err := beforeInit(m.Pid); err != nil {
 				reply = monitorMsg{Type: "error", Err: err.Error()}
+				initErr = fmt.Errorf("before init (pid %d): %w", m.Pid, err)
 			}
 			if err := enc.Encode(reply); err != nil {
 				return fail(fmt.Errorf("monitor: %w", err))
@@ -119,6 +121,10 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 		case "created":
 			return m.Pid, cmd.Process.Pid, nil
 		case "error":
+			if initErr != nil { // its class (a port conflict, ...) kept
+				cmd.Process.Kill()
+				return 0, 0, initErr
+			}
 			err := errors.New(m.Err)
 			switch m.Kind {
 			case "notfound":

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -27,6 +28,66 @@ const (
 // rules (`skiff network create|ls|inspect|rm|prune`).
 func (e *Engine) Networks() *netbridge.Manager { return e.net }
 
+// CreateNetwork creates a bridge network (netbridge.Manager.CreateNetwork) and records
+// a network create event (docker network create).
+func (e *Engine) CreateNetwork(ctx context.Context, cfg netbridge.NetworkConfig) (*netbridge.Network, error) {
+	n, err := e.net.CreateNetwork(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.emit(EventNetwork, "create", n.ID, networkEventAttrs(n.Name, ""))
+	return n, nil
+}
+
+// RemoveNetwork removes the network ref names (its name, ID or a unique ID prefix) and
+// records a network destroy event (docker network rm).
+func (e *Engine) RemoveNetwork(ctx context.Context, ref string) error {
+	n, err := e.net.Network(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := e.net.RemoveNetwork(ctx, n.ID); err != nil {
+		return err
+	}
+	e.emit(EventNetwork, "destroy", n.ID, networkEventAttrs(n.Name, ""))
+	return nil
+}
+
+// PruneNetworks removes every network no container uses except the default one
+// (docker network prune), records a destroy event for each and returns their names.
+func (e *Engine) PruneNetworks(ctx context.Context) ([]string, error) {
+	before, err := e.net.Networks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	removed, err := e.net.Prune(ctx)
+	for _, n := range before {
+		if slices.Contains(removed, n.Name) {
+			e.emit(EventNetwork, "destroy", n.ID, networkEventAttrs(n.Name, ""))
+		}
+	}
+	return removed, err
+}
+
+// networkEventAttrs are the attributes of a network event, as Docker's: the network's
+// name and type, and the container for connect and disconnect.
+func networkEventAttrs(name, container string) map[string]string {
+	attrs := map[string]string{"name": name, "type": "bridge"}
+	if container != "" {
+		attrs["container"] = container
+	}
+	return attrs
+}
+
+// emitEndpoints records a network connect or disconnect event for each endpoint.
+func emitEndpoints(root string, log *slog.Logger, action string, eps []netbridge.Endpoint) {
+	for _, ep := range eps {
+		if err := recordEvent(root, EventNetwork, action, ep.NetworkID, networkEventAttrs(ep.Network, ep.ContainerID)); err != nil {
+			log.Debug("event not recorded", "type", EventNetwork, "action", action, "err", err)
+		}
+	}
+}
+
 // netPlan is what Create decided about a container's network.
 type netPlan struct {
 	mode    string // NetworkNone, NetworkHost or a bridge network's name
@@ -35,7 +96,10 @@ type netPlan struct {
 	name    string
 	host    string // hostname
 	aliases []string
-	ports   []netbridge.PortMapping // published at start (publishPorts), not by attach
+	ports   []netbridge.PortMapping
+	// publish has attach take the ports (a new run of a stopped container: a conflict
+	// fails it before its state changes); else Start takes them (publishPorts).
+	publish bool
 	// extra are the other networks the container was connected to (Connect), attached
 	// again with their aliases when it starts again.
 	extra []netbridge.Endpoint
@@ -114,7 +178,8 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *netPlan, spec *specs.Spe
 // attachNetwork connects the container's network namespace (its init is pid) once
 // the init exists and before it runs anything: loopback for none, a veth on the
 // bridge network otherwise (and one on each network of p.extra), then the hosts file
-// with the container's own address. Published ports are taken later, at start.
+// with the container's own address. Published ports are taken here only when
+// p.publish is set, else at start (publishPorts).
 func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 	netns := "/proc/" + strconv.Itoa(pid) + "/ns/net"
 	switch p.mode {
@@ -123,8 +188,12 @@ func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 	case NetworkNone:
 		return netbridge.LoopbackUp(netns)
 	}
+	var ports []netbridge.PortMapping
+	if p.publish {
+		ports = p.ports
+	}
 	_, err := e.net.Attach(ctx, p.mode, p.id, netns, netbridge.AttachOptions{
-		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host,
+		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: ports,
 	})
 	if err != nil {
 		return err
@@ -183,17 +252,29 @@ func (e *Engine) extraNetworks(ctx context.Context, st *State) []netbridge.Endpo
 }
 
 // publishPorts takes container st's published host ports (ContainerConfig.Ports) as
-// it starts: Docker holds them only while a container runs. A port another container
-// holds, or a host socket, fails with netbridge.ErrPortInUse, worded as Docker's
-// "Bind for 0.0.0.0:8080 failed: port is already allocated" (a conflict).
+// it starts, and records its network connect events: Docker holds the ports only while
+// a container runs. A port another container holds, or a host socket, fails with
+// netbridge.ErrPortInUse, worded as Docker's "Bind for 0.0.0.0:8080 failed: port is
+// already allocated" (a conflict).
 func (e *Engine) publishPorts(ctx context.Context, st *State) error {
-	if len(st.Ports) == 0 || st.Network == NetworkHost || st.Network == NetworkNone {
+	if st.Network == NetworkHost || st.Network == NetworkNone {
 		return nil
 	}
-	if _, err := e.net.Publish(ctx, st.Network, st.ID, st.Ports); err != nil {
-		return fmt.Errorf("container %s: %w", shortID(st.ID), err)
+	if len(st.Ports) > 0 {
+		if _, err := e.net.Publish(ctx, st.Network, st.ID, st.Ports); err != nil {
+			return fmt.Errorf("container %s: %w", shortID(st.ID), err)
+		}
 	}
+	e.emitConnected(ctx, st.ID)
 	return nil
+}
+
+// emitConnected records a network connect event for each network of container id as
+// it starts (Docker's words for a container joining its networks).
+func (e *Engine) emitConnected(ctx context.Context, id string) {
+	if eps, err := e.net.ContainerEndpoints(ctx, id); err == nil {
+		emitEndpoints(e.root, e.log, "connect", eps)
+	}
 }
 
 // releasePorts frees the published host ports of container id once its process has
@@ -206,12 +287,16 @@ func releasePorts(ctx context.Context, net *netbridge.Manager, log *slog.Logger,
 	if err := net.ReleasePorts(context.WithoutCancel(ctx), id); err != nil {
 		log.Warn("release published ports", "container", shortID(id), "err", err)
 	}
+	if eps, err := net.ContainerEndpoints(context.WithoutCancel(ctx), id); err == nil {
+		// Its interfaces went with its process. The state dir is <root>/network.
+		emitEndpoints(filepath.Dir(net.StateDir()), log, "disconnect", eps)
+	}
 }
 
 // releasePortsAfterExit is releasePorts in a container's monitor (which has no
 // Engine), for the run it watched: not when another monitor owns the container now.
 func releasePortsAfterExit(req monitorRequest, st *State) {
-	if len(st.Ports) == 0 || st.Owner != os.Getpid() {
+	if st.Owner != os.Getpid() || st.Network == NetworkHost || st.Network == NetworkNone {
 		return
 	}
 	log := slog.New(slog.DiscardHandler)
@@ -264,6 +349,9 @@ func (c *Container) ConnectWith(ctx context.Context, network string, opts Connec
 	}
 	c.e.refreshHosts(ctx, st.ID)
 	c.e.refreshNeighbors(ctx, st.ID)
+	if netns != "" {
+		emitEndpoints(c.e.root, c.e.log, "connect", []netbridge.Endpoint{*ep})
+	}
 	return ep, nil
 }
 
@@ -271,10 +359,15 @@ func (c *Container) ConnectWith(ctx context.Context, network string, opts Connec
 func (c *Container) Disconnect(ctx context.Context, network string) error {
 	st := c.State()
 	neighbors, _ := c.e.net.Neighbors(ctx, st.ID)
-	if err := c.e.net.Detach(ctx, network, st.ID); err != nil {
+	n, err := c.e.net.Network(ctx, network)
+	if err == nil {
+		err = c.e.net.Detach(ctx, n.ID, st.ID)
+	}
+	if err != nil {
 		return fmt.Errorf("disconnect container %s from %s: %w", shortID(st.ID), network, err)
 	}
 	c.e.refreshHosts(ctx, append(neighbors, st.ID)...)
+	c.e.emit(EventNetwork, "disconnect", n.ID, networkEventAttrs(n.Name, st.ID))
 	return nil
 }
 

@@ -75,7 +75,7 @@ func (c *Container) restartLocked(ctx context.Context, byPolicy bool) error {
 	if err := e.detachNetwork(ctx, st.ID); err != nil {
 		return fail(err)
 	}
-	plan := &netPlan{mode: st.Network, dir: dir, id: st.ID, name: st.Name, host: st.Hostname, aliases: st.Aliases, ports: st.Ports, extra: extra}
+	plan := &netPlan{mode: st.Network, dir: dir, id: st.ID, name: st.Name, host: st.Hostname, aliases: st.Aliases, ports: st.Ports, publish: true, extra: extra}
 	pid, owner, err := e.spawnMonitor(ctx, st.ID, st.AutoRemove, func(pid int) error {
 		if err := cg.AddProc(pid); err != nil {
 			return err
@@ -98,10 +98,7 @@ func (c *Container) restartLocked(ctx context.Context, byPolicy bool) error {
 		cg.Kill()
 		return fail(err)
 	}
-	if err := e.publishPorts(ctx, st); err != nil {
-		cg.Kill()
-		return fail(err)
-	}
+	e.emitConnected(ctx, st.ID)
 	released := time.Now().UTC()
 	if err := namespace.Load(pid, dir).Start(); err != nil {
 		cg.Kill()

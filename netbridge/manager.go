@@ -144,6 +144,9 @@ func New(stateDir string, opts ...Option) (*Manager, error) {
 	return m, nil
 }
 
+// StateDir returns the state dir the Manager works on, as given to New.
+func (m *Manager) StateDir() string { return m.dir }
+
 // Table returns the name of the nftables table this Manager writes: the one asked
 // for, or the one derived from its state dir when another state dir claimed that.
 // It is settled by the Manager's first operation.

@@ -254,7 +254,7 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 			cfg.AuxAddresses[name] = ip
 		}
 	}
-	n, err := d.e.Networks().CreateNetwork(r.Context(), cfg)
+	n, err := d.e.CreateNetwork(r.Context(), cfg)
 	if errors.Is(err, netbridge.ErrNetworkExists) && !strings.Contains(err.Error(), "bridge ") {
 		return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
 	}
@@ -347,7 +347,7 @@ func (d *daemon) networkRemove(w http.ResponseWriter, r *http.Request) error {
 	if v.driver != "bridge" || v.n.Name == netbridge.DefaultNetwork {
 		return errorf(http.StatusForbidden, "%s is a pre-defined network and cannot be removed", v.n.Name)
 	}
-	if err := d.e.Networks().RemoveNetwork(r.Context(), v.n.ID); err != nil {
+	if err := d.e.RemoveNetwork(r.Context(), v.n.ID); err != nil {
 		if errors.Is(err, netbridge.ErrNetworkInUse) {
 			return errorf(http.StatusForbidden, "error while removing network: network %s id %s has active endpoints", v.n.Name, v.n.ID)
 		}
@@ -366,7 +366,7 @@ func (d *daemon) networkPrune(w http.ResponseWriter, r *http.Request) error {
 	m := d.e.Networks()
 	deleted := []string{}
 	if len(f["label"]) == 0 && len(f["label!"]) == 0 {
-		removed, err := m.Prune(r.Context())
+		removed, err := d.e.PruneNetworks(r.Context())
 		if err != nil && len(removed) == 0 {
 			return err
 		}
@@ -381,7 +381,7 @@ func (d *daemon) networkPrune(w http.ResponseWriter, r *http.Request) error {
 				(len(f["label!"]) > 0 && matchLabels(f["label!"], n.Labels)) {
 				continue
 			}
-			if err := m.RemoveNetwork(r.Context(), n.ID); err == nil {
+			if err := d.e.RemoveNetwork(r.Context(), n.ID); err == nil {
 				deleted = append(deleted, n.Name)
 			}
 		}

@@ -44,6 +44,7 @@ func (e *env) apiJSON(method, path string, body any, out any) int {
 func TestDockerNetworks(t *testing.T) {
 	e := newEnv(t)
 	img := e.busybox()
+	start := time.Now().Unix()
 
 	frontID := strings.TrimSpace(e.ok("network", "create", "--label", "tier=front", "--label", "team=a", "front"))
 	backID := strings.TrimSpace(e.ok("network", "create", "--label", "tier=back", "back"))
@@ -275,6 +276,13 @@ func TestDockerNetworks(t *testing.T) {
 		// back is used by api; front and spare are not; bridge is never pruned.
 		if !slices.Equal(res.NetworksDeleted, []string{"front", "spare"}) {
 			t.Errorf("pruned %v, want [front spare]", res.NetworksDeleted)
+		}
+		out := e.ok("events", "--since", fmt.Sprint(start), "--until", fmt.Sprint(time.Now().Unix()+1),
+			"--filter", "type=network", "--filter", "event=destroy", "--format", "{{.Actor.Attributes.name}}")
+		destroyed := strings.Fields(out)
+		slices.Sort(destroyed)
+		if !slices.Equal(destroyed, []string{"fixed", "front", "spare"}) {
+			t.Errorf("network destroy events: %v, want fixed, front, spare", destroyed)
 		}
 	})
 }
