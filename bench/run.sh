@@ -6,7 +6,11 @@
 # N runs each in one run of this script; prints medians and the Skiff/runc and
 # Skiff/crun ratios. Then the memory of the process that stays with a detached
 # container: skiff's monitor (run -d) against conmon (the monitor podman uses, here
-# driving runc directly), as RSS and PSS (shared pages divided among their users).
+# driving runc directly), as RSS and PSS (shared pages divided among their users),
+# with the ratios, and an empty Go program (which only sleeps) as the floor of any Go
+# process. Skiff's init, exec helper and monitor are the embedding binary re-executed:
+# the time from its start to main (GODEBUG=inittrace=1) is printed beside the empty
+# program's, as is what its package inits cost.
 # Root only. Usage: bench/run.sh [N]   (default 30)
 #
 # On this hybrid-cgroup host crun only runs when /sys/fs/cgroup/unified is not
@@ -29,6 +33,11 @@ done
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 (cd "$here" && CGO_ENABLED=0 go build -o "$work/skiff" ./examples/skiff)
+# The floor of a Go process: a static program that only sleeps.
+mkdir -p "$work/gofloor"
+printf 'module gofloor\n\ngo 1.22\n' >"$work/gofloor/go.mod"
+printf 'package main\n\nimport (\n\t"os"\n\t"time"\n)\n\nfunc main() {\n\tif len(os.Args) == 1 {\n\t\ttime.Sleep(time.Hour)\n\t}\n}\n' >"$work/gofloor/main.go"
+(cd "$work/gofloor" && CGO_ENABLED=0 GOFLAGS= go build -o "$work/gofloor/gofloor" .)
 
 # One busybox rootfs for everyone.
 bundle=$work/bundle
@@ -57,6 +66,26 @@ crun_ms=$(measure crun crun --root "$work/crun-state" run --bundle "$bundle" "sk
 printf 'start→exit of /bin/true, median of %d runs (ms)\n' "$N"
 printf '  skiff run --rm  %8s\n  runc run        %8s\n  crun run        %8s\n' "$skiff_ms" "$runc_ms" "$crun_ms"
 awk -v s="$skiff_ms" -v r="$runc_ms" -v c="$crun_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n", s/r, s/c }'
+
+# Start of the re-executed binary: runtime start → main, from GODEBUG=inittrace=1 (the
+# "@" of the last package init), and the sum of all package inits' clock time and allocations.
+inittrace() { # command...: prints "ms-to-main inits-ms bytes allocs packages", times as medians of N runs
+	local i out=$work/inittrace.txt
+	for i in $(seq "$N"); do
+		GODEBUG=inittrace=1 "$@" 2>&1 >/dev/null | awk '$1 == "init" { n++; c += $5; b += $8; a += $10; at = substr($3, 2) }
+			END { printf "%s %s %d %d %d\n", at, c, b, a, n }'
+	done >"$out"
+	printf '%s %s %s\n' "$(cut -d' ' -f1 "$out" | median1)" "$(cut -d' ' -f2 "$out" | median1)" "$(tail -1 "$out" | cut -d' ' -f3-)"
+}
+median1() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m}'; }
+read -r s_main s_clock s_bytes s_allocs s_pkgs <<<"$(inittrace "$work/skiff" --help)"
+read -r f_main f_clock f_bytes f_allocs f_pkgs <<<"$(inittrace "$work/gofloor/gofloor" exit)"
+printf 're-executed binary: process start → main (GODEBUG=inittrace=1), median of %d runs\n' "$N"
+printf '                  %8s %8s %9s %7s %5s\n' "→main ms" "inits ms" "bytes" allocs pkgs
+printf '  skiff           %8s %8s %9s %7s %5s\n' "$s_main" "$s_clock" "$s_bytes" "$s_allocs" "$s_pkgs"
+printf '  empty Go        %8s %8s %9s %7s %5s\n' "$f_main" "$f_clock" "$f_bytes" "$f_allocs" "$f_pkgs"
+printf '  skiff: Skiff'"'"'s own packages: %s\n' "$(GODEBUG=inittrace=1 "$work/skiff" --help 2>&1 >/dev/null |
+	awk '$1 == "init" && $2 ~ /^github.com\/skiffrt\/skiff/ { b += $8; a += $10; n++ } END { printf "%d bytes, %d allocs in %d packages", b, a, n }')"
 
 # Exec latency: one long-running container per runtime, /bin/true exec'd into it.
 sleeper=$work/sleeper
@@ -94,7 +123,10 @@ if command -v conmon >/dev/null; then
 	cpid=$(cat "$cm/conmon.pid")
 	trap 'cleanup_exec; runc --root "$work/runc-state" delete -f skiff-bench-conmon-$$ >/dev/null 2>&1; rm -rf "$work"' EXIT
 fi
-sleep 0.5 # let both settle after start
+GOMAXPROCS=1 "$work/gofloor/gofloor" &
+fpid=$!
+trap 'kill $fpid 2>/dev/null; cleanup_exec; runc --root "$work/runc-state" delete -f skiff-bench-conmon-$$ >/dev/null 2>&1; rm -rf "$work"' EXIT
+sleep 1.5 # let all settle after start (the monitor gives memory back 1 s after the container starts)
 printf 'memory of the monitor of a running detached container (KiB)\n'
 printf '                  %8s %8s %8s %8s\n' RSS PSS RssAnon RssFile
 printf '  skiff-monitor   %8s %8s %8s %8s\n' "$(kb "$mpid" VmRSS)" "$(kb "$mpid" Pss smaps_rollup)" "$(kb "$mpid" RssAnon)" "$(kb "$mpid" RssFile)"
@@ -102,4 +134,10 @@ if [ -n "${cpid:-}" ]; then
 	printf '  conmon          %8s %8s %8s %8s\n' "$(kb "$cpid" VmRSS)" "$(kb "$cpid" Pss smaps_rollup)" "$(kb "$cpid" RssAnon)" "$(kb "$cpid" RssFile)"
 else
 	echo "  conmon: not installed (apt-get install conmon)"
+fi
+printf '  empty Go        %8s %8s %8s %8s\n' "$(kb "$fpid" VmRSS)" "$(kb "$fpid" Pss smaps_rollup)" "$(kb "$fpid" RssAnon)" "$(kb "$fpid" RssFile)"
+if [ -n "${cpid:-}" ]; then
+	awk -v sr="$(kb "$mpid" VmRSS)" -v sp="$(kb "$mpid" Pss smaps_rollup)" -v cr="$(kb "$cpid" VmRSS)" -v cp="$(kb "$cpid" Pss smaps_rollup)" \
+		-v fr="$(kb "$fpid" VmRSS)" -v fp="$(kb "$fpid" Pss smaps_rollup)" \
+		'BEGIN { printf "  skiff/conmon    %8.2f %8.2f\n  empty Go/conmon %8.2f %8.2f\n", sr/cr, sp/cp, fr/cr, fp/cp }'
 fi
