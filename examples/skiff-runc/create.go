@@ -122,6 +122,15 @@ func (g *globalFlags) create(ctx context.Context, id string, o *createOptions, f
 			if err := cg.AddProc(pid); err != nil {
 				return err
 			}
+			if err := namespace.ApplySysctls(pid, spec); err != nil {
+				return err
+			}
+			if adj := spec.Process.OOMScoreAdj; adj != nil {
+				f := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+				if err := os.WriteFile(f, []byte(strconv.Itoa(*adj)), 0o644); err != nil {
+					return fmt.Errorf("process.oomScoreAdj: %w", err)
+				}
+			}
 			if spec.Hooks == nil {
 				return nil
 			}

@@ -271,6 +271,9 @@ func TestLifecycle(t *testing.T) {
 	bundle := makeBundle(t, cg, func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + hookOut}}}}
 		s.Annotations = map[string]string{"org.example.k": "v"}
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
+		adj := 321
+		s.Process.OOMScoreAdj = &adj
 	}, "sh", "-c", "echo started > /tmp/started; exec sleep 60")
 	pidFile := filepath.Join(t.TempDir(), "init.pid")
 
@@ -311,6 +314,14 @@ func TestLifecycle(t *testing.T) {
 	}
 	if f := strings.Fields(out); len(f) != 3 || f[2] == "1" || f[2] == strconv.Itoa(pid) {
 		t.Fatalf("exec pid in the container = %v, want a pid of the container's namespace other than 1", f)
+	}
+	// Sysctls were written in the container's namespaces, not the host's.
+	out = r.ok("exec", id, "--", "sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/1/oom_score_adj")
+	if out != "1\n1234\n321\n" {
+		t.Fatalf("sysctls and oom_score_adj in the container: %q, want 1, 1234, 321", out)
+	}
+	if b, _ := os.ReadFile("/proc/sys/kernel/shmmni"); string(b) == "1234\n" {
+		t.Fatal("kernel.shmmni changed on the host")
 	}
 	// exec --detach with a process file: the process survives the CLI.
 	proc := specs.Process{Args: []string{"sh", "-c", "echo $$ > /tmp/detached; exec sleep 60"}, Cwd: "/", Env: []string{"PATH=/bin"}}
