@@ -26,6 +26,7 @@ type BuildEvent = builder.Event
 // stores no image and leaves no layer, mount or container behind; a failing RUN is a
 // *builder.StepError naming the Dockerfile line, exit code and output tail.
 func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*registry.Image, error) {
+	e.heal(ctx)
 	b, err := e.builder()
 	if err != nil {
 		return nil, err

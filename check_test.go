@@ -198,3 +198,47 @@ func TestCheckContainers(t *testing.T) {
 		t.Errorf("lost container after repair: %s (%d), want exited (255)", s.Status, s.ExitCode)
 	}
 }
+
+// TestNextPullHealsKilledPull: after a pull is SIGKILLed mid-download, the next pull
+// (of any image) removes what the dead one left, so Check is clean without a repair.
+func TestNextPullHealsKilledPull(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e := newEngine(t)
+	var stall atomic.Bool
+	addr := stallingProxy(t, testutil.StartRegistry(t), &stall)
+	ref := addr + "/skiff/busybox:latest"
+	testutil.PushImage(t, ref, testutil.Busybox(t))
+
+	stall.Store(true)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperEnginePull$")
+	cmd.Env = append(os.Environ(), "SKIFF_HELPER_ROOT="+e.Root(), "SKIFF_HELPER_REF="+ref)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		blobs, _ := filepath.Glob(filepath.Join(e.Root(), "images/blobs/sha256/.tmp-*"))
+		layers, _ := filepath.Glob(filepath.Join(e.Layers().Root(), ".tmp-*"))
+		if len(blobs) > 0 && len(layers) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the helper never started writing a blob and a layer")
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if rep, err := e.Check(ctx, skiff.CheckOptions{}); err != nil || rep.Clean() {
+		t.Fatalf("check right after the kill: %+v %v, want the dead pull's temps", rep, err)
+	}
+
+	stall.Store(false)
+	if _, err := e.Pull(ctx, ref); err != nil {
+		t.Fatalf("pull after the killed one: %v", err)
+	}
+	rep, err := e.Check(ctx, skiff.CheckOptions{})
+	if err != nil || !rep.Clean() {
+		t.Fatalf("check after the next pull, without repair: %+v (images %+v) %v", rep, rep.Images, err)
+	}
+}

@@ -138,6 +138,7 @@ func (e *Engine) Layers() *overlay.Store { return e.layers }
 // that containers of it start without further I/O. Options are those of
 // registry.Store.Pull; the engine adds its insecure registries.
 func (e *Engine) Pull(ctx context.Context, ref string, opts ...registry.Option) (*registry.Image, error) {
+	e.heal(ctx)
 	// Layers unpack while they download: the stream is verified against its diff ID
 	// by the layer store before the layer becomes visible.
 	unpack := func(ctx context.Context, l registry.Layer, chain godigest.Digest, tar io.Reader) error {

@@ -52,6 +52,7 @@ type PruneImagesOptions struct {
 // container (State.Layers), and blobs of the image store (registry.Store.Prune).
 // `docker image prune [-a]`.
 func (e *Engine) PruneImages(ctx context.Context, opts PruneImagesOptions) (*PruneReport, error) {
+	e.heal(ctx)
 	all := opts.All
 	imgs, err := e.images.List(ctx)
 	if err != nil {

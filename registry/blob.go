@@ -14,6 +14,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
 // checkDigest accepts only sha256 digests with 64 lowercase hex digits, so a digest read from
@@ -52,7 +54,13 @@ type txn struct {
 	staged []staged
 }
 
-type staged struct{ tmp, final string }
+// staged is a verified blob waiting in its temp file for the transaction's commit. The
+// temp stays open and flock'ed until then, so a sweeper (SweepTemps, in any process)
+// knows it is alive.
+type staged struct {
+	tmp, final string
+	f          *os.File
+}
 
 func (s *Store) newTxn(ref string) *txn { return &txn{s: s, ref: ref} }
 
@@ -71,10 +79,15 @@ func (t *txn) put(ctx context.Context, r io.Reader, want digest.Digest, size int
 	tmp := f.Name()
 	defer func() {
 		if err != nil {
-			f.Close()
 			os.Remove(tmp)
+			f.Close()
 		}
 	}()
+	// Held while written and until the commit renames it: a temp nobody holds is
+	// abandoned (its writer died) and any later operation may remove it.
+	if err := lockfile.Hold(f); err != nil {
+		return fmt.Errorf("blob %s: lock %s: %w", want, tmp, err)
+	}
 	h := sha256.New()
 	w := io.Writer(io.MultiWriter(f, h))
 	if progress != nil {
@@ -109,11 +122,8 @@ func (t *txn) put(ctx context.Context, r io.Reader, want digest.Digest, size int
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("blob %s: fsync: %w", want, err)
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("blob %s: %w", want, err)
-	}
 	t.mu.Lock()
-	t.staged = append(t.staged, staged{tmp: tmp, final: final})
+	t.staged = append(t.staged, staged{tmp: tmp, final: final, f: f})
 	t.mu.Unlock()
 	return nil
 }
@@ -135,16 +145,20 @@ func (t *txn) path(d digest.Digest) string {
 func (t *txn) commit() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer func() {
+		for _, st := range t.staged {
+			st.f.Close()
+		}
+		t.staged = nil
+	}()
 	for i, st := range t.staged {
 		if err := os.Rename(st.tmp, st.final); err != nil {
 			for _, rest := range t.staged[i:] {
 				os.Remove(rest.tmp)
 			}
-			t.staged = nil
 			return err
 		}
 	}
-	t.staged = nil
 	if err := syncDir(t.s.blobDir()); err != nil {
 		return err
 	}
@@ -157,8 +171,10 @@ func (t *txn) abort() {
 	defer t.mu.Unlock()
 	for _, st := range t.staged {
 		if err := os.Remove(st.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			st.f.Close()
 			continue
 		}
+		st.f.Close()
 	}
 	t.staged = nil
 }
