@@ -118,8 +118,8 @@ func runInit(sync *os.File) (int, error) {
 // execve's exe. It returns only on failure.
 func execve(exe string, p *specs.Process, sec *security) (int, error) {
 	// CVE-2024-21626: nothing above stdio may cross execve, the sync socket included.
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return 1, fmt.Errorf("close_range: %w", err)
+	if err := cloexecFrom(3); err != nil {
+		return 1, err
 	}
 	if err := sec.beforeExec(); err != nil { // last: the filter also covers init's own calls
 		return 1, err

@@ -2,7 +2,6 @@ package namespace
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,8 +28,8 @@ func wantsReaper(s *specs.Spec) bool {
 // runReaper is init in --init mode, from the point where it would execve. It
 // returns only if the command could not be started.
 func runReaper(exe string, p *specs.Process, sec *security, sync *os.File) (int, error) {
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return 1, fmt.Errorf("close_range: %w", err)
+	if err := cloexecFrom(3); err != nil {
+		return 1, err
 	}
 	// The filter is loaded on this (locked main) thread, the one that forks: the
 	// command inherits it.

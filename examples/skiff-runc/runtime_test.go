@@ -536,3 +536,25 @@ func TestConsoleSocket(t *testing.T) {
 	}
 	r.ok("delete", id)
 }
+
+// TestRunSeccompWithoutCloseRange runs a spec whose seccomp filter refuses
+// close_range (profiles older than the syscall do): init falls back to marking its
+// fds close-on-exec one by one. It also covers run (create, start, wait, delete).
+func TestRunSeccompWithoutCloseRange(t *testing.T) {
+	r, prefix := newRuntime(t)
+	errno := uint(1)
+	bundle := makeBundle(t, "/"+prefix+"-s", func(s *specs.Spec) {
+		s.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Architectures: []specs.Arch{specs.ArchX86_64},
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"close_range"}, Action: specs.ActErrno, ErrnoRet: &errno}},
+		}
+	}, "sh", "-c", "ls /proc/self/fd; exit 5")
+	out, errOut, code := r.run("", "run", "--bundle", bundle, prefix+"-s")
+	if code != 5 || out != "0\n1\n2\n3\n" { // 3: the directory ls reads
+		t.Fatalf("run: exit %d, stdout %q, stderr %q; want 5 and only fds 0-3", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(r.root, prefix+"-s")); !os.IsNotExist(err) {
+		t.Fatalf("state after run: %v", err)
+	}
+}
