@@ -547,7 +547,7 @@ func TestRunSeccompWithoutCloseRange(t *testing.T) {
 		s.Linux.Seccomp = &specs.LinuxSeccomp{
 			DefaultAction: specs.ActAllow,
 			Architectures: []specs.Arch{specs.ArchX86_64},
-			Syscalls: []specs.LinuxSyscall{{Names: []string{"close_range"}, Action: specs.ActErrno, ErrnoRet: &errno}},
+			Syscalls:      []specs.LinuxSyscall{{Names: []string{"close_range"}, Action: specs.ActErrno, ErrnoRet: &errno}},
 		}
 	}, "sh", "-c", "ls /proc/self/fd; exit 5")
 	out, errOut, code := r.run("", "run", "--bundle", bundle, prefix+"-s")
