@@ -270,12 +270,14 @@ func TestCheckLeavesRunningBuildStepAlone(t *testing.T) {
 	img := busybox(t, e)
 	ctx := context.Background()
 	stale := filepath.Join(e.Root(), "containers", ".run-"+strings.Repeat("ab", 32))
-	if err := os.MkdirAll(stale, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	checked := make(chan *skiff.CheckReport, 1)
 	go func() {
 		time.Sleep(400 * time.Millisecond) // inside the RUN's sleep
+		// Made after the build began (a build first heals the root, which would
+		// remove it before Check sees it).
+		if err := os.MkdirAll(stale, 0o700); err != nil {
+			t.Error(err)
+		}
 		rep, err := e.Check(ctx, skiff.CheckOptions{Repair: true})
 		if err != nil {
 			t.Error(err)
