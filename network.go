@@ -100,8 +100,8 @@ type netPlan struct {
 	// publish has attach take the ports (a new run of a stopped container: a conflict
 	// fails it before its state changes); else Start takes them (publishPorts).
 	publish bool
-	// extra are the other networks the container was connected to (Connect), attached
-	// again with their aliases when it starts again.
+	// extra are the endpoints of the container's last run: it joins the same networks
+	// again (those Connect added too), with their aliases and requested addresses.
 	extra []netbridge.Endpoint
 	// onlyExisting mounts /etc/hosts, /etc/hostname and /etc/resolv.conf only over
 	// files the root filesystem has (build steps: nothing new lands in the layer).
@@ -192,13 +192,22 @@ func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 	if p.publish {
 		ports = p.ports
 	}
+	var ip netip.Addr // the address its eth0 asked for last time (SetIP)
+	for _, x := range p.extra {
+		if x.IfName == "eth0" {
+			ip = x.RequestedIP
+		}
+	}
 	_, err := e.net.Attach(ctx, p.mode, p.id, netns, netbridge.AttachOptions{
-		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: ports,
+		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: ports, IP: ip,
 	})
 	if err != nil {
 		return err
 	}
 	for _, x := range p.extra {
+		if x.IfName == "eth0" { // on p.mode, named by name or ID
+			continue
+		}
 		if _, err := e.net.Attach(ctx, x.Network, p.id, netns, netbridge.AttachOptions{
 			Name: p.name, Aliases: x.Aliases, Hostname: p.host, IP: x.RequestedIP,
 		}); err != nil {
@@ -235,20 +244,65 @@ func (e *Engine) detachNetwork(ctx context.Context, id string) error {
 	return detachNetwork(ctx, e.net, e.ctrs, e.log, id)
 }
 
-// extraNetworks returns the endpoints of container st on networks other than its own
-// (st.Network, its eth0): those Connect added, which a new run of it joins again.
+// extraNetworks returns the endpoints of container st's last run (netPlan.extra): its
+// eth0 on st.Network, whose requested address a new run keeps, and those Connect
+// added, which a new run joins again.
 func (e *Engine) extraNetworks(ctx context.Context, st *State) []netbridge.Endpoint {
 	eps, err := e.net.ContainerEndpoints(ctx, st.ID)
 	if err != nil {
 		return nil
 	}
-	var out []netbridge.Endpoint
-	for _, ep := range eps {
-		if ep.IfName != "eth0" { // eth0 is on st.Network, named by name or ID
-			out = append(out, ep)
-		}
+	return eps
+}
+
+// SetIP gives a created container the address ip on the network it was created on
+// (docker run --ip), in place of the one Create picked; it keeps it when it starts
+// again. An address another container holds is netbridge.ErrAddressInUse; one outside
+// the subnet netbridge.ErrInvalidAddress.
+func (c *Container) SetIP(ctx context.Context, ip netip.Addr) error {
+	unlock, err := c.e.lockOp(c.id)
+	if err != nil {
+		return fmt.Errorf("set address of container %s: %w", shortID(c.id), err)
 	}
-	return out
+	defer unlock()
+	st := c.State()
+	if st.Status != StatusCreated {
+		return &StateError{ID: st.ID, Op: "set address", From: st.Status, Want: string(StatusCreated)}
+	}
+	eps, err := c.e.net.ContainerEndpoints(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(eps, func(ep netbridge.Endpoint) bool { return ep.IfName == "eth0" })
+	if i < 0 {
+		return fmt.Errorf("set address of container %s: %w: its Network is %q", shortID(st.ID), ErrInvalidConfig, st.Network)
+	}
+	old := eps[i]
+	if old.IP() == ip {
+		return nil
+	}
+	netns := "/proc/" + strconv.Itoa(st.Pid) + "/ns/net"
+	if err := c.e.net.Detach(ctx, old.NetworkID, st.ID); err != nil {
+		return fmt.Errorf("set address of container %s: %w", shortID(st.ID), err)
+	}
+	opts := netbridge.AttachOptions{IfName: "eth0", Name: old.Name, Aliases: old.Aliases, Hostname: old.Hostname, IP: ip}
+	_, err = c.e.net.Attach(ctx, old.NetworkID, st.ID, netns, opts)
+	if err != nil {
+		opts.IP = old.RequestedIP // back as it was
+		if _, rerr := c.e.net.Attach(ctx, old.NetworkID, st.ID, netns, opts); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return fmt.Errorf("set address of container %s: %w", shortID(st.ID), err)
+	}
+	hosts, err := c.e.net.HostsFor(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	if err := netbridge.WriteInPlace(filepath.Join(c.e.ctrs.path(st.ID), "hosts"), hosts); err != nil {
+		return fmt.Errorf("container %s: %w", shortID(st.ID), err)
+	}
+	c.e.refreshNeighbors(ctx, st.ID)
+	return nil
 }
 
 // publishPorts takes container st's published host ports (ContainerConfig.Ports) as

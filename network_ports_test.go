@@ -242,3 +242,57 @@ func TestTwoRootsSameNetworkNames(t *testing.T) {
 		t.Errorf("GET %s after a container ran on the second root: %q", url, got)
 	}
 }
+
+// TestSetIP: a created container takes an address of its choice on the network it was
+// created on (docker run --ip), answers there, and keeps it across a stop and start;
+// an address another container holds is refused and leaves it as it was.
+func TestSetIP(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	n := createNetwork(t, e, "pinned")
+	want := n.Subnet.Addr().Next().Next().Next().Next().Next() // .5
+	c, err := e.Create(ctx, skiff.ContainerConfig{Image: img, Name: "pin", Network: "pinned", Detach: true, Cmd: []string{"sh", "-c", webCmd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Delete(ctx, skiff.WithForce()) })
+	if err := c.SetIP(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.Create(ctx, skiff.ContainerConfig{Image: img, Network: "pinned", Detach: true, Cmd: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Delete(ctx, skiff.WithForce()) })
+	before, _ := other.Endpoints(ctx)
+	if err := other.SetIP(ctx, want); !errors.Is(err, netbridge.ErrAddressInUse) {
+		t.Errorf("a second container asking for %s: %v, want ErrAddressInUse", want, err)
+	}
+	if after, _ := other.Endpoints(ctx); len(after) != 1 || len(before) != 1 || after[0].IP() != before[0].IP() {
+		t.Errorf("after a refused SetIP: %+v, want %+v", after, before)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		url := "http://" + want.String() + "/index.html"
+		if out, code := fetch(t, e, img, "pinned", url); code != 0 || out != "hi-from-web\n" {
+			t.Errorf("round %d: wget %s: exit %d, %q", round, url, code, out)
+		}
+		if out, code := fetch(t, e, img, "pinned", "http://pin/index.html"); code != 0 || out != "hi-from-web\n" {
+			t.Errorf("round %d: wget http://pin/ by name: exit %d, %q", round, code, out)
+		}
+		if round == 0 {
+			if err := c.Stop(ctx, 500*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := c.SetIP(ctx, want); err == nil {
+		t.Errorf("SetIP of a running container succeeded")
+	}
+}

@@ -500,18 +500,18 @@ func primaryNetwork(mode string, eps endpointNames) (network string, aliases []s
 	return network, aliases
 }
 
-// primaryAddress refuses what the library cannot do: an address of choice on the
-// network a container is created on (connecting it later can take one).
-func primaryAddress(mode string, eps endpointNames) error {
+// primaryAddress is the address EndpointsConfig asks for on the network a container
+// is created on (docker run --ip), if any.
+func primaryAddress(mode string, eps endpointNames) (netip.Addr, error) {
 	network, _ := primaryNetwork(mode, eps)
 	for key, ep := range eps {
-		if ep != nil && ep.IPAMConfig != nil && ep.IPAMConfig.IPv4Address != "" &&
-			(key == network || key == mode || key == "default") {
-			return errorf(http.StatusBadRequest, "an address of choice (%s) on network %s, the one the container is created on, is not supported: connect the container with it instead",
-				ep.IPAMConfig.IPv4Address, key)
+		if key == network || key == mode || key == "default" {
+			if o, err := ep.options(); err != nil || o.IP.IsValid() {
+				return o.IP, err
+			}
 		}
 	}
-	return nil
+	return netip.Addr{}, nil
 }
 
 // endpointKeys returns the networks EndpointsConfig names, sorted; "default" stands
@@ -527,15 +527,19 @@ func endpointKeys(eps endpointNames) []string {
 	return keys
 }
 
-// connectEndpoints attaches a just-created container to the networks of
-// EndpointsConfig other than the one it was created on, each with its aliases (Docker
-// attaches every listed network). On error the container is removed again.
+// connectEndpoints gives a just-created container the address EndpointsConfig asks for
+// on the network it was created on, and attaches it to the other networks listed
+// there, each with its aliases and address (Docker attaches every listed network). On
+// error the container is removed again.
 func (d *daemon) connectEndpoints(ctx context.Context, c *skiff.Container, req *createRequest) error {
 	primary, _ := primaryNetwork(req.HostConfig.NetworkMode, req.NetworkingConfig.EndpointsConfig)
 	if primary == skiff.NetworkHost || primary == skiff.NetworkNone {
 		return nil
 	}
-	err := primaryAddress(req.HostConfig.NetworkMode, req.NetworkingConfig.EndpointsConfig)
+	ip, err := primaryAddress(req.HostConfig.NetworkMode, req.NetworkingConfig.EndpointsConfig)
+	if err == nil && ip.IsValid() {
+		err = c.SetIP(ctx, ip)
+	}
 	for _, key := range endpointKeys(req.NetworkingConfig.EndpointsConfig) {
 		if err != nil {
 			break

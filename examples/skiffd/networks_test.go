@@ -200,8 +200,11 @@ func TestDockerNetworks(t *testing.T) {
 		if _, errs, code := e.run("network", "connect", "--ip", sub+".77", "fixed", "second"); code == 0 || !strings.Contains(errs, "address already in use") {
 			t.Errorf("a second container asking for %s.77: exit %d, %s", sub, code, errs)
 		}
-		if _, errs, code := e.run("run", "--rm", "--network", "fixed", "--ip", sub+".78", img, "true"); code == 0 || !strings.Contains(errs, "not supported") {
-			t.Errorf("run --ip: exit %d, %s (want a clear refusal)", code, errs)
+		if out := e.ok("run", "--rm", "--network", "fixed", "--ip", sub+".78", img, "sh", "-c", "ip -4 -o addr show eth0"); !strings.Contains(out, sub+".78/24") {
+			t.Errorf("run --ip %s.78: eth0 is %q", sub, out)
+		}
+		if _, errs, code := e.run("run", "--rm", "--network", "fixed", "--ip", sub+".77", img, "true"); code == 0 || !strings.Contains(errs, "address already in use") {
+			t.Errorf("run --ip of an address in use: exit %d, %s", code, errs)
 		}
 		e.ok("network", "connect", "fixed", "second") // the first free address of the range, not the auxiliary one
 		if got := e.ok("inspect", "-f", "{{.NetworkSettings.Networks.fixed.IPAddress}}", "second"); strings.TrimSpace(got) != sub+".65" {
