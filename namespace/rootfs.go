@@ -48,13 +48,14 @@ func setupRootfs(s *specs.Spec) error {
 			return err
 		}
 	}
-	if prop != unix.MS_REC|unix.MS_PRIVATE {
-		if err := mount("", rootfs, "", prop, ""); err != nil {
-			return inField("linux.rootfsPropagation", err)
-		}
-	}
 	if err := pivotRoot(rootfs); err != nil {
 		return inField("root.path", err)
+	}
+	// After pivot_root, which refuses a shared new root (as runc does it).
+	if prop != unix.MS_REC|unix.MS_PRIVATE {
+		if err := mount("", "/", "", prop, ""); err != nil {
+			return inField("linux.rootfsPropagation", err)
+		}
 	}
 	if s.Linux != nil {
 		for i, p := range s.Linux.MaskedPaths {

@@ -389,6 +389,7 @@ func cloneFlags(s *specs.Spec) (uintptr, error) {
 		return unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC, nil
 	}
 	flags := uintptr(unix.CLONE_NEWNS)
+	joinedUTS := false // sethostname in a joined uts namespace is fine too
 	for i, ns := range s.Linux.Namespaces {
 		f, ok := nsFlags[ns.Type]
 		if !ok {
@@ -398,6 +399,7 @@ func cloneFlags(s *specs.Spec) (uintptr, error) {
 			return 0, fmt.Errorf("%w: linux.namespaces[%d]: %s namespaces are not supported yet", ErrInvalidSpec, i, ns.Type)
 		}
 		if ns.Path != "" {
+			joinedUTS = joinedUTS || ns.Type == specs.UTSNamespace
 			if _, ok := joinable[ns.Type]; !ok {
 				return 0, fmt.Errorf("%w: linux.namespaces[%d]: joining a %s namespace (%s) is not supported", ErrInvalidSpec, i, ns.Type, ns.Path)
 			}
@@ -410,7 +412,7 @@ func cloneFlags(s *specs.Spec) (uintptr, error) {
 		}
 		flags |= f
 	}
-	if s.Hostname != "" && flags&unix.CLONE_NEWUTS == 0 {
+	if s.Hostname != "" && flags&unix.CLONE_NEWUTS == 0 && !joinedUTS {
 		return 0, fmt.Errorf("%w: hostname %q needs a new uts namespace in linux.namespaces", ErrInvalidSpec, s.Hostname)
 	}
 	return flags, nil

@@ -39,6 +39,15 @@ func loadBundle(bundle string) (*specs.Spec, string, error) {
 	if !filepath.IsAbs(s.Root.Path) {
 		s.Root.Path = filepath.Join(abs, s.Root.Path)
 	}
+	// No linux.namespaces means none: the container shares the runtime's (but
+	// for the mount namespace, which the rootfs needs); the namespace package reads
+	// a nil list as its defaults instead.
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	if s.Linux.Namespaces == nil {
+		s.Linux.Namespaces = []specs.LinuxNamespace{}
+	}
 	if s.Process == nil {
 		return nil, "", fmt.Errorf("process is empty in %s", filepath.Join(abs, "config.json"))
 	}
