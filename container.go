@@ -102,6 +102,11 @@ type ContainerConfig struct {
 	// RestartPolicy runs a detached container again when its process exits (docker
 	// run --restart). It conflicts with AutoRemove.
 	RestartPolicy RestartPolicy `json:",omitzero"`
+	// Healthcheck probes a detached container's health while it runs (docker run
+	// --health-cmd, ...; State.Health); its zero fields take the image's HEALTHCHECK.
+	// Nil: the image's. Test {"NONE"}: none. Containers that are not detached have no
+	// monitor to probe them.
+	Healthcheck *Healthcheck `json:",omitempty"`
 	// Detach runs the container under a monitor process, so that it outlives the
 	// creating program; its output goes to its log (Container.Logs) and Stdin,
 	// Stdout and Stderr are ignored (docker run -d). With OpenStdin or Tty its streams
@@ -168,6 +173,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if err := cfg.RestartPolicy.validate(&cfg); err != nil {
 		return nil, err
 	}
+	if err := cfg.Healthcheck.validate(); err != nil {
+		return nil, err
+	}
 	if err := e.checkRootless(cfg); err != nil {
 		return nil, err
 	}
@@ -221,6 +229,11 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	}
 	undo = append(undo, func() { overlay.Unmount(merged) })
 
+	cfg.Healthcheck = mergeHealthcheck(cfg.Healthcheck, img.Config.Config.Healthcheck)
+	var healthShell []string
+	if cfg.Healthcheck.Enabled() && cfg.Healthcheck.Test[0] == "CMD-SHELL" {
+		healthShell = img.Config.Config.Shell
+	}
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = id[:12]
@@ -312,6 +325,8 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		Layers:     layers,
 		Labels:     cfg.Labels,
 		Config:     recordedConfig(cfg),
+
+		HealthShell: healthShell,
 	}
 	if err := e.ctrs.save(st); err != nil {
 		return nil, err
@@ -481,6 +496,7 @@ func (c *Container) start(ctx context.Context, byPolicy bool) error {
 		st.ManuallyStopped = false
 		if st.Status == StatusCreated {
 			st.Status = StatusRunning
+			healthOnStart(st)
 		}
 		return nil
 	})

@@ -271,6 +271,8 @@ func runMonitor() int {
 	}
 	enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
 	sock.Close()
+	ctrs := containerStore{dir: filepath.Join(req.Root, "containers")}
+	stopHealth := startHealthchecks(req, ctrs) // health.go
 	// Pages the creating process still maps are not reclaimed: shrink once it has
 	// had time to exit, and once more later.
 	for _, d := range []time.Duration{time.Second, 10 * time.Second} {
@@ -278,6 +280,7 @@ func runMonitor() int {
 	}
 
 	ws, waitErr := proc.Wait()
+	stopHealth()
 	// Output still in the pipes is logged; a process that escaped with a copy of
 	// them does not keep the monitor alive for long.
 	drained := make(chan struct{})
@@ -288,7 +291,6 @@ func runMonitor() int {
 	}
 	logf.Close()
 
-	ctrs := containerStore{dir: filepath.Join(req.Root, "containers")}
 	oom := false
 	if st, err := ctrs.load(req.ID); err == nil {
 		if cg, err := cgroup.Load(st.Cgroup); err == nil {
@@ -312,6 +314,7 @@ func runMonitor() int {
 		st.OOMKilled = oom
 		st.Finished = time.Now().UTC()
 		st.Pid = 0
+		healthOnExit(st)
 		return nil
 	})
 	if srv != nil {

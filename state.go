@@ -58,4 +58,10 @@ type State struct {
 	// included. States written before it was recorded have none: Container.Config
 	// then rebuilds what the other fields tell.
 	Config *ContainerConfig `json:"config,omitempty"`
+	// Health is what the probes of the container's health check (Config.Healthcheck)
+	// found: nil for a container without one, or before its first start.
+	Health *Health `json:"health,omitempty"`
+	// HealthShell is the image's SHELL, which runs a CMD-SHELL health check (empty:
+	// /bin/sh -c).
+	HealthShell []string `json:"health_shell,omitempty"`
 }
