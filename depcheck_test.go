@@ -24,6 +24,8 @@ func TestImportDirection(t *testing.T) {
 		"errdefs":    nil,
 		// The engine's event journal: a leaf over the lock helper.
 		"internal/journal": {"internal/lockfile"},
+		// Compose apps over the engine: compose-go stays out of the root package.
+		"compose": {"netbridge"}, // and the root package
 	}
 	// The tree's shared helpers: one error-class package, one atomic write, one lock.
 	shared := []string{"errdefs", "internal/atomicfile", "internal/lockfile"}
@@ -38,6 +40,9 @@ func TestImportDirection(t *testing.T) {
 			t.Fatalf("%s: %v", dir, err)
 		}
 		for _, imp := range pkg.Imports {
+			if strings.HasPrefix(imp, "github.com/compose-spec/") && dir != "compose" {
+				t.Errorf("package %s imports %s: the Compose loader belongs to package compose", dir, imp)
+			}
 			rel, ok := strings.CutPrefix(imp, mod+"/")
 			if !ok {
 				continue
