@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 )
 
 func init() { commands = append(commands, newPsCommand) }
@@ -149,7 +150,7 @@ func psFilter(filters []string) (psMatch, error) {
 func statusText(st skiff.State) string {
 	switch st.Status {
 	case skiff.StatusRunning:
-		return "Up " + units.HumanDuration(time.Since(st.Started))
+		return "Up " + units.HumanDuration(time.Since(st.Started)) + dockeropts.HealthSuffix(st)
 	case skiff.StatusPaused:
 		return "Up " + units.HumanDuration(time.Since(st.Started)) + " (Paused)"
 	case skiff.StatusExited:

@@ -25,6 +25,7 @@ type containerFlags struct {
 	cpus                                                       string
 	pidsLimit                                                  int64
 	readOnly, interactive, tty, init, privileged               bool
+	health                                                     dockeropts.HealthFlags
 }
 
 func (f *containerFlags) register(cmd *cobra.Command) {
@@ -58,6 +59,13 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.securityOpts, "security-opt", nil, "security options (no-new-privileges)")
 	fl.StringArrayVar(&f.ulimits, "ulimit", nil, "ulimit options (nofile=1024:1024)")
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set meta data on a container (key=value)")
+	fl.StringVar(&f.health.Cmd, "health-cmd", "", "command to run to check health")
+	fl.DurationVar(&f.health.Interval, "health-interval", 0, "time between running the check (ms|s|m|h) (default 0s)")
+	fl.DurationVar(&f.health.Timeout, "health-timeout", 0, "maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	fl.DurationVar(&f.health.StartPeriod, "health-start-period", 0, "start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	fl.DurationVar(&f.health.StartInterval, "health-start-interval", 0, "time between running the check during the start period (ms|s|m|h) (default 0s)")
+	fl.IntVar(&f.health.Retries, "health-retries", 0, "consecutive failures needed to report unhealthy")
+	fl.BoolVar(&f.health.None, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
 	fl.Bool("help", false, "help for "+cmd.Name())
 }
 
@@ -167,6 +175,9 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 		return cfg, err
 	}
 	cfg.RestartPolicy = skiff.RestartPolicy(policy)
+	if cfg.Healthcheck, err = f.health.Healthcheck(); err != nil {
+		return cfg, err
+	}
 	if f.interactive {
 		cfg.Stdin = os.Stdin
 	}

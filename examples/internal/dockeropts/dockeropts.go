@@ -14,6 +14,7 @@
 //	--restart / RestartPolicy       ParseRestartPolicy         RestartPolicy
 //	--security-opt                  ParseSecurityOpt           NoNewPrivileges
 //	-l / --label                    ParseLabels                Labels
+//	--health-* / Config.Healthcheck HealthFlags.Healthcheck    Healthcheck
 //
 // Parsing touches no file (CreateBindSource and CheckBindSource do, apart), so the
 // package is tested without root. Errors quote the input as Docker's do.
