@@ -106,6 +106,11 @@ func (g *globalFlags) create(ctx context.Context, id string, o *createOptions, f
 		res = spec.Linux.Resources
 	}
 	cg, err := cgroup.New(cgPath, toResources(res))
+	if err == nil {
+		if err = cgroup.ApplyExtra(cg, toExtra(res)); err != nil {
+			_ = cg.Delete()
+		}
+	}
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, nil, err

@@ -274,6 +274,7 @@ func TestLifecycle(t *testing.T) {
 		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
 		adj := 321
 		s.Process.OOMScoreAdj = &adj
+		s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}}
 	}, "sh", "-c", "echo started > /tmp/started; exec sleep 60")
 	pidFile := filepath.Join(t.TempDir(), "init.pid")
 
@@ -319,6 +320,15 @@ func TestLifecycle(t *testing.T) {
 	out = r.ok("exec", id, "--", "sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/1/oom_score_adj")
 	if out != "1\n1234\n321\n" {
 		t.Fatalf("sysctls and oom_score_adj in the container: %q, want 1, 1234, 321", out)
+	}
+	if out := r.ok("exec", id, "--", "grep", "Cpus_allowed_list", "/proc/self/status"); out != "Cpus_allowed_list:\t0\n" {
+		t.Fatalf("cpuset in the container: %q, want cpu 0 only", out)
+	}
+	if _, errOut, code := r.run(`{"cpu":{"cpus":"0-1"}}`, "update", "--resources", "-", id); code != 0 {
+		t.Fatalf("update cpus: exit %d: %s", code, errOut)
+	}
+	if out := r.ok("exec", id, "--", "grep", "Cpus_allowed_list", "/proc/self/status"); out != "Cpus_allowed_list:\t0-1\n" {
+		t.Fatalf("cpuset in the container after update: %q, want 0-1", out)
 	}
 	if b, _ := os.ReadFile("/proc/sys/kernel/shmmni"); string(b) == "1234\n" {
 		t.Fatal("kernel.shmmni changed on the host")

@@ -111,14 +111,34 @@ func toResources(r *specs.LinuxResources) cgroup.Resources {
 		if c.Shares != nil {
 			out.CPUShares = *c.Shares
 		}
-		if c.Cpus != "" || c.Mems != "" || c.RealtimePeriod != nil || c.RealtimeRuntime != nil {
-			slog.Debug("linux.resources.cpu: cpuset and realtime limits ignored")
+		if c.RealtimePeriod != nil || c.RealtimeRuntime != nil {
+			slog.Debug("linux.resources.cpu: realtime limits ignored")
 		}
 	}
 	if r.BlockIO != nil || len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Rdma) > 0 {
 		slog.Debug("linux.resources: blockIO, hugepage, network and rdma limits ignored")
 	}
 	return out
+}
+
+// toExtra converts what runc also sets and cgroup.Resources lacks: the memory soft
+// limit, swappiness, OOM killer switch and the cpuset.
+func toExtra(r *specs.LinuxResources) cgroup.Extra {
+	var e cgroup.Extra
+	if r == nil {
+		return e
+	}
+	if m := r.Memory; m != nil {
+		if m.Reservation != nil && *m.Reservation > 0 {
+			e.MemoryReservation = *m.Reservation
+		}
+		e.Swappiness = m.Swappiness
+		e.DisableOOMKiller = m.DisableOOMKiller != nil && *m.DisableOOMKiller
+	}
+	if c := r.CPU; c != nil {
+		e.CpusetCpus, e.CpusetMems = c.Cpus, c.Mems
+	}
+	return e
 }
 
 // mergeResources overlays the fields set in upd on cur (runc update semantics).
@@ -136,6 +156,12 @@ func mergeResources(cur, upd *specs.LinuxResources) *specs.LinuxResources {
 		if upd.Memory.Swap != nil {
 			cur.Memory.Swap = upd.Memory.Swap
 		}
+		if upd.Memory.Reservation != nil {
+			cur.Memory.Reservation = upd.Memory.Reservation
+		}
+		if upd.Memory.Swappiness != nil {
+			cur.Memory.Swappiness = upd.Memory.Swappiness
+		}
 	}
 	if upd.Pids != nil {
 		cur.Pids = upd.Pids
@@ -152,6 +178,12 @@ func mergeResources(cur, upd *specs.LinuxResources) *specs.LinuxResources {
 		}
 		if upd.CPU.Shares != nil {
 			cur.CPU.Shares = upd.CPU.Shares
+		}
+		if upd.CPU.Cpus != "" {
+			cur.CPU.Cpus = upd.CPU.Cpus
+		}
+		if upd.CPU.Mems != "" {
+			cur.CPU.Mems = upd.CPU.Mems
 		}
 	}
 	return cur

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
+	"github.com/skiffrt/skiff/cgroup"
 	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
@@ -73,6 +74,9 @@ func newUpdateCommand(g *globalFlags) *cobra.Command {
 			}
 			merged := mergeResources(c.Spec.Linux.Resources, &upd)
 			if err := cg.Update(toResources(merged)); err != nil {
+				return err
+			}
+			if err := cgroup.ApplyExtra(cg, toExtra(&upd)); err != nil {
 				return err
 			}
 			c.Spec.Linux.Resources = merged
