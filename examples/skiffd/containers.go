@@ -36,6 +36,7 @@ type createRequest struct {
 	WorkingDir   string
 	Volumes      map[string]struct{}
 	StopSignal   string
+	Healthcheck  *skiff.Healthcheck
 	HostConfig   hostConfig
 	// NetworkingConfig.EndpointsConfig is keyed by network ("default" for the default).
 	NetworkingConfig struct {
@@ -200,6 +201,7 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 	cfg.OpenStdin = req.OpenStdin
 	cfg.AutoRemove = hc.AutoRemove
 	cfg.RestartPolicy = skiff.RestartPolicy(hc.RestartPolicy)
+	cfg.Healthcheck = req.Healthcheck
 	data, err := json.Marshal(req)
 	if err != nil {
 		return cfg, err
@@ -301,7 +303,7 @@ func statusText(st skiff.State) string {
 	}
 	switch st.Status {
 	case skiff.StatusRunning:
-		return "Up " + humanDuration(now.Sub(st.Started))
+		return "Up " + humanDuration(now.Sub(st.Started)) + dockeropts.HealthSuffix(st)
 	case skiff.StatusPaused:
 		return "Up " + humanDuration(now.Sub(st.Started)) + " (Paused)"
 	case skiff.StatusExited:
@@ -486,14 +488,25 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 		"Env": req.Env, "Cmd": req.Cmd, "Entrypoint": req.Entrypoint, "Image": st.Image, "WorkingDir": req.WorkingDir,
 		"Labels": st.Labels, "ExposedPorts": req.ExposedPorts,
 	}
+	if h := c.Config().Healthcheck; h != nil { // merged with the image's, as Docker shows it
+		config["Healthcheck"] = h
+	}
+	state := map[string]any{
+		"Status": dockerStatus(st), "Running": st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused,
+		"Paused": st.Status == skiff.StatusPaused, "Restarting": st.Restarting, "OOMKilled": st.OOMKilled, "Dead": false,
+		"Pid": st.Pid, "ExitCode": st.ExitCode, "Error": "", "StartedAt": fmtTime(st.Started), "FinishedAt": fmtTime(st.Finished),
+	}
+	if h := st.Health; h != nil {
+		log := make([]map[string]any, 0, len(h.Log))
+		for _, r := range h.Log {
+			log = append(log, map[string]any{"Start": fmtTime(r.Start), "End": fmtTime(r.End), "ExitCode": r.ExitCode, "Output": r.Output})
+		}
+		state["Health"] = map[string]any{"Status": h.Status, "FailingStreak": h.FailingStreak, "Log": log}
+	}
 	hc := req.HostConfig
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"Id": st.ID, "Created": fmtTime(st.Created), "Path": path, "Args": nonNil(args), "Name": "/" + st.Name,
-		"State": map[string]any{
-			"Status": dockerStatus(st), "Running": st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused,
-			"Paused": st.Status == skiff.StatusPaused, "Restarting": st.Restarting, "OOMKilled": st.OOMKilled, "Dead": false,
-			"Pid": st.Pid, "ExitCode": st.ExitCode, "Error": "", "StartedAt": fmtTime(st.Started), "FinishedAt": fmtTime(st.Finished),
-		},
+		"State": state,
 		"Image": st.ImageID, "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "", "LogPath": "",
 		"RestartCount": st.RestartCount, "Driver": "overlay", "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
 		"HostConfig": map[string]any{
