@@ -31,7 +31,7 @@ func newNetworkCommand(g *globalFlags) *cobra.Command {
 					return fmt.Errorf("invalid subnet %q: %w", subnet, err)
 				}
 			}
-			n, err := e.Networks().CreateNetwork(cmd.Context(), cfg)
+			n, err := e.CreateNetwork(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -123,7 +123,7 @@ func newNetworkCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return eachName(cmd, args, false, e.Networks().RemoveNetwork)
+			return eachName(cmd, args, false, e.RemoveNetwork)
 		},
 	}
 	prune := &cobra.Command{
@@ -135,7 +135,7 @@ func newNetworkCommand(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			removed, err := e.Networks().Prune(cmd.Context())
+			removed, err := e.PruneNetworks(cmd.Context())
 			if err != nil {
 				return err
 			}
