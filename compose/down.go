@@ -117,3 +117,33 @@ func (p *Project) remove(ctx context.Context, c ServiceContainer, timeout time.D
 	p.report("Container", c.Name, "Removed")
 	return nil
 }
+
+// Stop stops the project's containers (of the given services, or all) within each
+// service's stop grace period, or timeout when not nil (docker compose stop), and
+// leaves them in place.
+func (p *Project) Stop(ctx context.Context, timeout *time.Duration, services ...string) error {
+	cs, err := p.Containers(ctx, services...)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := len(cs) - 1; i >= 0; i-- {
+		c := cs[i]
+		if st := c.Container.State(); st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
+			continue
+		}
+		t := defaultStopTimeout
+		if s, ok := p.p.Services[c.Service]; ok {
+			t = stopTimeout(s)
+		}
+		if timeout != nil {
+			t = *timeout
+		}
+		if err := c.Container.Stop(ctx, t); err != nil {
+			errs = append(errs, fmt.Errorf("compose %s: stop %s: %w", p.p.Name, c.Name, err))
+			continue
+		}
+		p.report("Container", c.Name, "Stopped")
+	}
+	return errors.Join(errs...)
+}
