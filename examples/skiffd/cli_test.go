@@ -94,8 +94,8 @@ func TestDockerCLIDetached(t *testing.T) {
 		t.Errorf("docker exec -e -w = %q", out)
 	}
 	_, errs, code = e.run("exec", "web", "nosuchcmd")
-	if code != 127 {
-		t.Errorf("docker exec nosuchcmd: exit %d, stderr %q, want 127", code, errs)
+	if code != 126 { // Docker's exec: 126 for any command that cannot start (run: 127)
+		t.Errorf("docker exec nosuchcmd: exit %d, stderr %q, want 126", code, errs)
 	}
 
 	e.ok("pause", "web")

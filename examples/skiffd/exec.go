@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 )
 
 // execInstance is one docker exec: created by POST /containers/{id}/exec, run by
@@ -37,6 +39,7 @@ type execConfig struct {
 	Cmd          []string
 	WorkingDir   string
 	ConsoleSize  *[2]uint
+	DetachKeys   string
 }
 
 func (d *daemon) execRoutes(h func(string, apiFunc)) {
@@ -58,6 +61,9 @@ func (d *daemon) execCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(cfg.Cmd) == 0 {
 		return errorf(http.StatusBadRequest, "No exec command specified")
+	}
+	if _, err := dockeropts.ParseDetachKeys(cfg.DetachKeys); err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	st := c.State()
 	if st.Status == skiff.StatusPaused {
@@ -109,7 +115,9 @@ func (d *daemon) execStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tty := ex.Config.Tty || body.Tty
+	// The process has a terminal when the exec was created with one; the stream is
+	// raw when the start asks for it, multiplexed otherwise (as Docker frames it).
+	tty, raw := ex.Config.Tty, body.Tty
 	size := ex.Config.ConsoleSize
 	if body.ConsoleSize != nil {
 		size = body.ConsoleSize
@@ -128,15 +136,20 @@ func (d *daemon) execStart(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	conn, br, err := hijack(w, !tty)
+	conn, br, err := hijack(w, !raw)
 	if err != nil {
 		ex.finish(126)
 		return nil
 	}
 	defer conn.Close()
-	f := &framer{w: conn, raw: tty}
+	f := &framer{w: conn, raw: raw}
+	detached := make(chan struct{})
 	if ex.Config.AttachStdin {
 		cfg.Stdin = br
+		if tty { // the detach keys end the session, not the process
+			keys, _ := dockeropts.ParseDetachKeys(ex.Config.DetachKeys)
+			cfg.Stdin = &detachingReader{r: &dockeropts.DetachReader{R: br, Keys: keys}, detached: detached}
+		}
 	}
 	if ex.Config.AttachStdout {
 		cfg.Stdout = f.stream(streamStdout)
@@ -151,22 +164,40 @@ func (d *daemon) execStart(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ex.started(p)
-	code, err := p.Wait()
-	if err != nil {
-		code = 126
+	waited := make(chan struct{})
+	go func() {
+		code, err := p.Wait()
+		if err != nil {
+			code = 126
+		}
+		ex.finish(code)
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-detached: // the process goes on; its exit is still recorded
 	}
-	ex.finish(code)
 	return nil
 }
 
-// exitCodeOf is the exit code of an exec that could not start, as docker's.
-func exitCodeOf(err error) int {
-	switch {
-	case errors.Is(err, skiff.ErrCommandNotFound):
-		return 127
-	default:
-		return 126
+// exitCodeOf is the exit code of an exec that could not start: 126, as Docker's exec
+// gives also for a command that is not found (its run gives 127).
+func exitCodeOf(err error) int { return 126 }
+
+// detachingReader closes detached when the client typed the detach keys.
+type detachingReader struct {
+	r        io.Reader
+	detached chan struct{}
+	once     sync.Once
+}
+
+func (d *detachingReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if errors.Is(err, dockeropts.ErrDetached) {
+		d.once.Do(func() { close(d.detached) })
+		return n, io.EOF
 	}
+	return n, err
 }
 
 func (ex *execInstance) started(p *skiff.ExecProcess) {
@@ -200,7 +231,7 @@ func (d *daemon) execInspect(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{
 		"ID": ex.ID, "Running": ex.running, "ExitCode": code, "ContainerID": ex.ContainerID, "Pid": ex.pid,
 		"OpenStdin": ex.Config.AttachStdin, "OpenStdout": ex.Config.AttachStdout, "OpenStderr": ex.Config.AttachStderr,
-		"CanRemove": false, "DetachKeys": "",
+		"CanRemove": false, "DetachKeys": ex.Config.DetachKeys,
 		"ProcessConfig": map[string]any{"tty": ex.Config.Tty, "entrypoint": ex.Config.Cmd[0], "arguments": args,
 			"privileged": ex.Config.Privileged, "user": ex.Config.User},
 	})

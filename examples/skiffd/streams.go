@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 )
 
 func (d *daemon) streamRoutes(h func(string, apiFunc)) {
@@ -39,6 +40,10 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	if !q.Has("stdout") && !q.Has("stderr") {
 		wantOut, wantErr = true, true
 	}
+	keys, err := dockeropts.ParseDetachKeys(q.Get("detachKeys"))
+	if err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
 	since := time.Now() // output from now on (docker start -a attaches, then starts)
 	// Hold the container before the 101: the client starts it as soon as it has that,
 	// and the monitor of a --rm container must let this session drain the log first.
@@ -47,6 +52,19 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		return containerError(ref, err)
 	}
 	defer release()
+	if q.Has("stream") && !boolQuery(r, "stream") {
+		// No stream: the log so far (logs=1), or nothing, and the end.
+		conn, _, err := hijack(w, !tty)
+		if err != nil {
+			return nil
+		}
+		defer conn.Close()
+		if boolQuery(r, "logs") {
+			out := &selectFramer{f: &framer{raw: tty, w: conn}, out: wantOut, err: wantErr}
+			c.LogEntries(r.Context(), skiff.LogOptions{Tail: -1}, out.entry)
+		}
+		return nil
+	}
 	socket := c.Config().OpenStdin || tty
 	f := &framer{raw: tty, w: &lazyWriter{}}
 	var a *skiff.AttachStream
@@ -127,7 +145,11 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	ended := make(chan struct{})
 	if wantIn {
 		go func() {
-			io.Copy(a, br)
+			var in io.Reader = br
+			if tty { // the detach keys end the session, not the container
+				in = &dockeropts.DetachReader{R: br, Keys: keys}
+			}
+			io.Copy(a, in)
 			if tty {
 				close(ended) // the client detached: leave the container running
 			} else if req.StdinOnce {
