@@ -176,6 +176,12 @@ func TestComposeApp(t *testing.T) {
 	if len(cs[0].Ports) != 1 || int(cs[0].Ports[0].HostPort) != a.port || cs[0].Ports[0].ContainerPort != 80 {
 		t.Errorf("web ports: %v", cs[0].Ports)
 	}
+	if h := cs[1].State.Health; h == nil || h.Status != skiff.HealthHealthy {
+		t.Errorf("worker health: %+v", h)
+	}
+	if hc := cs[1].Container.Config().Healthcheck; hc == nil || hc.Interval != 100*time.Millisecond || hc.Retries != 100 {
+		t.Errorf("worker healthcheck: %+v", hc)
+	}
 	if rp := cs[1].Container.Config().RestartPolicy; rp.Name != skiff.RestartOnFailure || rp.MaximumRetryCount != 5 {
 		t.Errorf("worker restart policy: %+v", rp)
 	}

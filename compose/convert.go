@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -135,6 +136,7 @@ func ContainerConfig(p *types.Project, s types.ServiceConfig, n int) (skiff.Cont
 			cfg.Resources.CPUQuota = int64(math.Round(float64(l.NanoCPUs) * 100000))
 		}
 	}
+	cfg.Healthcheck = healthcheck(s.HealthCheck)
 	rp, err := restartPolicy(s)
 	if err != nil {
 		return cfg, err
@@ -198,6 +200,32 @@ func labels(p *types.Project, s types.ServiceConfig, n int) map[string]string {
 	}
 	l[LabelDependsOn] = strings.Join(deps, ",")
 	return l
+}
+
+// healthcheck turns healthcheck: into the engine's health check (nil: the image's).
+func healthcheck(hc *types.HealthCheckConfig) *skiff.Healthcheck {
+	if hc == nil {
+		return nil
+	}
+	if hc.Disable {
+		return &skiff.Healthcheck{Test: []string{"NONE"}}
+	}
+	h := &skiff.Healthcheck{Test: []string(hc.Test)}
+	if len(h.Test) == 1 && h.Test[0] != "NONE" { // a bare string is run by the shell
+		h.Test = []string{"CMD-SHELL", h.Test[0]}
+	}
+	dur := func(d *types.Duration) time.Duration {
+		if d == nil {
+			return 0
+		}
+		return time.Duration(*d)
+	}
+	h.Interval, h.Timeout = dur(hc.Interval), dur(hc.Timeout)
+	h.StartPeriod, h.StartInterval = dur(hc.StartPeriod), dur(hc.StartInterval)
+	if hc.Retries != nil {
+		h.Retries = int(*hc.Retries)
+	}
+	return h
 }
 
 // restartPolicy turns restart: (or deploy.restart_policy) into the engine's policy.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/compose"
@@ -53,6 +54,7 @@ services:
     build: .
     network_mode: none
     deploy: {restart_policy: {condition: any}}
+    healthcheck: {test: "test -e /ok", interval: 2s, retries: 7}
 networks: {front: {}, back: {}}
 volumes: {data: {}}
 `)
@@ -94,7 +96,8 @@ volumes: {data: {}}
 		t.Fatal(err)
 	}
 	if job.Name != "demo-job-2" || job.Image != "demo-job" || job.Network != skiff.NetworkNone ||
-		job.RestartPolicy.Name != skiff.RestartAlways || len(job.Aliases) != 0 {
+		job.RestartPolicy.Name != skiff.RestartAlways || len(job.Aliases) != 0 ||
+		fmt.Sprint(job.Healthcheck) != fmt.Sprint(&skiff.Healthcheck{Test: []string{"CMD-SHELL", "test -e /ok"}, Interval: 2 * time.Second, Retries: 7}) {
 		t.Errorf("job config: %+v", job)
 	}
 }

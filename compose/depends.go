@@ -2,8 +2,8 @@ package compose
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -16,21 +16,13 @@ import (
 // condition depends_on asks for (it is unhealthy, or it exited with a failure).
 var ErrDependencyFailed = errdefs.New(errdefs.ErrConflict, "dependency failed")
 
-// Healthcheck defaults, as Docker's.
-const (
-	defaultInterval = 30 * time.Second
-	defaultTimeout  = 30 * time.Second
-	defaultRetries  = 3
-)
-
 // awaitDependencies waits until every dependency of s meets its depends_on condition.
 // Dependencies are started before s (Up walks the dependency graph), so
 // service_started holds already.
 func (p *Project) awaitDependencies(ctx context.Context, proj *types.Project, s types.ServiceConfig) error {
 	for _, name := range sortedKeys(s.DependsOn) {
 		dep := s.DependsOn[name]
-		ds, ok := proj.Services[name]
-		if !ok {
+		if _, ok := proj.Services[name]; !ok {
 			if !dep.Required {
 				continue
 			}
@@ -43,7 +35,7 @@ func (p *Project) awaitDependencies(ctx context.Context, proj *types.Project, s 
 		for _, c := range cs {
 			switch dep.Condition {
 			case types.ServiceConditionHealthy:
-				if err := p.awaitHealthy(ctx, ds, c); err != nil {
+				if err := p.awaitHealthy(ctx, c); err != nil {
 					return fmt.Errorf("service %s: %w", s.Name, err)
 				}
 				p.report("Container", c.Name, "Healthy")
@@ -62,84 +54,36 @@ func (p *Project) awaitDependencies(ctx context.Context, proj *types.Project, s 
 	return nil
 }
 
-// awaitHealthy runs the healthcheck of service s in container c (by exec) until it
-// passes: after start_period, every interval, failing after retries failures in a row
-// or when the container stops running.
-func (p *Project) awaitHealthy(ctx context.Context, s types.ServiceConfig, c ServiceContainer) error {
-	hc := s.HealthCheck
-	if hc == nil || hc.Disable || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
-		return fmt.Errorf("%w: %s has no healthcheck", ErrDependencyFailed, c.Name)
-	}
-	var cmd []string
-	switch hc.Test[0] {
-	case "CMD":
-		cmd = hc.Test[1:]
-	case "CMD-SHELL":
-		cmd = []string{"/bin/sh", "-c", hc.Test[1]}
-	default:
-		cmd = []string{"/bin/sh", "-c", hc.Test[0]}
-	}
-	interval, timeout, retries := defaultInterval, defaultTimeout, uint64(defaultRetries)
-	if hc.StartInterval != nil {
-		interval = time.Duration(*hc.StartInterval)
-	} else if hc.Interval != nil {
-		interval = time.Duration(*hc.Interval)
-	}
-	if hc.Timeout != nil {
-		timeout = time.Duration(*hc.Timeout)
-	}
-	if hc.Retries != nil {
-		retries = *hc.Retries
-	}
-	var start time.Duration
-	if hc.StartPeriod != nil {
-		start = time.Duration(*hc.StartPeriod)
-	}
-	begun := time.Now()
-	var failures uint64
-	for {
-		if st := c.Container.State(); st.Status != skiff.StatusRunning {
-			return fmt.Errorf("%w: %s is %s", ErrDependencyFailed, c.Name, st.Status)
-		}
-		code, err := p.probe(ctx, c.Container, cmd, timeout)
-		if err != nil && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err == nil && code == 0 {
-			return nil
-		}
-		if time.Since(begun) >= start {
-			failures++
-			if failures >= retries {
-				return fmt.Errorf("%w: %s is unhealthy (%d failed checks)", ErrDependencyFailed, c.Name, failures)
-			}
-		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
+// errSeen ends an events stream at the first event.
+var errSeen = errors.New("event seen")
 
-// probe runs one healthcheck command in c with a timeout and returns its exit code.
-func (p *Project) probe(ctx context.Context, c *skiff.Container, cmd []string, timeout time.Duration) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	proc, err := c.Exec(ctx, skiff.ExecConfig{Cmd: cmd, Stdout: io.Discard, Stderr: io.Discard})
-	if err != nil {
-		return -1, err
-	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-ctx.Done():
-			_ = proc.Signal(killSignal)
-		case <-done:
+// awaitHealthy waits until the engine's health check of c reports healthy (the
+// container's monitor probes it): it fails when the check reports unhealthy, the
+// container stops running, or it has no health check.
+func (p *Project) awaitHealthy(ctx context.Context, c ServiceContainer) error {
+	for {
+		since := time.Now()
+		st := c.Container.State()
+		switch {
+		case st.Config == nil || !st.Config.Healthcheck.Enabled():
+			return fmt.Errorf("%w: %s has no healthcheck", ErrDependencyFailed, c.Name)
+		case st.Status != skiff.StatusRunning:
+			return fmt.Errorf("%w: %s is %s", ErrDependencyFailed, c.Name, st.Status)
+		case st.Health != nil && st.Health.Status == skiff.HealthHealthy:
+			return nil
+		case st.Health != nil && st.Health.Status == skiff.HealthUnhealthy:
+			return fmt.Errorf("%w: %s is unhealthy", ErrDependencyFailed, c.Name)
 		}
-	}()
-	return proc.Wait()
+		// Wait for the container's next event (health_status, die, ...), replayed from
+		// just before the state was read so that none is missed.
+		err := p.e.Events(ctx, skiff.EventsOptions{Since: since, Filter: skiff.EventFilter{
+			Types: []skiff.EventType{skiff.EventContainer}, Containers: []string{c.Container.ID()},
+		}}, func(skiff.Event) error { return errSeen })
+		if !errors.Is(err, errSeen) {
+			if err == nil {
+				err = ctx.Err()
+			}
+			return fmt.Errorf("compose %s: await health of %s: %w", p.p.Name, c.Name, err)
+		}
+	}
 }

@@ -23,7 +23,7 @@
 // container answers to its service name, its container name and its declared aliases.
 //
 // Up creates services in dependency order (depends_on): service_started waits for the
-// dependency's containers to run, service_healthy runs the dependency's healthcheck
-// test (by exec in its container, at its interval, up to its retries) until it passes,
-// service_completed_successfully waits for the dependency to exit 0.
+// dependency's containers to run, service_healthy for the engine's health check of them
+// (healthcheck: becomes ContainerConfig.Healthcheck, probed by each container's
+// monitor) to report healthy, service_completed_successfully for them to exit 0.
 package compose

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/skiffrt/skiff"
 )
-
-var killSignal = syscall.SIGKILL
 
 // defaultStopTimeout is docker compose's stop grace period.
 const defaultStopTimeout = 10 * time.Second
