@@ -36,6 +36,7 @@ type createRequest struct {
 	WorkingDir   string
 	Volumes      map[string]struct{}
 	StopSignal   string
+	StopTimeout  *int
 	Healthcheck  *skiff.Healthcheck
 	HostConfig   hostConfig
 	// NetworkingConfig.EndpointsConfig is keyed by network ("default" for the default).
@@ -70,6 +71,8 @@ type hostConfig struct {
 	ConsoleSize   [2]uint
 	SecurityOpt   []string
 	RestartPolicy dockeropts.RestartPolicy
+
+	all hostConfigFields // every field the client sent (inspect.go)
 }
 
 // extensionKey names the docker create request that skiffd records with each
@@ -476,7 +479,11 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	ipAddr := ""
 	if eps, err := c.Endpoints(ctx); err == nil {
 		for _, ep := range eps {
-			networks[ep.Network] = endpointJSON(ep)
+			entry := endpointJSON(ep)
+			if ec := req.NetworkingConfig.EndpointsConfig[ep.Network]; ec != nil && len(ec.Links) > 0 {
+				entry["Links"] = ec.Links
+			}
+			networks[ep.Network] = entry
 			if ipAddr == "" {
 				ipAddr = ep.Address.Addr().String()
 			}
@@ -486,7 +493,10 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 		"Hostname": st.Hostname, "User": req.User, "AttachStdin": req.AttachStdin, "AttachStdout": req.AttachStdout,
 		"AttachStderr": req.AttachStderr, "Tty": req.Tty, "OpenStdin": req.OpenStdin, "StdinOnce": req.StdinOnce,
 		"Env": req.Env, "Cmd": req.Cmd, "Entrypoint": req.Entrypoint, "Image": st.Image, "WorkingDir": req.WorkingDir,
-		"Labels": st.Labels, "ExposedPorts": req.ExposedPorts,
+		"Labels": st.Labels, "ExposedPorts": req.ExposedPorts, "Volumes": req.Volumes, "StopSignal": req.StopSignal,
+	}
+	if req.StopTimeout != nil {
+		config["StopTimeout"] = *req.StopTimeout
 	}
 	if h := c.Config().Healthcheck; h != nil { // merged with the image's, as Docker shows it
 		config["Healthcheck"] = h
@@ -509,14 +519,8 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 		"State": state,
 		"Image": st.ImageID, "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "", "LogPath": "",
 		"RestartCount": st.RestartCount, "Driver": "overlay", "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
-		"HostConfig": map[string]any{
-			"Binds": hc.Binds, "NetworkMode": st.Network, "PortBindings": hc.PortBindings, "AutoRemove": hc.AutoRemove,
-			"Memory": hc.Memory, "NanoCpus": hc.NanoCpus, "CpuShares": hc.CpuShares, "PidsLimit": hc.PidsLimit,
-			"Privileged": hc.Privileged, "CapAdd": hc.CapAdd, "CapDrop": hc.CapDrop, "Init": hc.Init,
-			"ReadonlyRootfs": hc.ReadonlyRootfs, "RestartPolicy": restartPolicy(hc.RestartPolicy),
-			"LogConfig": map[string]any{"Type": "json-file", "Config": map[string]string{}},
-		},
-		"Config": config, "Mounts": []any{},
+		"HostConfig": inspectHostConfig(c, st, hc),
+		"Config":     config, "Mounts": d.inspectMounts(ctx, c),
 		"NetworkSettings": map[string]any{"Ports": ports, "Networks": networks, "IPAddress": ipAddr},
 	})
 }

@@ -50,9 +50,10 @@ func TestDockerHealthcheck(t *testing.T) {
 	if out := e.ok("ps", "--filter", "name=probed", "--format", "{{.Status}}"); !strings.HasSuffix(out, "(healthy)\n") {
 		t.Errorf("ps status = %q", out)
 	}
-	out := e.ok("events", "--since", "1h", "--until", "0s", "--filter", "event=health_status", "--format", "{{.Action}}")
-	if !strings.Contains(out, "health_status: healthy") {
-		t.Errorf("events = %q", out)
-	}
+	// The event follows the state's change.
+	waitFor(t, "health_status event", func() bool {
+		out := e.ok("events", "--since", "1h", "--until", "0s", "--filter", "event=health_status", "--format", "{{.Action}}")
+		return strings.Contains(out, "health_status: healthy")
+	})
 	e.ok("rm", "-f", "probed")
 }

@@ -456,6 +456,7 @@ func (d *daemon) networkDisconnect(w http.ResponseWriter, r *http.Request) error
 type endpointConfig struct {
 	Aliases    []string
 	IPAMConfig *struct{ IPv4Address string }
+	Links      []string // "container[:alias]", shown by inspect
 }
 
 // options turns the entry into the library's, refusing an address that is not IPv4.
