@@ -149,3 +149,31 @@ func TestHealthcheckConfig(t *testing.T) {
 		t.Errorf("with NONE: health %+v, config %+v", st.Health, c.Config().Healthcheck)
 	}
 }
+
+// TestHealthcheckFromImage: a HEALTHCHECK of the image applies, its fields merged
+// under the container's own (Retries from the container, the rest from the image),
+// its CMD-SHELL run by the image's SHELL.
+func TestHealthcheckFromImage(t *testing.T) {
+	e := newEngine(t)
+	busybox(t, e)
+	// The SHELL reports the command it was given and fails: "true" run by /bin/sh -c
+	// would pass.
+	df := "FROM busybox\nSHELL [\"/bin/sh\", \"-c\", \"echo shell-$1; exit 1\", \"x\"]\n" +
+		"HEALTHCHECK --interval=100ms --timeout=3s --retries=9 CMD true\n"
+	if _, err := e.Build(context.Background(), skiff.BuildOptions{DockerfileContent: []byte(df), Tags: []string{"probed"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := startBackground(t, e, skiff.ContainerConfig{Image: "probed", Network: skiff.NetworkNone, Detach: true,
+		Cmd: []string{"sleep", "60"}, Healthcheck: &skiff.Healthcheck{Retries: 2}})
+	h := c.Config().Healthcheck
+	if h == nil || strings.Join(h.Test, "|") != "CMD-SHELL|true" || h.Interval != 100*time.Millisecond ||
+		h.Timeout != 3*time.Second || h.Retries != 2 {
+		t.Fatalf("merged health check = %+v", h)
+	}
+	st := awaitState(t, c, "unhealthy", func(st skiff.State) bool {
+		return st.Health != nil && st.Health.Status == skiff.HealthUnhealthy
+	})
+	if last := st.Health.Log[len(st.Health.Log)-1]; last.ExitCode != 1 || last.Output != "shell-true\n" || st.Health.FailingStreak != 2 {
+		t.Errorf("health = %+v", st.Health)
+	}
+}
