@@ -23,6 +23,12 @@ func TestCLIHealthcheck(t *testing.T) {
 	if !strings.Contains(strings.Join(seen, ""), "(unhealthy)") && !strings.Contains(strings.Join(seen, ""), "(health: starting)") {
 		t.Errorf("ps before the file exists never showed starting or unhealthy: %q", seen)
 	}
+	if out := c.ok("ps", "-q", "--filter", "health=healthy"); strings.TrimSpace(out) == "" {
+		t.Errorf("ps --filter health=healthy lists nothing")
+	}
+	if out := c.ok("ps", "-q", "--filter", "health=none"); strings.TrimSpace(out) != "" {
+		t.Errorf("ps --filter health=none = %q", out)
+	}
 	out := c.ok("inspect", "-f", "{{.health.status}} {{.health.failing_streak}} {{index .config.Healthcheck.Test 0}}", "probed")
 	if out != "healthy 0 CMD-SHELL\n" {
 		t.Errorf("inspect = %q", out)

@@ -75,7 +75,7 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show all containers (default shows just running)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display container IDs")
 	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, label=)")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, label=, health=)")
 	return cmd
 }
 
@@ -109,6 +109,12 @@ func psFilter(filters []string) (psMatch, error) {
 			default:
 				return psMatch{}, fmt.Errorf("invalid filter 'status=%s'", v)
 			}
+		case "health":
+			switch v {
+			case "starting", "healthy", "unhealthy", "none":
+			default:
+				return psMatch{}, fmt.Errorf("Unrecognised filter value for health: %s", v)
+			}
 		case "name", "id", "label":
 		default:
 			return psMatch{}, fmt.Errorf("invalid filter '%s'", k)
@@ -123,6 +129,8 @@ func psFilter(filters []string) (psMatch, error) {
 			return strings.Contains(st.Name, v)
 		case "id":
 			return strings.HasPrefix(st.ID, v)
+		case "health":
+			return dockeropts.HealthFilterValue(st) == v
 		default: // label: key or key=value
 			lk, lv, hasValue := strings.Cut(v, "=")
 			got, ok := st.Labels[lk]

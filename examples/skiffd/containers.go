@@ -378,7 +378,8 @@ func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if !matches(f["status"], dockerStatus(st)) || !matchesName(f["name"], st.Name) ||
-			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) || !onNetworks(ctx, c, f["network"]) {
+			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) || !onNetworks(ctx, c, f["network"]) ||
+			!matches(f["health"], dockeropts.HealthFilterValue(st)) {
 			continue
 		}
 		out = append(out, d.containerSummary(ctx, c))

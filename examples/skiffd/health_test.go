@@ -50,6 +50,12 @@ func TestDockerHealthcheck(t *testing.T) {
 	if out := e.ok("ps", "--filter", "name=probed", "--format", "{{.Status}}"); !strings.HasSuffix(out, "(healthy)\n") {
 		t.Errorf("ps status = %q", out)
 	}
+	if out := e.ok("ps", "--filter", "health=healthy", "--format", "{{.Names}}"); out != "probed\n" {
+		t.Errorf("ps --filter health=healthy = %q", out)
+	}
+	if out := e.ok("ps", "--filter", "health=unhealthy", "--format", "{{.Names}}"); out != "" {
+		t.Errorf("ps --filter health=unhealthy = %q", out)
+	}
 	// The event follows the state's change.
 	waitFor(t, "health_status event", func() bool {
 		out := e.ok("events", "--since", "1h", "--until", "0s", "--filter", "event=health_status", "--format", "{{.Action}}")

@@ -63,3 +63,12 @@ func HealthSuffix(st skiff.State) string {
 	}
 	return " (" + string(st.Health.Status) + ")"
 }
+
+// HealthFilterValue is the container's value for docker ps --filter health=: its
+// health status, or "none" without a health check.
+func HealthFilterValue(st skiff.State) string {
+	if st.Health == nil {
+		return "none"
+	}
+	return string(st.Health.Status)
+}

@@ -52,3 +52,12 @@ func TestHealthSuffix(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthFilterValue(t *testing.T) {
+	if got := HealthFilterValue(skiff.State{}); got != "none" {
+		t.Errorf("without a health check: %q", got)
+	}
+	if got := HealthFilterValue(skiff.State{Health: &skiff.Health{Status: skiff.HealthHealthy}}); got != "healthy" {
+		t.Errorf("healthy: %q", got)
+	}
+}
