@@ -242,6 +242,8 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if err := g.startContainer(ctx, c.ID, p.Process); err != nil {
+				_, _ = p.Wait()
+				_ = g.deleteContainer(ctx, c.ID, true)
 				return err
 			}
 			if detach {

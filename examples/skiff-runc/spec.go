@@ -68,14 +68,15 @@ func loadBundle(bundle string) (*specs.Spec, string, error) {
 }
 
 // cgroupPath returns the cgroup of the spec: linux.cgroupsPath made absolute, or
-// /skiff-runc/<id> when it is empty. A systemd "slice:prefix:name" path is refused.
+// /<id> when it is empty (as runc; no parent is left behind by delete). A systemd
+// "slice:prefix:name" path is refused.
 func cgroupPath(s *specs.Spec, id string) (string, error) {
 	p := ""
 	if s.Linux != nil {
 		p = s.Linux.CgroupsPath
 	}
 	if p == "" {
-		return "/skiff-runc/" + id, nil
+		return "/" + id, nil
 	}
 	if strings.Contains(p, ":") {
 		return "", fmt.Errorf("linux.cgroupsPath %q is a systemd path: the systemd cgroup driver is not supported", p)
