@@ -142,6 +142,7 @@ func (d *daemon) execStart(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	defer conn.Close()
+	awaitPeerRead(conn)
 	f := &framer{w: conn, raw: raw}
 	detached := make(chan struct{})
 	if ex.Config.AttachStdin {

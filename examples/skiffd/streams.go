@@ -59,6 +59,7 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		defer conn.Close()
+		awaitPeerRead(conn)
 		if boolQuery(r, "logs") {
 			out := &selectFramer{f: &framer{raw: tty, w: conn}, out: wantOut, err: wantErr}
 			c.LogEntries(r.Context(), skiff.LogOptions{Tail: -1}, out.entry)
@@ -87,6 +88,7 @@ func (d *daemon) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	defer conn.Close()
+	awaitPeerRead(conn)
 	f.w.(*lazyWriter).set(conn)
 	out := &selectFramer{f: f, out: wantOut, err: wantErr}
 
@@ -315,6 +317,31 @@ func watchHangup(ctx context.Context, conn net.Conn, cancel context.CancelFunc) 
 		})
 		if hup {
 			cancel()
+			return
+		}
+	}
+}
+
+// awaitPeerRead waits, for a while at most, until the client has read what was
+// written to the hijacked connection so far (the 101 response), so that the stream
+// does not come in the same read as the response's headers: a client that reads the
+// headers through a buffer and the stream from the raw socket (docker-py) would lose
+// what the buffer took. A unix socket tells how much the peer has not read yet
+// (SIOCOUTQ); nothing announces the read, so it is looked at every millisecond, for
+// a second at most (a client that never reads gets the stream then).
+func awaitPeerRead(conn net.Conn) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		unread, ioErr := 0, error(nil)
+		raw.Control(func(fd uintptr) { unread, ioErr = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ) })
+		if ioErr != nil || unread == 0 {
 			return
 		}
 	}

@@ -143,6 +143,24 @@ func TestAttachLogsAndDetachKeys(t *testing.T) {
 	img := e.busybox()
 	id := strings.TrimSpace(e.ok("run", "-d", img, "sh", "-c", "echo out; echo err >&2"))
 	e.ok("wait", id)
+	// The stream comes after the client read the 101, not in the same read, even from
+	// a client slow to read it: one that reads the headers through a buffer and the
+	// stream from the socket (docker-py) loses nothing.
+	conn, err := net.Dial("unix", e.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /containers/%s/attach?logs=1&stream=0&stdout=1 HTTP/1.1\r\nHost: docker\r\n"+
+		"Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n", id)
+	time.Sleep(100 * time.Millisecond) // the slow client: the log is ready to go long before
+	slow := bufio.NewReader(conn)
+	if resp, err := http.ReadResponse(slow, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("attach: %v", err)
+	}
+	if n := slow.Buffered(); n != 0 {
+		t.Errorf("%d bytes of the stream came in the read of the 101", n)
+	}
 	_, br, _ := e.upgrade(t, "/containers/"+id+"/attach?logs=1&stream=0&stdout=1&stderr=1", nil)
 	if got := frames(t, br); got[1] != "out\n" || got[2] != "err\n" {
 		t.Errorf("attach logs=1 stream=0: %q", got)
