@@ -2,6 +2,8 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +17,8 @@ import (
 )
 
 // build runs a classic-builder build (DOCKER_BUILDKIT=0): the body is the context as
-// an uncompressed tar (possibly without its trailer), the answer a JSON stream.
+// a tar (possibly without its trailer), uncompressed or gzipped (docker compose v2
+// always gzips it, as docker build --compress), the answer a JSON stream.
 func (d *daemon) build(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	dir, err := os.MkdirTemp("", "skiffd-build-")
@@ -23,7 +26,7 @@ func (d *daemon) build(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := untar(r.Body, dir); err != nil {
+	if err := untar(decompress(r.Body), dir); err != nil {
 		return errorf(http.StatusBadRequest, "build context: %v", err)
 	}
 	opts := builderOptions(q.Get("dockerfile"), dir)
@@ -104,6 +107,23 @@ func builderOptions(dockerfile, dir string) builder.Options {
 	}
 	return builder.Options{ContextDir: dir, Dockerfile: dockerfile}
 }
+
+// decompress returns r, gunzipped when it starts with gzip's magic number.
+func decompress(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return errReader{err}
+		}
+		return zr
+	}
+	return br
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // untar extracts a build context into dir; every name stays inside dir. A tar cut
 // off before its trailer (docker build -f-) ends cleanly.

@@ -29,7 +29,12 @@ func TestMain(m *testing.M) {
 }
 
 func TestDockerComposeV1(t *testing.T) {
-	bin := testutil.RequireBinary(t, "docker-compose")
+	composeApp(t, testutil.RequireBinary(t, "docker-compose"), "_")
+}
+
+// composeApp runs the app with the docker-compose binary bin, whose container names
+// join project, service and number with sep.
+func composeApp(t *testing.T, bin, sep string) {
 	env := harness.Start(t)
 	name, port := testutil.RandomName("app"), testutil.FreePort(t)
 	vars := filepath.Join(t.TempDir(), "vars.env")
@@ -80,7 +85,10 @@ func TestDockerComposeV1(t *testing.T) {
 		}
 	}
 	out := must("ps")
-	for _, re := range []string{`(?m)^` + name + `_web_1\s.*\sUp\s.*127\.0\.0\.1:` + fmt.Sprint(port) + `->80/tcp`, `(?m)^` + name + `_worker_1\s.*\sUp`} {
+	for _, re := range []string{
+		`(?m)^` + name + sep + `web` + sep + `1\s.*\sUp\b.*127\.0\.0\.1:` + fmt.Sprint(port) + `->80/tcp`,
+		`(?m)^` + name + sep + `worker` + sep + `1\s.*\sUp\b`,
+	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("ps lacks %s:\n%s", re, out)
 		}
@@ -88,7 +96,7 @@ func TestDockerComposeV1(t *testing.T) {
 	if out := must("exec", "-T", "worker", "wget", "-qO-", "http://www/"); out != "hello-from-env-file #0\n" {
 		t.Errorf("exec wget through the alias: %q", out)
 	}
-	if out := must("logs", "--no-color", "worker"); !regexp.MustCompile(`(?m)^worker_1\s+\| worker \S+ starting$`).MatchString(out) {
+	if out := must("logs", "--no-color", "worker"); !regexp.MustCompile(`(?m)^worker(_1|-1)?\s+\| worker \S+ starting$`).MatchString(out) {
 		t.Errorf("logs:\n%s", out)
 	}
 	must("down", "-v")
