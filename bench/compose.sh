@@ -2,8 +2,10 @@
 # Compose: `up -d` and `down -v` of the compose package's two-service test app
 # (compose/testdata/app: a built worker that turns healthy, a web service that waits
 # for it, a user network, a named volume, a published port), with `skiff compose`
-# (in-process over the library) against Debian's docker-compose 1.29 driving skiffd,
-# both on one engine root; N rounds each (default 5), medians and ratios. Images are
+# (in-process over the library) against Debian's docker-compose 1.29 driving skiffd
+# and, when $SKIFF_COMPOSE_V2 names its standalone binary (github.com/docker/compose/v5
+# v5.6.0: go build ./cmd in its module), docker compose v2 driving skiffd; all on one
+# engine root; N rounds each (default 5), medians and ratios. Images are
 # built once before timing, so `up -d` creates the network, volume and containers and
 # waits for the health check; `down -v` removes them all. Root only.
 # Usage: bench/compose.sh [N]
@@ -35,6 +37,7 @@ skiffd_pid=$!
 cleanup() {
 	"$work/skiff" --root "$root" compose -f "$file" -p bskiff --env-file "$work/skiff.env" down -v -t 1 >/dev/null 2>&1 || true
 	docker-compose -f "$file" -p bdc --env-file "$work/dc.env" down -v -t 1 >/dev/null 2>&1 || true
+	[ -z "${SKIFF_COMPOSE_V2:-}" ] || "$SKIFF_COMPOSE_V2" -f "$file" -p bv2 --env-file "$work/v2.env" down -v -t 1 >/dev/null 2>&1 || true
 	kill "$skiffd_pid" 2>/dev/null || true
 	wait "$skiffd_pid" 2>/dev/null || true
 	ip link del "$net" 2>/dev/null || true
@@ -47,11 +50,13 @@ mkdir -p "$work/docker-config"
 export DOCKER_HOST=unix://$sock DOCKER_CONFIG=$work/docker-config DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-sport=$(free_port) dport=$(free_port)
+sport=$(free_port) dport=$(free_port) vport=$(free_port)
+printf 'BASE=bench/busybox:latest\nWEB_PORT=%s\nBRIDGE=%s\n' "$vport" "${net}v" >"$work/v2.env"
 printf 'BASE=bench/busybox:latest\nWEB_PORT=%s\nBRIDGE=%s\n' "$sport" "${net}s" >"$work/skiff.env"
 printf 'BASE=bench/busybox:latest\nWEB_PORT=%s\nBRIDGE=%s\n' "$dport" "${net}d" >"$work/dc.env"
 sk() { "$work/skiff" --root "$root" compose -f "$file" -p bskiff --env-file "$work/skiff.env" "$@"; }
 dc() { docker-compose --ansi never -f "$file" -p bdc --env-file "$work/dc.env" "$@"; }
+v2() { "$SKIFF_COMPOSE_V2" --ansi never -f "$file" -p bv2 --env-file "$work/v2.env" "$@"; }
 
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.0f", m/1e6}'; }
@@ -77,10 +82,14 @@ rounds() {
 
 read -r s_up s_down < <(rounds "skiff compose" "$sport" sk)
 read -r d_up d_down < <(rounds "docker-compose → skiffd" "$dport" dc)
+v_up=- v_down=-
+[ -z "${SKIFF_COMPOSE_V2:-}" ] || read -r v_up v_down < <(rounds "docker compose v2 → skiffd" "$vport" v2)
 
 printf 'compose app (2 services, healthy dependency, network, volume, port), median of %d rounds (ms)\n' "$N"
 printf '                              %8s %8s\n' "up -d" "down -v"
 printf '  skiff compose (in-process)  %8s %8s\n' "$s_up" "$s_down"
 printf '  docker-compose 1.29→skiffd  %8s %8s\n' "$d_up" "$d_down"
-awk -v a="$s_up" -v b="$s_down" -v c="$d_up" -v d="$d_down" 'BEGIN {
-	printf "  docker-compose / skiff      %8.2f %8.2f\n", c/a, d/b }'
+printf '  docker compose v2→skiffd    %8s %8s\n' "$v_up" "$v_down"
+awk -v a="$s_up" -v b="$s_down" -v c="$d_up" -v d="$d_down" -v e="$v_up" -v f="$v_down" 'BEGIN {
+	printf "  docker-compose / skiff      %8.2f %8.2f\n", c/a, d/b
+	if (e != "-") printf "  compose v2 / skiff          %8.2f %8.2f\n", e/a, f/b }'
