@@ -202,7 +202,8 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 				AuxiliaryAddresses       map[string]string
 			}
 		}
-		Labels map[string]string
+		Labels  map[string]string
+		Options map[string]string
 	}
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -219,7 +220,8 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 	if slices.Contains([]string{"host", "none", "default", netbridge.DefaultNetwork}, req.Name) {
 		return errorf(http.StatusForbidden, "operation is not permitted on predefined %s network", req.Name)
 	}
-	cfg := netbridge.NetworkConfig{Name: req.Name, Labels: req.Labels, Internal: req.Internal}
+	cfg := netbridge.NetworkConfig{Name: req.Name, Labels: req.Labels, Internal: req.Internal,
+		Bridge: req.Options["com.docker.network.bridge.name"]} // docker network create -o (compose's driver_opts)
 	if len(req.IPAM.Config) > 1 {
 		return errorf(http.StatusBadRequest, "network %s: one IPv4 subnet only", req.Name)
 	}

@@ -29,12 +29,12 @@ func TestMain(m *testing.M) {
 }
 
 func TestDockerComposeV1(t *testing.T) {
-	composeApp(t, testutil.RequireBinary(t, "docker-compose"), "_")
+	composeApp(t, testutil.RequireBinary(t, "docker-compose"), "_", true)
 }
 
 // composeApp runs the app with the docker-compose binary bin, whose container names
-// join project, service and number with sep.
-func composeApp(t *testing.T, bin, sep string) {
+// join project, service and number with sep; with scale, up --scale too.
+func composeApp(t *testing.T, bin, sep string, scale bool) {
 	env := harness.Start(t)
 	name, port := testutil.RandomName("app"), testutil.FreePort(t)
 	vars := filepath.Join(t.TempDir(), "vars.env")
@@ -69,21 +69,8 @@ func composeApp(t *testing.T, bin, sep string) {
 	t.Cleanup(func() { dc("down", "-v", "-t", "1") })
 
 	must("up", "-d", "--build")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	var last string
-	for last != "hello-from-env-file #0\n" {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = string(b)
-		} else if ctx.Err() != nil {
-			t.Fatalf("GET %s: %v (last %q)", url, err, last)
-		}
-	}
+	served(t, url)
 	out := must("ps")
 	for _, re := range []string{
 		`(?m)^` + name + sep + `web` + sep + `1\s.*\sUp\b.*127\.0\.0\.1:` + fmt.Sprint(port) + `->80/tcp`,
@@ -99,6 +86,18 @@ func composeApp(t *testing.T, bin, sep string) {
 	if out := must("logs", "--no-color", "worker"); !regexp.MustCompile(`(?m)^worker(_1|-1)?\s+\| worker \S+ starting$`).MatchString(out) {
 		t.Errorf("logs:\n%s", out)
 	}
+	// Scale, stop, start, restart: the app is served again after each.
+	if scale {
+		must("up", "-d", "--scale", "worker=2")
+	}
+	if out := must("ps"); scale && !regexp.MustCompile(`(?m)^`+name+sep+`worker`+sep+`2\s.*\sUp\b`).MatchString(out) {
+		t.Errorf("ps after --scale worker=2:\n%s", out)
+	}
+	must("stop", "-t", "2")
+	must("start")
+	served(t, url)
+	must("restart", "-t", "2", "web")
+	served(t, url)
 	must("down", "-v")
 	for _, what := range []string{"containers/json?all=1", "networks", "volumes"} {
 		if got := apiGet(t, env.Socket, what); strings.Contains(got, name) {
@@ -144,4 +143,23 @@ func apiGet(t *testing.T, socket, path string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// served waits until url serves the app's page.
+func served(t *testing.T, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var last string
+	for last != "hello-from-env-file #0\n" {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = string(b)
+		} else if ctx.Err() != nil {
+			t.Fatalf("GET %s: %v (last %q)", url, err, last)
+		}
+	}
 }
