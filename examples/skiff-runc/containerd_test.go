@@ -173,9 +173,11 @@ func TestContainerdShim(t *testing.T) {
 	}
 
 	// With a terminal: ctr itself runs on a pty here, the shim gets the container's
-	// pty master over skiff-runc's --console-socket.
+	// pty master over skiff-runc's --console-socket. ctr sizes the console only after
+	// the task started (with any runtime), so the container waits for a size.
 	cmd := exec.Command("ctr", "--address", e.sock, "--namespace", e.ns, "run", "--rm", "-t",
-		"--runc-binary", e.bin, image, e.ns+"-tty", "sh", "-c", "tty; stty size")
+		"--runc-binary", e.bin, image, e.ns+"-tty", "sh", "-c",
+		`tty; for i in $(seq 100); do s=$(stty size 2>/dev/null); [ -n "$s" ] && [ "$s" != "0 0" ] && break; sleep 0.05; done; echo "$s"`)
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
 	if err != nil {
 		t.Fatal(err)
