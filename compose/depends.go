@@ -71,7 +71,7 @@ func (p *Project) awaitHealthy(ctx context.Context, c ServiceContainer) error {
 			return fmt.Errorf("%w: %s is %s", ErrDependencyFailed, c.Name, st.Status)
 		case st.Health != nil && st.Health.Status == skiff.HealthHealthy:
 			return nil
-		case st.Health != nil && st.Health.Status == skiff.HealthUnhealthy:
+		case st.Health != nil && st.Health.Status == skiff.HealthUnhealthy && !staleHealth(st):
 			return fmt.Errorf("%w: %s is unhealthy", ErrDependencyFailed, c.Name)
 		}
 		// Wait for the container's next event (health_status, die, ...), replayed from
@@ -86,4 +86,12 @@ func (p *Project) awaitHealthy(ctx context.Context, c ServiceContainer) error {
 			return fmt.Errorf("compose %s: await health of %s: %w", p.p.Name, c.Name, err)
 		}
 	}
+}
+
+// staleHealth reports whether st.Health is left from before the container's current
+// run (a container that exited is unhealthy until its monitor starts probing again):
+// no probe of this run has ended yet.
+func staleHealth(st skiff.State) bool {
+	h := st.Health
+	return len(h.Log) == 0 || h.Log[len(h.Log)-1].Start.Before(st.Started)
 }

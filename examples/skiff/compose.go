@@ -55,7 +55,7 @@ func newComposeCommand(g *globalFlags) *cobra.Command {
 	}
 	sub.CompletionOptions.DisableDefaultCmd = true
 	sub.AddCommand(newComposeUp(f), newComposeDown(f), newComposePs(f), newComposeLogs(f),
-		newComposeExec(f), newComposeConfig(f), newComposeStop(f))
+		newComposeExec(f), newComposeConfig(f), newComposeStop(f), newComposeStart(f), newComposeRestart(f))
 	fl := pflag.NewFlagSet("compose", pflag.ContinueOnError)
 	fl.SetInterspersed(false)
 	fl.StringArrayVarP(&f.load.Files, "file", "f", nil, "Compose configuration files")
@@ -166,6 +166,42 @@ func newComposeStop(f *composeFlags) *cobra.Command {
 				return err
 			}
 			return p.Stop(cmd.Context(), t, args...)
+		},
+	}
+	cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "shutdown timeout in seconds")
+	return cmd
+}
+
+func newComposeStart(f *composeFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start [SERVICE...]",
+		Short: "Start services",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.project(cmd)
+			if err != nil {
+				return err
+			}
+			return p.Start(cmd.Context(), args...)
+		},
+	}
+}
+
+func newComposeRestart(f *composeFlags) *cobra.Command {
+	var timeout int
+	cmd := &cobra.Command{
+		Use:   "restart [OPTIONS] [SERVICE...]",
+		Short: "Restart service containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var t *time.Duration
+			if cmd.Flags().Changed("timeout") {
+				d := time.Duration(timeout) * time.Second
+				t = &d
+			}
+			p, err := f.project(cmd)
+			if err != nil {
+				return err
+			}
+			return p.Restart(cmd.Context(), t, args...)
 		},
 	}
 	cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "shutdown timeout in seconds")

@@ -54,21 +54,8 @@ func TestCLICompose(t *testing.T) {
 			t.Errorf("ps output lacks %s:\n%s", re, out)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	var last string
-	for last != "hello-from-env-file #0\n" {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			last = string(b)
-		} else if ctx.Err() != nil {
-			t.Fatalf("GET %s: %v (last %q)", url, err, last)
-		}
-	}
+	served(t, url)
 	if out := cc("exec", "-T", "worker", "wget", "-qO-", "http://www/"); out != "hello-from-env-file #0\n" {
 		t.Errorf("exec wget through the alias: %q", out)
 	}
@@ -78,6 +65,14 @@ func TestCLICompose(t *testing.T) {
 	if out := cc("logs", "worker"); !regexp.MustCompile(`(?m)^` + name + `-worker-1 \| worker \S+ starting$`).MatchString(out) {
 		t.Errorf("logs:\n%s", out)
 	}
+	cc("stop", "-t", "2")
+	if out := cc("ps"); !strings.Contains(out, "exited (0)") || strings.Contains(out, "running") {
+		t.Errorf("ps after stop:\n%s", out)
+	}
+	cc("start")
+	served(t, url)
+	cc("restart", "-t", "2", "web")
+	served(t, url)
 	cc("down", "-v")
 	if out := c.ok("ps", "-a", "-q"); out != "" {
 		t.Errorf("containers after down: %q", out)
@@ -90,5 +85,24 @@ func TestCLICompose(t *testing.T) {
 	}
 	if _, err := os.Stat("/sys/class/net/" + bridge); err == nil {
 		t.Errorf("bridge %s left after down", bridge)
+	}
+}
+
+// served waits until url serves the compose test app's page.
+func served(t *testing.T, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var last string
+	for last != "hello-from-env-file #0\n" {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = string(b)
+		} else if ctx.Err() != nil {
+			t.Fatalf("GET %s: %v (last %q)", url, err, last)
+		}
 	}
 }
