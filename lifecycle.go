@@ -143,10 +143,10 @@ func (c *Container) freeze(ctx context.Context, freeze bool) error {
 		return fmt.Errorf("%s container %s: %w", op, shortID(st.ID), err)
 	}
 	st.Status = to
+	c.e.ctrs.announce(from, st)
 	if err := c.e.ctrs.save(st); err != nil {
 		return err
 	}
-	c.e.ctrs.announce(from, st)
 	c.mu.Lock()
 	c.st = st
 	c.mu.Unlock()

@@ -91,10 +91,12 @@ func (s containerStore) update(id string, fn func(*State) error) (*State, error)
 	if err := fn(st); err != nil {
 		return st, err
 	}
+	// The event goes first: a waiter woken by the new state (and what it does next, a
+	// Delete's destroy) is then always recorded after it.
+	s.announce(was, st)
 	if err := s.save(st); err != nil {
 		return st, err
 	}
-	s.announce(was, st)
 	return st, nil
 }
 
