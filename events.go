@@ -47,8 +47,8 @@ type Event struct {
 type EventFilter struct {
 	Types   []EventType
 	Actions []string // an action, or its prefix before ":" ("exec_start: sh" matches "exec_start")
-	// Containers match container events by ID, ID prefix or name, and network events
-	// naming the container.
+	// Containers match container events by ID, ID prefix or name (as Docker's, not
+	// the network events that name the container).
 	Containers []string
 	// Images match image events by ID or name, and container events by their image.
 	Images []string
@@ -132,13 +132,7 @@ func (f EventFilter) Match(ev Event) bool {
 	}
 	attr := func(k string) string { return ev.Attributes[k] }
 	if len(f.Containers) > 0 && !slices.ContainsFunc(f.Containers, func(c string) bool {
-		switch ev.Type {
-		case EventContainer:
-			return idOrName(c, ev.ID, attr("name"))
-		case EventNetwork:
-			return c != "" && idOrName(c, attr("container"), "")
-		}
-		return false
+		return ev.Type == EventContainer && idOrName(c, ev.ID, attr("name"))
 	}) {
 		return false
 	}

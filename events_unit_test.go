@@ -34,7 +34,7 @@ func TestEventFilterMatch(t *testing.T) {
 		{"container by name", EventFilter{Containers: []string{"web"}}, die, true},
 		{"container by id prefix", EventFilter{Containers: []string{id[:12]}}, die, true},
 		{"container other", EventFilter{Containers: []string{"db"}}, die, false},
-		{"container of network event", EventFilter{Containers: []string{id}}, connect, true},
+		{"container filter skips network events", EventFilter{Containers: []string{id}}, connect, false},
 		{"container filter skips image", EventFilter{Containers: []string{"web"}}, tag, false},
 		{"image of container", EventFilter{Images: []string{"busybox:latest"}}, die, true},
 		{"image event by name", EventFilter{Images: []string{"busybox"}}, tag, true},
