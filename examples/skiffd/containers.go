@@ -353,7 +353,7 @@ func (d *daemon) containerSummary(ctx context.Context, c *skiff.Container) map[s
 	return map[string]any{
 		"Id": st.ID, "Names": []string{"/" + st.Name}, "Image": st.Image, "ImageID": st.ImageID,
 		"Command": command(req), "Created": st.Created.Unix(), "State": dockerStatus(st),
-		"Status": statusText(st), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": []any{},
+		"Status": statusText(st), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": d.inspectMounts(ctx, c),
 		"HostConfig":      map[string]string{"NetworkMode": st.Network},
 		"NetworkSettings": map[string]any{"Networks": summaryNetworks(ctx, c)},
 	}

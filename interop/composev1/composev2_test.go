@@ -14,7 +14,5 @@ func TestDockerComposeV2(t *testing.T) {
 	if bin == "" {
 		bin = testutil.RequireBinary(t, "docker-compose-v2")
 	}
-	// Not up --scale: compose v2 recreates the running replicas then, which needs
-	// POST /containers/{id}/rename, which skiffd lacks.
-	composeApp(t, bin, "-", false)
+	composeApp(t, bin, "-", true)
 }
