@@ -25,7 +25,11 @@ import (
 
 func TestMain(m *testing.M) {
 	harness.Init()
-	os.Exit(m.Run())
+	code := m.Run()
+	if v2Bin != "" {
+		os.RemoveAll(filepath.Dir(v2Bin))
+	}
+	os.Exit(code)
 }
 
 func TestDockerComposeV1(t *testing.T) {
