@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,11 +202,30 @@ func TestComposeApp(t *testing.T) {
 		t.Errorf("exec in a missing service: %v", err)
 	}
 
-	// The restart policy: the worker fails, runs again and rewrites the page.
+	// The restart policy: the worker fails, runs again and rewrites the page; logs -f
+	// of the worker ends with its run.
+	followed := &syncBuffer{first: make(chan struct{})}
+	followDone := make(chan error, 1)
+	go func() {
+		followDone <- app.Logs(ctx, followed, compose.LogsOptions{Services: []string{"worker"}, Log: skiff.LogOptions{Follow: true, Tail: 1}})
+	}()
+	select { // the last line came: the follow is under way
+	case <-followed.first:
+	case err := <-followDone:
+		t.Fatalf("logs -f ended early: %v", err)
+	}
 	if code, err := app.Exec(ctx, "worker", 1, skiff.ExecConfig{Cmd: []string{"touch", "/srv/crash"}}); err != nil || code != 0 {
 		t.Fatalf("touch /srv/crash: %d %v", code, err)
 	}
 	get(ctx, t, url, "hello-from-env-file #1")
+	select {
+	case err := <-followDone:
+		if want := worker + " | worker crashing\n"; err != nil || !strings.Contains(followed.String(), want) {
+			t.Errorf("logs -f: %v, output %q, want %q", err, followed.String(), want)
+		}
+	case <-ctx.Done():
+		t.Fatal("logs -f did not end when the worker exited")
+	}
 	if st := cs[1].Container.State(); st.RestartCount < 1 {
 		t.Errorf("worker restart count %d after a failure", st.RestartCount)
 	}
@@ -258,4 +278,26 @@ func checkGone(ctx context.Context, t *testing.T, a *app) {
 	if _, err := os.Stat("/sys/class/net/" + a.bridge); err == nil {
 		t.Errorf("bridge %s left after down", a.bridge)
 	}
+}
+
+// syncBuffer collects writes under a lock and closes first at the first one.
+type syncBuffer struct {
+	mu    sync.Mutex
+	b     strings.Builder
+	first chan struct{}
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b.Len() == 0 {
+		close(s.first)
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
