@@ -249,9 +249,27 @@ func TestComposeApp(t *testing.T) {
 	if err := app.Up(ctx, compose.UpOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if cs, _ := app.Containers(ctx, "worker"); len(cs) != 1 {
-		t.Errorf("scaled back to 1: %d containers", len(cs))
+	before, _ := app.Containers(ctx)
+	if len(before) != 2 {
+		t.Fatalf("scaled back to 1: %d containers", len(before))
 	}
+	// Up again changes nothing; a changed service is recreated, the other kept.
+	if err := app.Up(ctx, compose.UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	web1 := app.Spec().Services["web"]
+	web1.Labels = map[string]string{"app.role": "frontend", "app.rev": "2"}
+	app.Spec().Services["web"] = web1
+	if err := app.Up(ctx, compose.UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := app.Containers(ctx)
+	if len(after) != 2 || after[0].Container.ID() == before[0].Container.ID() || after[1].Container.ID() != before[1].Container.ID() ||
+		after[0].State.Labels["app.rev"] != "2" {
+		t.Errorf("after a change of web: web %s→%s, worker %s→%s", before[0].Container.ID(), after[0].Container.ID(),
+			before[1].Container.ID(), after[1].Container.ID())
+	}
+	get(ctx, t, url, "hello-from-env-file")
 
 	events = nil
 	if err := app.Down(ctx, compose.DownOptions{Volumes: true}); err != nil {

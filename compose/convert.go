@@ -29,6 +29,7 @@ const (
 	LabelVersion    = "com.docker.compose.version"
 	LabelDependsOn  = "com.docker.compose.depends_on"
 	LabelImage      = "com.docker.compose.image"
+	LabelConfigHash = "com.docker.compose.config-hash"
 )
 
 // composeVersion is the version label value: the Compose file format this package

@@ -2,6 +2,9 @@ package compose
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -225,7 +228,21 @@ func (p *Project) ensureService(ctx context.Context, proj *types.Project, s type
 		byNumber[c.Number] = c
 	}
 	for n := 1; n <= scale; n++ {
-		if c, ok := byNumber[n]; ok {
+		c, ok := byNumber[n]
+		if ok {
+			want, err := p.configHash(ctx, proj, s, n)
+			if err != nil {
+				return err
+			}
+			if c.State.Labels[LabelConfigHash] != want { // the file or the image changed
+				if err := p.remove(ctx, c, stopTimeout(s), false); err != nil {
+					return err
+				}
+				p.report("Container", c.Name, "Recreate")
+				ok = false
+			}
+		}
+		if ok {
 			switch c.State.Status {
 			case skiff.StatusRunning, skiff.StatusPaused:
 				p.report("Container", c.Name, "Running")
@@ -250,6 +267,12 @@ func (p *Project) createReplica(ctx context.Context, proj *types.Project, s type
 	cfg, err := ContainerConfig(proj, s, n)
 	if err != nil {
 		return err
+	}
+	if cfg.Labels[LabelConfigHash], err = p.configHash(ctx, proj, s, n); err != nil {
+		return err
+	}
+	if img, err := p.e.Image(ctx, cfg.Image); err == nil {
+		cfg.Labels[LabelImage] = img.ID.String() // as docker compose: the image it runs
 	}
 	c, err := p.e.Create(ctx, cfg)
 	if err != nil {
@@ -280,4 +303,25 @@ func (p *Project) createReplica(ctx context.Context, proj *types.Project, s type
 	}
 	p.report("Container", cfg.Name, "Started")
 	return nil
+}
+
+// configHash is what replica n of s is created from: its container config and the ID
+// of its image, hashed. A container whose label differs is recreated by Up, as docker
+// compose recreates a container when the file or the image changed.
+func (p *Project) configHash(ctx context.Context, proj *types.Project, s types.ServiceConfig, n int) (string, error) {
+	cfg, err := ContainerConfig(proj, s, n)
+	if err != nil {
+		return "", err
+	}
+	img, err := p.e.Image(ctx, cfg.Image)
+	if err != nil {
+		return "", fmt.Errorf("compose %s: service %s: %w", proj.Name, s.Name, err)
+	}
+	cfg.Labels[LabelImage] = img.ID.String()
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
