@@ -19,7 +19,7 @@ for b in docker-compose busybox curl; do
 done
 
 work=$(mktemp -d /tmp/skiff-bench-compose.XXXXXX)
-(cd "$here" && go build -o "$work/skiff" ./examples/skiff && go build -o "$work/skiffd" ./examples/skiffd)
+(cd "$here" && go build -o "$work/skiff" ./examples/skiff && go build -o "$work/skiff-compose" ./examples/skiff-compose && go build -o "$work/skiffd" ./examples/skiffd)
 
 rootfs=$work/rootfs
 mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/dev" "$rootfs/sys" "$rootfs/tmp" "$rootfs/etc"

@@ -36,6 +36,10 @@ func skiffBin(t *testing.T) string {
 		}
 		binPath = filepath.Join(buildDir, "skiff")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err == nil {
+			// The compose plugin, next to skiff where `skiff compose` looks for it.
+			out, err = exec.Command("go", "build", "-o", filepath.Join(buildDir, "skiff-compose"), "../skiff-compose").CombinedOutput()
+		}
 		if err != nil {
 			buildErr = err
 			binPath = string(out)
