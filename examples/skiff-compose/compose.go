@@ -19,8 +19,6 @@ import (
 	"github.com/skiffrt/skiff/compose"
 )
 
-
-
 // composeFlags are docker compose's global flags.
 type composeFlags struct {
 	g    *globalFlags
