@@ -23,12 +23,12 @@ func TestImportDirection(t *testing.T) {
 		"netbridge":  nil,
 		"errdefs":    nil,
 		// The engine's event journal: a leaf over the lock helper.
-		"internal/journal": {"internal/lockfile"},
+		"internal/journal": {"internal/lockfile", "internal/dirwatch"},
 		// Compose apps over the engine: compose-go stays out of the root package.
 		"compose": {"netbridge"}, // and the root package
 	}
 	// The tree's shared helpers: one error-class package, one atomic write, one lock.
-	shared := []string{"errdefs", "internal/atomicfile", "internal/lockfile"}
+	shared := []string{"errdefs", "internal/atomicfile", "internal/lockfile", "internal/dirwatch"}
 	for dir, may := range allowed {
 		if dir != "errdefs" && dir != "dockerfile" {
 			may = append(slices.Clone(may), shared...)

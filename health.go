@@ -293,7 +293,7 @@ func (m *healthMonitor) run(ctx context.Context) {
 // container's init).
 func (m *healthMonitor) awaitRunning(ctx context.Context) (*State, bool) {
 	w := m.ctrs.watch(m.id)
-	defer w.close()
+	defer w.Close()
 	for {
 		if st, err := m.ctrs.load(m.id); err == nil && st.Owner == m.owner {
 			switch st.Status {
@@ -303,7 +303,7 @@ func (m *healthMonitor) awaitRunning(ctx context.Context) (*State, bool) {
 				return nil, false
 			}
 		}
-		w.wait(ctx, time.Second)
+		w.Wait(ctx, time.Second)
 		if ctx.Err() != nil {
 			return nil, false
 		}

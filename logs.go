@@ -104,7 +104,7 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 			defer l.Unlock()
 		}
 		w = watchDir(c.e.ctrs.path(c.id))
-		defer w.close()
+		defer w.Close()
 	}
 	var after time.Time // with NextRun: an exit recorded at or before it is the previous run's
 	if st := c.State(); opts.NextRun && st.Status == StatusExited {
@@ -125,7 +125,7 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 			if ended() {
 				return nil
 			}
-			if w.wait(ctx, 250*time.Millisecond); ctx.Err() != nil {
+			if w.Wait(ctx, 250*time.Millisecond); ctx.Err() != nil {
 				return ctx.Err()
 			}
 			f, err = os.Open(path)
@@ -189,7 +189,7 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 		if exited {
 			return nil
 		}
-		if w.wait(ctx, 250*time.Millisecond); ctx.Err() != nil {
+		if w.Wait(ctx, 250*time.Millisecond); ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}

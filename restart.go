@@ -235,7 +235,7 @@ func scheduleRestart(req monitorRequest, ctrs containerStore, final *State) bool
 	}
 	// The delay ends early when a client stops, starts or removes the container.
 	w := ctrs.watch(req.ID)
-	defer w.close()
+	defer w.Close()
 	for deadline := time.Now().Add(restartDelay(final)); ; {
 		now, err := ctrs.load(req.ID)
 		if err != nil {
@@ -255,7 +255,7 @@ func scheduleRestart(req monitorRequest, ctrs containerStore, final *State) bool
 		if left <= 0 {
 			break
 		}
-		w.wait(context.Background(), left)
+		w.Wait(context.Background(), left)
 	}
 	data, err := json.Marshal(req)
 	if err != nil {

@@ -307,7 +307,7 @@ func (s containerStore) awaitHolders(id string, grace time.Duration) *lockfile.L
 // container as exited).
 func (s containerStore) waitExited(ctx context.Context, id string, after time.Time, current func() (*State, bool)) (*State, error) {
 	w := s.watch(id)
-	defer w.close()
+	defer w.Close()
 	for {
 		st, removed := current()
 		if removed {
@@ -316,7 +316,7 @@ func (s containerStore) waitExited(ctx context.Context, id string, after time.Ti
 		if st.Status == StatusExited && (after.IsZero() || st.Finished.After(after)) {
 			return st, nil
 		}
-		w.wait(ctx, 250*time.Millisecond)
+		w.Wait(ctx, 250*time.Millisecond)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -328,14 +328,14 @@ func (s containerStore) waitExited(ctx context.Context, id string, after time.Ti
 // so its final removal wakes the waiter.
 func (s containerStore) waitRemoved(ctx context.Context, id string) error {
 	w := s.watch(id)
-	defer w.close()
+	defer w.Close()
 	for {
 		_, err1 := os.Stat(s.path(id))
 		_, err2 := os.Stat(filepath.Join(s.dir, ".rm-"+id))
 		if os.IsNotExist(err1) && os.IsNotExist(err2) {
 			return nil
 		}
-		w.wait(ctx, 250*time.Millisecond)
+		w.Wait(ctx, 250*time.Millisecond)
 		if err := ctx.Err(); err != nil {
 			return err
 		}

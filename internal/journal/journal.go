@@ -28,6 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffrt/skiff/internal/dirwatch"
 	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
@@ -148,10 +149,10 @@ var ErrStop = errors.New("journal: stop")
 // without Follow, or when ctx ends while following.
 func (j *Journal) Read(ctx context.Context, opts ReadOptions, fn func([]byte) error) error {
 	fail := func(err error) error { return fmt.Errorf("journal %s: %w", j.dir, err) }
-	var w *dirWatch
+	var w *dirwatch.Watch
 	if opts.Follow {
-		w = watch(j.dir) // before the first listing: no append between the two goes unseen
-		defer w.close()
+		w = dirwatch.New(j.dir) // before the first listing: no append between the two goes unseen
+		defer w.Close()
 	}
 	seqs, err := j.segments()
 	if err != nil {
@@ -208,7 +209,7 @@ func (j *Journal) Read(ctx context.Context, opts ReadOptions, fn func([]byte) er
 		if !opts.Follow || ctx.Err() != nil {
 			return nil
 		}
-		w.wait(ctx, time.Second)
+		w.Wait(ctx, time.Second)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -266,53 +267,5 @@ func (r *reader) drain(f *os.File) error {
 		if err != nil {
 			return err
 		}
-	}
-}
-
-// dirWatch wakes a follower on the next change in the journal's directory.
-type dirWatch struct{ fd int }
-
-func watch(dir string) *dirWatch {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil
-	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CREATE|unix.IN_CLOSE_WRITE); err != nil {
-		unix.Close(fd)
-		return nil
-	}
-	return &dirWatch{fd: fd}
-}
-
-// wait returns after the next change, when ctx ends, or after max; without inotify it
-// naps briefly.
-func (w *dirWatch) wait(ctx context.Context, max time.Duration) {
-	deadline := time.Now().Add(max)
-	for ctx.Err() == nil {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
-		}
-		slice := min(left, 50*time.Millisecond)
-		if w == nil {
-			time.Sleep(slice)
-			continue
-		}
-		fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
-		if n, err := unix.Poll(fds, int(slice/time.Millisecond)+1); err == nil && n > 0 {
-			var buf [4096]byte
-			for {
-				if n, err := unix.Read(w.fd, buf[:]); n <= 0 || err != nil {
-					break
-				}
-			}
-			return
-		}
-	}
-}
-
-func (w *dirWatch) close() {
-	if w != nil {
-		unix.Close(w.fd)
 	}
 }
