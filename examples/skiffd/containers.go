@@ -116,9 +116,7 @@ func (d *daemon) containerRoutes(h func(string, apiFunc)) {
 	h("POST /containers/{id}/pause", d.containerPause)
 	h("POST /containers/{id}/unpause", d.containerUnpause)
 	h("POST /containers/{id}/resize", d.containerResize)
-	h("POST /containers/{id}/rename", func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotImplemented, "rename is not supported by skiffd")
-	})
+	h("POST /containers/{id}/rename", d.containerRename)
 }
 
 // toConfig turns the docker create request into the library's ContainerConfig.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/examples/internal/dockeropts"
@@ -57,4 +58,27 @@ func (d *daemon) containerUpdate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"Warnings": []string{}})
+}
+
+// containerRename gives a container a new name (docker rename).
+func (d *daemon) containerRename(w http.ResponseWriter, r *http.Request) error {
+	c, err := d.container(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(r.URL.Query().Get("name"), "/")
+	if name == "" {
+		return errorf(http.StatusBadRequest, "Neither old nor new names may be empty")
+	}
+	if err := c.Rename(r.Context(), name); err != nil {
+		switch {
+		case errors.Is(err, skiff.ErrNameInUse):
+			return errorf(http.StatusConflict, "Error when allocating new name: Conflict. The container name %q is already in use.", "/"+name)
+		case errors.Is(err, skiff.ErrInvalidConfig):
+			return errorf(http.StatusBadRequest, "Error when allocating new name: %v", err)
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

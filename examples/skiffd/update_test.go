@@ -34,3 +34,23 @@ func TestDockerCLIUpdate(t *testing.T) {
 		t.Errorf("update of a missing container: exit %d, %q", code, errs)
 	}
 }
+
+// TestDockerCLIRename: docker rename, then the container answers to the new name only;
+// a taken name is a conflict.
+func TestDockerCLIRename(t *testing.T) {
+	e := newEnv(t)
+	img := e.busybox()
+	e.ok("run", "-d", "--name", "old", img, "sleep", "300")
+	e.ok("run", "-d", "--name", "busy", img, "sleep", "300")
+	e.ok("rename", "old", "new")
+	if out := e.ok("inspect", "-f", "{{.Name}}", "new"); strings.TrimSpace(out) != "/new" {
+		t.Errorf("inspect new: %q", out)
+	}
+	if _, _, code := e.run("inspect", "old"); code == 0 {
+		t.Error("the old name still answers")
+	}
+	_, errs, code := e.run("rename", "new", "busy")
+	if code == 0 || !strings.Contains(errs, "already in use") {
+		t.Errorf("rename to a taken name: exit %d, %q", code, errs)
+	}
+}
