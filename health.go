@@ -333,6 +333,11 @@ func (m *healthMonitor) probe(ctx context.Context, st *State) (res HealthResult)
 	p, err := c.Exec(pctx, ExecConfig{Cmd: m.check.probeArgs(m.shell), Stdout: out, Stderr: out})
 	if err != nil {
 		res.Output = err.Error()
+		if pctx.Err() != nil && ctx.Err() == nil {
+			// The timeout passed before the probe even started (a loaded machine):
+			// the same failure as a probe that outlives it.
+			res.Output = fmt.Sprintf("Health check exceeded timeout (%v)", m.check.Timeout)
+		}
 		return res
 	}
 	done := make(chan struct{})
