@@ -20,13 +20,14 @@ func TestTop(t *testing.T) {
 	ctx := context.Background()
 	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone,
 		Cmd: []string{"sh", "-c", "sleep 61 & sleep 62; true"}})
+	want := []string{"sh -c sleep 61 & sleep 62; true", "sleep 61", "sleep 62"}
 	var top *skiff.TopResult
-	for range 100 { // the shell forks its two sleeps soon after start
+	for range 250 { // the shell forks its two sleeps, which then exec, soon after start
 		var err error
 		if top, err = c.Top(ctx, ""); err != nil {
 			t.Fatal(err)
 		}
-		if len(top.Processes) == 3 {
+		if len(top.Processes) == 3 && top.Processes[1][7] == want[1] && top.Processes[2][7] == want[2] {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -41,7 +42,7 @@ func TestTop(t *testing.T) {
 			t.Errorf("row %q", p)
 		}
 	}
-	if !slices.Equal(cmds, []string{"sh -c sleep 61 & sleep 62; true", "sleep 61", "sleep 62"}) {
+	if !slices.Equal(cmds, want) {
 		t.Errorf("commands %q", cmds)
 	}
 	if top.Processes[1][2] != strconv.Itoa(c.State().Pid) {
