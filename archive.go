@@ -370,23 +370,7 @@ func (c *Container) CopyFrom(ctx context.Context, unsafePath string) (io.ReadClo
 	if name == "/" {
 		name = "."
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		defer v.Close()
-		defer r.Close()
-		tw := tar.NewWriter(pw)
-		var err error
-		if fi.IsDir() {
-			err = writeTree(ctx, tw, r, name)
-		} else {
-			err = newTarWriter(tw, r).entry(ctx, base, name)
-		}
-		if err == nil {
-			err = tw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	return pr, ps, nil
+	return streamTar(ctx, r, fi.IsDir(), base, name, v), ps, nil
 }
 
 // Export returns the container's root filesystem as a tar stream (docker export):

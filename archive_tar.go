@@ -433,20 +433,30 @@ func TarPath(ctx context.Context, hostPath, name string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
+	return streamTar(ctx, r, fi.IsDir(), base, name), nil
+}
+
+// streamTar returns a tar stream written by a goroutine: the whole tree of root named
+// name when dir, else the one entry base of root named name. The goroutine closes
+// root, then each of also, when it is done.
+func streamTar(ctx context.Context, root *os.Root, dir bool, base, name string, also ...io.Closer) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
-		defer r.Close()
+		for _, c := range also {
+			defer c.Close()
+		}
+		defer root.Close()
 		tw := tar.NewWriter(pw)
 		var err error
-		if fi.IsDir() {
-			err = writeTree(ctx, tw, r, name)
+		if dir {
+			err = writeTree(ctx, tw, root, name)
 		} else {
-			err = newTarWriter(tw, r).entry(ctx, base, name)
+			err = newTarWriter(tw, root).entry(ctx, base, name)
 		}
 		if err == nil {
 			err = tw.Close()
 		}
 		pw.CloseWithError(err)
 	}()
-	return pr, nil
+	return pr
 }
