@@ -154,20 +154,24 @@ func newComposeStop(f *composeFlags) *cobra.Command {
 		Use:   "stop [OPTIONS] [SERVICE...]",
 		Short: "Stop services",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var t *time.Duration
-			if cmd.Flags().Changed("timeout") {
-				d := time.Duration(timeout) * time.Second
-				t = &d
-			}
 			p, err := f.project(cmd)
 			if err != nil {
 				return err
 			}
-			return p.Stop(cmd.Context(), t, args...)
+			return p.Stop(cmd.Context(), timeoutFlag(cmd, timeout), args...)
 		},
 	}
 	cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "shutdown timeout in seconds")
 	return cmd
+}
+
+// timeoutFlag is -t as given, or nil (each container's own stop timeout) when absent.
+func timeoutFlag(cmd *cobra.Command, seconds int) *time.Duration {
+	if !cmd.Flags().Changed("timeout") {
+		return nil
+	}
+	d := time.Duration(seconds) * time.Second
+	return &d
 }
 
 func newComposeStart(f *composeFlags) *cobra.Command {
@@ -190,16 +194,11 @@ func newComposeRestart(f *composeFlags) *cobra.Command {
 		Use:   "restart [OPTIONS] [SERVICE...]",
 		Short: "Restart service containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var t *time.Duration
-			if cmd.Flags().Changed("timeout") {
-				d := time.Duration(timeout) * time.Second
-				t = &d
-			}
 			p, err := f.project(cmd)
 			if err != nil {
 				return err
 			}
-			return p.Restart(cmd.Context(), t, args...)
+			return p.Restart(cmd.Context(), timeoutFlag(cmd, timeout), args...)
 		},
 	}
 	cmd.Flags().IntVarP(&timeout, "timeout", "t", 10, "shutdown timeout in seconds")
