@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -39,10 +40,9 @@ func setupProcess(s *specs.Spec) (string, *security, error) {
 // no_new_privs of the calling thread, then resolves the command (see setupProcess).
 func prepareProcess(s *specs.Spec) (string, *security, error) {
 	p := s.Process
-	for i, rl := range p.Rlimits {
-		if err := setRlimit(rl); err != nil {
-			return "", nil, inField(fmt.Sprintf("process.rlimits[%d]", i), err)
-		}
+	late, err := setRlimits(p.Rlimits)
+	if err != nil {
+		return "", nil, err
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
@@ -53,6 +53,7 @@ func prepareProcess(s *specs.Spec) (string, *security, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	sec.lateRlimits = late
 	if err := sec.applyWithUser(p.User); err != nil {
 		return "", nil, err
 	}
@@ -93,20 +94,81 @@ var rlimitTable = [...]struct {
 	{"RLIMIT_STACK", unix.RLIMIT_STACK},
 }
 
-func setRlimit(rl specs.POSIXRlimit) error {
-	r := -1
-	for _, t := range rlimitTable {
-		if t.name == rl.Type {
-			r = t.num
+// lateRlimit is an rlimit applied just before execve (see setRlimits).
+type lateRlimit struct {
+	field string
+	name  string
+	num   int
+	lim   syscall.Rlimit
+}
+
+// lateRlimitNum reports whether the rlimit numbered r bounds what the Go runtime of
+// init itself needs (address space, data, stack, threads): those are lowered only
+// just before execve, or the init's own heap growth or thread start fails.
+func lateRlimitNum(r int) bool {
+	switch r {
+	case unix.RLIMIT_AS, unix.RLIMIT_DATA, unix.RLIMIT_STACK, unix.RLIMIT_NPROC:
+		return true
+	}
+	return false
+}
+
+// setRlimits validates rls and applies them, except the ones lateRlimitNum names:
+// of those it only raises the hard limit now (that needs CAP_SYS_RESOURCE, dropped
+// later), and returns them for applyLateRlimits, which lowers them without
+// privilege. Errors name the spec field.
+func setRlimits(rls []specs.POSIXRlimit) ([]lateRlimit, error) {
+	var late []lateRlimit
+	for i, rl := range rls {
+		field := fmt.Sprintf("process.rlimits[%d]", i)
+		r := -1
+		for _, t := range rlimitTable {
+			if t.name == rl.Type {
+				r = t.num
+			}
+		}
+		if r < 0 {
+			return nil, inField(field, fmt.Errorf("unknown rlimit %q", rl.Type))
+		}
+		if rl.Soft > rl.Hard {
+			return nil, inField(field, fmt.Errorf("%s soft limit %d is above its hard limit %d", rl.Type, rl.Soft, rl.Hard))
+		}
+		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if lateRlimitNum(r) {
+			var cur syscall.Rlimit
+			if err := syscall.Getrlimit(r, &cur); err != nil {
+				return nil, inField(field, fmt.Errorf("getrlimit %s: %w", rl.Type, err))
+			}
+			if rl.Hard > cur.Max {
+				raise := syscall.Rlimit{Cur: cur.Cur, Max: rl.Hard}
+				if err := syscall.Setrlimit(r, &raise); err != nil {
+					return nil, inField(field, fmt.Errorf("setrlimit %s hard %d: %w", rl.Type, rl.Hard, err))
+				}
+			}
+			late = append(late, lateRlimit{field: field, name: rl.Type, num: r, lim: lim})
+			continue
+		}
+		// syscall.Setrlimit (not x/sys) so the Go runtime forgets its saved RLIMIT_NOFILE
+		// and syscall.Exec does not restore it over ours.
+		if err := syscall.Setrlimit(r, &lim); err != nil {
+			return nil, inField(field, fmt.Errorf("setrlimit %s soft %d hard %d: %w", rl.Type, rl.Soft, rl.Hard, err))
 		}
 	}
-	if r < 0 {
-		return fmt.Errorf("unknown rlimit %q", rl.Type)
+	return late, nil
+}
+
+// applyLateRlimits lowers the rlimits setRlimits left for last. The garbage
+// collector is stopped first: a cycle starting now would map memory the new limits
+// may refuse.
+func applyLateRlimits(late []lateRlimit) error {
+	if len(late) == 0 {
+		return nil
 	}
-	// syscall.Setrlimit (not x/sys) so the Go runtime forgets its saved RLIMIT_NOFILE
-	// and syscall.Exec does not restore it over ours.
-	if err := syscall.Setrlimit(r, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
-		return fmt.Errorf("setrlimit %s soft %d hard %d: %w", rl.Type, rl.Soft, rl.Hard, err)
+	debug.SetGCPercent(-1)
+	for _, l := range late {
+		if err := syscall.Setrlimit(l.num, &l.lim); err != nil {
+			return inField(l.field, fmt.Errorf("setrlimit %s soft %d hard %d: %w", l.name, l.lim.Cur, l.lim.Max, err))
+		}
 	}
 	return nil
 }

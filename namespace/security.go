@@ -12,14 +12,15 @@ import (
 // process does the same in its own re-exec'd helper, see exec mode in doc.go), in
 // runc's order:
 //
-//	rlimits → umask
+//	rlimits (the memory and thread ones: only their hard limit raised) → umask
 //	→ seccomp, if no_new_privs is NOT set (loading a filter without it needs
 //	  CAP_SYS_ADMIN, so before the capabilities are dropped)
 //	→ drop the bounding set (needs CAP_SETPCAP) → PR_SET_KEEPCAPS 1
 //	→ setgroups/setgid/setuid → PR_SET_KEEPCAPS 0
 //	→ capset effective/permitted/inheritable → ambient raise
 //	→ chdir → no_new_privs → (ready, exec fifo) → close_range CLOEXEC
-//	→ seccomp, if no_new_privs is set (as late as possible) → execve
+//	→ memory and thread rlimits lowered → seccomp, if no_new_privs is set (as late
+//	  as possible) → execve
 //
 // Without Process.Capabilities the process keeps root's capabilities (and loses them
 // on setuid to a non-root user, as usual).
@@ -29,6 +30,8 @@ type security struct {
 	caps    *capSets       // nil: leave the capabilities alone
 	seccomp *seccompFilter // nil: no filter
 	nnp     bool
+
+	lateRlimits []lateRlimit // applied in beforeExec (see setRlimits)
 }
 
 // newSecurity validates and compiles the security settings of p with seccomp profile
@@ -96,8 +99,13 @@ func (sec *security) setNoNewPrivs() error {
 	return nil
 }
 
-// beforeExec loads the seccomp filter if it was left for last (no_new_privs set).
+// beforeExec lowers the rlimits left for last (address space, data, stack, nproc:
+// see setRlimits), then loads the seccomp filter if it was left for last
+// (no_new_privs set).
 func (sec *security) beforeExec() error {
+	if err := applyLateRlimits(sec.lateRlimits); err != nil {
+		return err
+	}
 	if sec.seccomp != nil && sec.nnp {
 		if err := sec.seccomp.load(); err != nil {
 			return inField("linux.seccomp", err)

@@ -37,6 +37,50 @@ func TestProcessSettings(t *testing.T) {
 	}
 }
 
+func TestMemoryRlimitsBelowInitsOwn(t *testing.T) {
+	// An address-space limit far below what init's Go runtime maps, and an nproc limit
+	// of 1 for a non-root user, apply to the command but never starve init itself: it
+	// lowers them only just before execve. Each run would fail to start otherwise.
+	const as, data = 64 << 20, 48 << 20
+	for i := 0; i < 3; i++ {
+		cfg, o, e := newConfig(t, busyboxRootfs(t), "sh", "-c",
+			"ulimit -v; ulimit -d; ulimit -u; ulimit -H -v")
+		p := cfg.Spec.Process
+		p.User = specs.User{UID: 1000, GID: 1000}
+		p.Rlimits = []specs.POSIXRlimit{
+			{Type: "RLIMIT_AS", Soft: as, Hard: 2 * as},
+			{Type: "RLIMIT_DATA", Soft: data, Hard: data},
+			{Type: "RLIMIT_NPROC", Soft: 1, Hard: 1},
+		}
+		r := run(t, cfg, o, e)
+		want := strconv.Itoa(as>>10) + "\n" + strconv.Itoa(data>>10) + "\n1\n" + strconv.Itoa(2*as>>10) + "\n"
+		if r.status.Code != 0 || r.stdout != want {
+			t.Fatalf("run %d: status %+v stdout %q stderr %q, want %q", i, r.status, r.stdout, r.stderr, want)
+		}
+	}
+}
+
+func TestRlimitErrorsNameField(t *testing.T) {
+	for _, rl := range []specs.POSIXRlimit{
+		{Type: "RLIMIT_BOGUS", Soft: 1, Hard: 1},
+		{Type: "RLIMIT_AS", Soft: 2 << 20, Hard: 1 << 20},
+	} {
+		cfg, o, e := newConfig(t, busyboxRootfs(t), "true")
+		cfg.Spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_CORE", Soft: 0, Hard: 0}, rl}
+		_, _ = o, e
+		p, err := namespace.Create(context.Background(), cfg)
+		if err == nil {
+			t.Cleanup(func() { _ = p.Signal(os.Kill) })
+			if err = p.Start(); err == nil {
+				_, _ = p.Wait()
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), "process.rlimits[1]") {
+			t.Errorf("rlimit %+v: err %v, want one naming process.rlimits[1]", rl, err)
+		}
+	}
+}
+
 func TestDefaultRlimitNofile(t *testing.T) {
 	// Without rlimits the container gets its creator's soft limit, not the one the Go
 	// runtime of init raised to the hard limit at startup.

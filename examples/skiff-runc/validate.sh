@@ -77,5 +77,12 @@ grep -xF "$KNOWN" "$missing" | sed 's/^/  /' || true
 if [ -n "$unexpected" ]; then
 	echo "runc passes, skiff-runc does not (NEW):"
 	echo "$unexpected" | sed 's/^/  /'
+	# Why, per program (a program that failed as a whole counts none of its cases).
+	for t in $(echo "$unexpected" | cut -d: -f1 | sort -u); do
+		echo "--- $t: skiff-runc's stderr (last 20 lines), then its not-ok lines"
+		tail -n 20 "out-skiff-runc/$t.err" 2>/dev/null | sed 's/^/  /'
+		grep '^not ok' "out-skiff-runc/$t.tap" 2>/dev/null | head -n 20 | sed 's/^/  /' || true
+	done
+	echo "validate.sh: $(echo "$unexpected" | wc -l) case(s) runc passes and skiff-runc does not (listed above)"
 	exit 1
 fi
