@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -35,21 +36,31 @@ func newImageCommand(g *globalFlags) *cobra.Command {
 }
 
 func newImagePruneCommand(g *globalFlags) *cobra.Command {
+	return newPruneCommand(g, "Remove unused images, and the layers and blobs nothing references",
+		func(all bool) string { return "WARNING! This will remove " + imagesToPrune(all) + "." },
+		func(ctx context.Context, e *skiff.Engine, all bool) (*skiff.PruneReport, error) {
+			return e.PruneImages(ctx, skiff.PruneImagesOptions{All: all})
+		})
+}
+
+// newPruneCommand is image and system prune: -a/--all, -f/--force, docker's warning
+// (from warning(all)) unless forced, then prune's report.
+func newPruneCommand(g *globalFlags, short string, warning func(all bool) string,
+	prune func(ctx context.Context, e *skiff.Engine, all bool) (*skiff.PruneReport, error)) *cobra.Command {
 	var all, force bool
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
-		Short: "Remove unused images, and the layers and blobs nothing references",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			what := imagesToPrune(all)
-			if !force && !confirm(cmd, "WARNING! This will remove "+what+".") {
+			if !force && !confirm(cmd, warning(all)) {
 				return nil
 			}
 			e, err := g.engine()
 			if err != nil {
 				return err
 			}
-			rep, err := e.PruneImages(cmd.Context(), skiff.PruneImagesOptions{All: all})
+			rep, err := prune(cmd.Context(), e, all)
 			if rep != nil {
 				printPruneReport(cmd.OutOrStdout(), rep)
 			}

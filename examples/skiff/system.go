@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -146,29 +147,11 @@ func newSystemDfCommand(g *globalFlags) *cobra.Command {
 }
 
 func newSystemPruneCommand(g *globalFlags) *cobra.Command {
-	var all, force bool
-	cmd := &cobra.Command{
-		Use:   "prune [OPTIONS]",
-		Short: "Remove stopped containers, unused networks and dangling images",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			images := imagesToPrune(all)
-			warning := "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - " + images
-			if !force && !confirm(cmd, warning) {
-				return nil
-			}
-			e, err := g.engine()
-			if err != nil {
-				return err
-			}
-			rep, err := e.PruneSystem(cmd.Context(), skiff.PruneSystemOptions{All: all})
-			if rep != nil {
-				printPruneReport(cmd.OutOrStdout(), rep)
-			}
-			return err
+	return newPruneCommand(g, "Remove stopped containers, unused networks and dangling images",
+		func(all bool) string {
+			return "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - " + imagesToPrune(all)
 		},
-	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
-	return cmd
+		func(ctx context.Context, e *skiff.Engine, all bool) (*skiff.PruneReport, error) {
+			return e.PruneSystem(ctx, skiff.PruneSystemOptions{All: all})
+		})
 }
