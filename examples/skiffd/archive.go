@@ -51,13 +51,19 @@ func setPathStat(w http.ResponseWriter, st skiff.PathStat) error {
 	return nil
 }
 
-func (d *daemon) archiveHead(w http.ResponseWriter, r *http.Request) error {
-	ref := r.PathValue("id")
-	p, err := archivePath(r)
-	if err != nil {
-		return err
+// archiveTarget is the container reference, the path query and the container of an
+// archive request.
+func (d *daemon) archiveTarget(r *http.Request) (ref, path string, c *skiff.Container, err error) {
+	ref = r.PathValue("id")
+	if path, err = archivePath(r); err != nil {
+		return "", "", nil, err
 	}
-	c, err := d.container(r.Context(), ref)
+	c, err = d.container(r.Context(), ref)
+	return ref, path, c, err
+}
+
+func (d *daemon) archiveHead(w http.ResponseWriter, r *http.Request) error {
+	ref, p, c, err := d.archiveTarget(r)
 	if err != nil {
 		return err
 	}
@@ -73,12 +79,7 @@ func (d *daemon) archiveHead(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *daemon) archiveGet(w http.ResponseWriter, r *http.Request) error {
-	ref := r.PathValue("id")
-	p, err := archivePath(r)
-	if err != nil {
-		return err
-	}
-	c, err := d.container(r.Context(), ref)
+	ref, p, c, err := d.archiveTarget(r)
 	if err != nil {
 		return err
 	}
@@ -99,12 +100,7 @@ func (d *daemon) archiveGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (d *daemon) archivePut(w http.ResponseWriter, r *http.Request) error {
-	ref := r.PathValue("id")
-	p, err := archivePath(r)
-	if err != nil {
-		return err
-	}
-	c, err := d.container(r.Context(), ref)
+	ref, p, c, err := d.archiveTarget(r)
 	if err != nil {
 		return err
 	}
