@@ -33,6 +33,7 @@ type globalFlags struct {
 	root     string
 	insecure []string
 	debug    bool
+	cgParent string
 }
 
 func (g *globalFlags) engine() (*skiff.Engine, error) {
@@ -41,7 +42,8 @@ func (g *globalFlags) engine() (*skiff.Engine, error) {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	return skiff.New(skiff.WithRoot(g.root), skiff.WithLogger(log), skiff.WithInsecureRegistries(g.insecure...))
+	return skiff.New(skiff.WithRoot(g.root), skiff.WithLogger(log), skiff.WithInsecureRegistries(g.insecure...),
+		skiff.WithCgroupParent(g.cgParent))
 }
 
 func newRootCommand() *cobra.Command {
@@ -59,6 +61,7 @@ func newRootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.root, "root", defRoot, "engine state root (env SKIFF_ROOT)")
 	root.PersistentFlags().StringSliceVar(&g.insecure, "insecure-registry", nil, "allow plain HTTP to this registry host[:port] (localhost always is)")
 	root.PersistentFlags().BoolVarP(&g.debug, "debug", "D", false, "print debug logs")
+	root.PersistentFlags().StringVar(&g.cgParent, "cgroup-parent", "skiff", "cgroup under which containers' cgroups are made")
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(g))
 	}
