@@ -1,3 +1,8 @@
+// The compiler emits x86_64 programs only (compileSeccomp refuses other
+// architectures), and these tests name x86_64 syscall numbers.
+
+//go:build amd64
+
 package namespace
 
 import (
