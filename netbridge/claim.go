@@ -49,6 +49,7 @@ func (m *Manager) settleNames() error {
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real // one owner however the root is reached
 	}
+	m.abs = abs
 	if err := os.MkdirAll(m.claimDir, 0o755); err != nil {
 		m.settled = true // no host-wide registry to consult: the names as given
 		return nil
@@ -71,6 +72,14 @@ func (m *Manager) settleNames() error {
 	m.table, m.defaultBridge = table, bridge
 	m.settled = true
 	return nil
+}
+
+// stateAbs returns the absolute state dir that claims are recorded under, settled
+// by the Manager's first operation.
+func (m *Manager) stateAbs() string {
+	m.namesMu.Lock()
+	defer m.namesMu.Unlock()
+	return m.abs
 }
 
 // derivedNames are the names a state dir uses when the requested ones are taken.

@@ -94,6 +94,7 @@ type Manager struct {
 	settled       bool
 	table         string
 	defaultBridge string
+	abs           string // the state dir, absolute, as claims name it
 }
 
 // Option configures a Manager.
@@ -258,6 +259,21 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 		}
 		used = append(used, usedPrefix{other.Network.Subnet, fmt.Sprintf("network %q", other.Network.Name)})
 	}
+	// Other state dirs' networks, held until this one is recorded (subnetclaim.go).
+	claims, err := m.lockSubnetClaims(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
+	}
+	state := m.stateAbs()
+	defer func() {
+		if err := claims.release(); err != nil {
+			m.log.Warn("subnet claims not recorded", "network", cfg.Name, "err", err)
+		}
+	}()
+	for _, other := range nets { // networks made before subnets were claimed
+		claims.claim(state, &other.Network)
+	}
+	used = append(used, claims.others(state)...)
 	routes, err := hostRoutes(bridge)
 	if err != nil {
 		return nil, fmt.Errorf("create network %q: %w", cfg.Name, err)
@@ -315,6 +331,7 @@ func (m *Manager) createLocked(ctx context.Context, cfg NetworkConfig) (*netFile
 		deleteLink(bridge)
 		return nil, err
 	}
+	claims.claim(state, &nf.Network)
 	m.log.Info("network created", "network", cfg.Name, "bridge", bridge, "subnet", subnet)
 	return nf, nil
 }
@@ -372,6 +389,12 @@ func (m *Manager) removeLocked(ctx context.Context, nf *netFile) error {
 	}
 	if err := m.remove(nf.Network.Name); err != nil {
 		return err
+	}
+	if claims, err := m.lockSubnetClaims(ctx); err == nil {
+		claims.drop(m.stateAbs(), nf.Network.ID)
+		if err := claims.release(); err != nil {
+			m.log.Warn("subnet claim not dropped; the next reader drops it", "network", nf.Network.Name, "err", err)
+		}
 	}
 	m.log.Info("network removed", "network", nf.Network.Name, "bridge", nf.Network.Bridge)
 	return m.applyRulesLocked(ctx)
