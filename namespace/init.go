@@ -26,7 +26,7 @@ func isInit() bool {
 		return false
 	}
 	m := os.Getenv(initEnv)
-	return m == modeCreate || m == modeExec
+	return m == modeCreate || m == modeExec || m == modeWarm
 }
 
 func init() {
@@ -51,6 +51,8 @@ func Init() {
 	run := runInit
 	if mode == modeExec {
 		run = runExec
+	} else if mode == modeWarm {
+		run = runWarm // warm.go
 	}
 	code, err := run(sync)
 	if err != nil {

@@ -1,0 +1,549 @@
+package namespace
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// modeWarm is the initEnv value of a warm init: a container init started before its
+// container exists (see Warm).
+const modeWarm = "warm"
+
+// Warm keeps one container init started ahead of time, so that [Warm.Create] skips
+// the process start and the Go runtime's start of the re-executed binary, which are
+// most of a cold [Create]'s time. The warm init was cloned with the namespaces it was
+// made for, and blocks on its sync socket before any container code:
+//
+//	parent (Warm)                               warm init (Init, mode warm)
+//	holder goroutine on a locked OS thread
+//	cmd.Start (clone flags) ───────────────────►  Go runtime, package inits, Init()
+//	                                             blocks in recvmsg on fd 3
+//	Create(ctx, cfg) with the same flags:
+//	sendmsg stdio fds (SCM_RIGHTS) ────────────►  dup3 them onto fds 0-2
+//	then as Create: BeforeInit(pid), "go" ─────►  runs as a cold init from here
+//
+// The holder goroutine keeps the thread that forked the init (which carries its
+// Pdeathsig) until the init is ready or dead, so a warm init dies with the program
+// that made it; a Create handed a warm init runs its remaining steps on that thread.
+//
+// A Create whose spec needs what a warm init cannot have — other clone flags, a
+// namespace joined by path, a user namespace, a terminal — runs a cold [Create], and
+// the next warm init follows that Create's clone flags. After each use a new warm init
+// is started in the background (unless [WarmNoRefill]). [Warm.Close] kills and reaps
+// the unused one.
+type Warm struct {
+	refill bool
+
+	mu       sync.Mutex
+	flags    uintptr   // clone flags of the next warm init
+	ready    *warmInit // started and waiting for a container; nil if none
+	starting bool      // a holder is starting one
+	closed   bool
+	changed  chan struct{} // closed and replaced at each change of ready or starting
+	lastErr  error         // why the last start failed
+	holders  sync.WaitGroup
+}
+
+// WarmOption configures a Warm.
+type WarmOption func(*Warm)
+
+// WarmNoRefill makes a Warm start no new init after its first one was used: for a
+// process that creates one container. Default: refill after each use.
+func WarmNoRefill() WarmOption { return func(w *Warm) { w.refill = false } }
+
+// NewWarm starts a warm init in the background for containers whose spec has the
+// namespaces ns (as Linux.Namespaces; nil means [Create]'s default set). Close it
+// with [Warm.Close].
+func NewWarm(ns []specs.LinuxNamespace, opts ...WarmOption) (*Warm, error) {
+	flags, err := cloneFlags(&specs.Spec{Linux: &specs.Linux{Namespaces: ns}})
+	if err != nil {
+		return nil, err
+	}
+	w := &Warm{refill: true, flags: flags, changed: make(chan struct{})}
+	for _, o := range opts {
+		o(w)
+	}
+	w.mu.Lock()
+	w.startLocked()
+	w.mu.Unlock()
+	return w, nil
+}
+
+// Ready waits until a warm init is ready and returns its pid. It fails if the Warm is
+// closed, if starting the init failed, or when ctx ends.
+func (w *Warm) Ready(ctx context.Context) (int, error) {
+	for {
+		w.mu.Lock()
+		ready, starting, closed, lastErr, changed := w.ready, w.starting, w.closed, w.lastErr, w.changed
+		w.mu.Unlock()
+		switch {
+		case closed:
+			return 0, fmt.Errorf("warm init: %w", ErrWarmClosed)
+		case ready != nil:
+			return ready.p.Pid, nil
+		case !starting && lastErr != nil:
+			return 0, lastErr
+		case !starting:
+			return 0, fmt.Errorf("warm init: none ready or starting")
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// Create is [Create] with the warm init when cfg suits it, and a cold Create otherwise
+// (also when the warm init is not ready yet or died).
+func (w *Warm) Create(ctx context.Context, cfg *Config) (*Process, error) {
+	flags, ok := warmable(cfg)
+	if !ok {
+		w.follow(cfg)
+		return Create(ctx, cfg)
+	}
+	if err := validate(cfg); err != nil {
+		return nil, err
+	}
+	wi := w.take(flags)
+	if wi == nil {
+		return Create(ctx, cfg)
+	}
+	reply := make(chan warmReply, 1)
+	wi.req <- warmRequest{ctx: ctx, cfg: cfg, reply: reply}
+	r := <-reply
+	if !r.used {
+		return Create(ctx, cfg)
+	}
+	return r.p, r.err
+}
+
+// Close kills and reaps the warm init if it was not used, and waits for a background
+// start to end. Processes made by Create are not touched.
+func (w *Warm) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	if w.ready != nil {
+		close(w.ready.quit)
+		w.ready = nil
+	}
+	w.notifyLocked()
+	w.mu.Unlock()
+	w.holders.Wait()
+	return nil
+}
+
+// ErrWarmClosed is returned by Warm.Ready after Close.
+var ErrWarmClosed = errors.New("closed")
+
+// warmable returns cfg's clone flags and whether a warm init can run it.
+func warmable(cfg *Config) (uintptr, bool) {
+	if cfg == nil || cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Process.Terminal || userNamespace(cfg.Spec) {
+		return 0, false
+	}
+	if cfg.Spec.Linux != nil {
+		for _, ns := range cfg.Spec.Linux.Namespaces {
+			if ns.Path != "" {
+				return 0, false
+			}
+		}
+	}
+	flags, err := cloneFlags(cfg.Spec)
+	if err != nil || flags&unix.CLONE_NEWNS == 0 {
+		return 0, false
+	}
+	return flags, true
+}
+
+// follow makes the next warm init follow the clone flags of cfg, if it has any a warm
+// init could have.
+func (w *Warm) follow(cfg *Config) {
+	if cfg == nil || cfg.Spec == nil || (cfg.Spec.Process != nil && cfg.Spec.Process.Terminal) {
+		return
+	}
+	if _, ok := warmable(&Config{Spec: &specs.Spec{Process: &specs.Process{}, Linux: cfg.Spec.Linux}}); !ok {
+		return
+	}
+	if flags, err := cloneFlags(cfg.Spec); err == nil {
+		w.take(flags) // nil: its flags differ, the next one gets them
+	}
+}
+
+// take hands out the ready warm init if it was made with flags. Otherwise the next one
+// is made with flags (a ready one with other flags is dropped).
+func (w *Warm) take(flags uintptr) *warmInit {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	wi := w.ready
+	w.flags = flags
+	switch {
+	case wi != nil && wi.flags == flags:
+		w.ready = nil
+		if w.refill {
+			w.startLocked()
+		}
+		w.notifyLocked()
+		return wi
+	case wi != nil:
+		close(wi.quit)
+		w.ready = nil
+		w.startLocked()
+	case !w.starting:
+		w.startLocked()
+	}
+	return nil
+}
+
+func (w *Warm) notifyLocked() {
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// startLocked starts a holder goroutine making a warm init with w.flags.
+func (w *Warm) startLocked() {
+	if w.starting || w.closed {
+		return
+	}
+	w.starting = true
+	w.notifyLocked()
+	w.holders.Add(1)
+	go w.hold(w.flags)
+}
+
+// hold makes one warm init and keeps its OS thread (Pdeathsig) until the init is
+// handed to a Create and ready, or killed.
+func (w *Warm) hold(flags uintptr) {
+	defer w.holders.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	wi, err := startWarm(flags)
+	w.mu.Lock()
+	w.starting = false
+	w.lastErr = err
+	switch {
+	case err != nil:
+	case w.closed || w.flags != flags || w.ready != nil:
+		close(wi.quit) // no longer wanted
+	default:
+		w.ready = wi
+	}
+	w.notifyLocked()
+	if err == nil && w.flags != flags && !w.closed {
+		w.startLocked() // the wanted flags changed meanwhile
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return
+	}
+	select {
+	case req := <-wi.req:
+		req.reply <- wi.handoff(req.ctx, req.cfg)
+	case <-wi.quit:
+		wi.kill()
+	}
+}
+
+// warmInit is one started warm init.
+type warmInit struct {
+	flags          uintptr
+	p              *Process
+	stdout, stderr *relay // where the init's own stdio pipes go until replaced
+	req            chan warmRequest
+	quit           chan struct{} // closed: kill it
+}
+
+type warmRequest struct {
+	ctx   context.Context
+	cfg   *Config
+	reply chan<- warmReply
+}
+
+type warmReply struct {
+	p    *Process
+	err  error
+	used bool // false: the init was gone before anything of cfg was done; run cold
+}
+
+// startWarm starts a warm init with flags; the caller's goroutine is locked to its
+// thread.
+func startWarm(flags uintptr) (*warmInit, error) {
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("warm init: sync socketpair: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "sync-parent")
+	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer childSock.Close()
+	// stdout and stderr are pipes that os/exec copies (and Wait waits for): a Create
+	// either replaces them in the init (then they end at once) or gives the relays
+	// their destination.
+	wi := &warmInit{flags: flags, stdout: newRelay(), stderr: newRelay(),
+		req: make(chan warmRequest), quit: make(chan struct{})}
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(initExeFd),
+		Args:       []string{initArgv0},
+		Env:        []string{initEnv + "=" + modeWarm},
+		Stdout:     wi.stdout,
+		Stderr:     wi.stderr,
+		ExtraFiles: []*os.File{childSock, exe, nil},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: flags,
+			Pdeathsig:  syscall.SIGKILL,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		parentSock.Close()
+		return nil, fmt.Errorf("warm init: start: %w", err)
+	}
+	wi.p = &Process{Pid: cmd.Process.Pid, cmd: cmd, sync: parentSock, syncDec: json.NewDecoder(parentSock)}
+	return wi, nil
+}
+
+// kill kills and reaps an init that will not run a container.
+func (wi *warmInit) kill() {
+	_ = wi.p.cmd.Process.Kill()
+	wi.stdout.to(io.Discard)
+	wi.stderr.to(io.Discard)
+	_ = wi.p.cmd.Wait()
+	wi.p.closeSync()
+}
+
+// handoff gives the warm init cfg's stdio, then runs the rest of Create's protocol
+// (see spawn) on the holder's thread.
+func (wi *warmInit) handoff(ctx context.Context, cfg *Config) (r warmReply) {
+	p := wi.p
+	fifo := filepath.Join(cfg.StateDir, FifoName)
+	var stdin *stdinCopy
+	fail := func(err error) warmReply {
+		_ = os.Remove(fifo)
+		stdin.close()
+		wi.kill()
+		return warmReply{err: err, used: true}
+	}
+	_ = os.Remove(fifo)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		return fail(&os.PathError{Op: "mkfifo", Path: fifo, Err: err})
+	}
+	// mkfifo obeys the umask; the container user must be able to open it for writing.
+	if err := os.Chmod(fifo, 0o622); err != nil {
+		return fail(err)
+	}
+	files, closeFiles, err := wi.stdio(cfg, &stdin)
+	if err != nil {
+		return fail(err)
+	}
+	err = sendStdio(p.sync, files)
+	closeFiles()
+	if err != nil {
+		// The init died while warm: nothing of cfg happened yet, a cold init runs it.
+		_ = os.Remove(fifo)
+		stdin.close()
+		wi.kill()
+		return warmReply{}
+	}
+	p.stateDir, p.stdin = cfg.StateDir, stdin
+	if cfg.BeforeInit != nil {
+		if err := cfg.BeforeInit(p.Pid); err != nil {
+			return fail(fmt.Errorf("before init (pid %d): %w", p.Pid, err))
+		}
+	}
+	if err := writeMsg(p.sync, &syncMsg{Type: msgGo, Spec: cfg.Spec, Fifo: fifo}); err != nil {
+		return fail(fmt.Errorf("send spec to init (pid %d): %w", p.Pid, err))
+	}
+	reply, err := p.awaitMsg(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("create container (pid %d): %w", p.Pid, err))
+	}
+	switch {
+	case reply.err == io.EOF:
+		return fail(fmt.Errorf("%w: pid %d exited during setup", ErrInit, p.Pid))
+	case reply.err != nil:
+		return fail(reply.err)
+	case reply.m.Type == msgError && reply.m.Err != nil:
+		return fail(reply.m.Err.toError())
+	case reply.m.Type != msgReady:
+		return fail(fmt.Errorf("%w: unexpected message %q from pid %d", ErrInit, reply.m.Type, p.Pid))
+	}
+	return warmReply{p: p, used: true}
+}
+
+// stdio returns the files that replace the warm init's fds 0-2 (nil: keep it) and
+// points the relays of the ones kept. A Stdin that is not a file goes through a pipe
+// fed by a goroutine, as in newChildIO.
+func (wi *warmInit) stdio(cfg *Config, stdin **stdinCopy) ([3]*os.File, func(), error) {
+	var files [3]*os.File
+	var opened []*os.File
+	closeAll := func() {
+		for _, f := range opened {
+			f.Close()
+		}
+	}
+	devNull := func() (*os.File, error) {
+		f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err == nil {
+			opened = append(opened, f)
+		}
+		return f, err
+	}
+	var err error
+	switch in := cfg.Stdin.(type) {
+	case nil:
+		// the init's stdin is /dev/null already
+	case *os.File:
+		files[0] = in
+	default:
+		r, w, perr := os.Pipe()
+		if perr != nil {
+			return files, closeAll, perr
+		}
+		opened = append(opened, r)
+		files[0] = r
+		c := &stdinCopy{w: w}
+		*stdin = c
+		go func() {
+			_, _ = io.Copy(w, in)
+			c.close()
+		}()
+	}
+	for i, out := range []io.Writer{cfg.Stdout, cfg.Stderr} {
+		rel := []*relay{wi.stdout, wi.stderr}[i]
+		switch o := out.(type) {
+		case nil:
+			if files[i+1], err = devNull(); err != nil {
+				return files, closeAll, err
+			}
+			rel.to(io.Discard)
+		case *os.File:
+			files[i+1] = o
+			rel.to(io.Discard)
+		default:
+			rel.to(o)
+		}
+	}
+	return files, closeAll, nil
+}
+
+// sendStdio sends one byte on the sync socket, a bit mask of the fds of files that
+// follow as SCM_RIGHTS.
+func sendStdio(sock *os.File, files [3]*os.File) error {
+	var mask byte
+	var fds []int
+	for i, f := range files {
+		if f != nil {
+			mask |= 1 << i
+			fds = append(fds, int(f.Fd()))
+		}
+	}
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), []byte{mask}, oob, nil, 0)
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return err
+	}
+	for _, f := range files {
+		runtime.KeepAlive(f)
+	}
+	return serr
+}
+
+// runWarm is a warm init's main: it waits for its stdio (or the end of its parent),
+// puts it on fds 0-2 and continues as a container init.
+func runWarm(sync *os.File) (int, error) {
+	// encoding/json builds its reflection caches of the spec's types at the first
+	// decode: build them while nobody waits.
+	if b, err := json.Marshal(&syncMsg{Type: msgGo, Spec: DefaultSpec("/", "true")}); err == nil {
+		_ = json.Unmarshal(b, new(syncMsg))
+	}
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(3*4))
+	var n, oobn int
+	var err error
+	for {
+		n, oobn, _, _, err = unix.Recvmsg(initSyncFd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == nil && n == 0 {
+		os.Exit(0) // closed unused: no error to report, nobody to report it to
+	}
+	if err != nil {
+		return 1, fmt.Errorf("warm init: receive stdio: %w", err)
+	}
+	var fds []int
+	if oobn > 0 {
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return 1, fmt.Errorf("warm init: receive stdio: no fds in message (%v)", err)
+		}
+		if fds, err = unix.ParseUnixRights(&msgs[0]); err != nil {
+			return 1, fmt.Errorf("warm init: receive stdio: %w", err)
+		}
+	}
+	for i := range 3 {
+		if buf[0]&(1<<i) == 0 {
+			continue
+		}
+		if len(fds) == 0 {
+			return 1, fmt.Errorf("warm init: receive stdio: fewer fds than announced")
+		}
+		if err := unix.Dup3(fds[0], i, 0); err != nil {
+			return 1, fmt.Errorf("warm init: dup3 onto fd %d: %w", i, err)
+		}
+		_ = unix.Close(fds[0])
+		fds = fds[1:]
+	}
+	return runInit(sync)
+}
+
+// relay is an io.Writer whose destination is set later; writes wait for it.
+type relay struct {
+	once sync.Once
+	set  chan struct{}
+	dst  io.Writer
+}
+
+func newRelay() *relay { return &relay{set: make(chan struct{})} }
+
+// to sets the destination (once; later calls do nothing).
+func (r *relay) to(w io.Writer) {
+	r.once.Do(func() { r.dst = w; close(r.set) })
+}
+
+func (r *relay) Write(b []byte) (int, error) {
+	<-r.set
+	return r.dst.Write(b)
+}
