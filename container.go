@@ -1,6 +1,7 @@
 package skiff
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -107,6 +108,13 @@ type ContainerConfig struct {
 	// Nil: the image's. Test {"NONE"}: none. Containers that are not detached have no
 	// monitor to probe them.
 	Healthcheck *Healthcheck `json:",omitempty"`
+	// StopSignal is the signal Stop sends first (docker run --stop-signal): a name
+	// ("SIGINT", "INT") or a number. Default: the image's STOPSIGNAL, else SIGTERM.
+	StopSignal string `json:",omitempty"`
+	// StopTimeout is how long Stop given ConfigStopTimeout waits for the process to
+	// end after the stop signal before it kills it (docker run --stop-timeout); a
+	// negative value waits without limit. Nil: DefaultStopTimeout.
+	StopTimeout *time.Duration `json:",omitempty"`
 	// Detach runs the container under a monitor process, so that it outlives the
 	// creating program; its output goes to its log (Container.Logs) and Stdin,
 	// Stdout and Stderr are ignored (docker run -d). With OpenStdin or Tty its streams
@@ -175,6 +183,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	}
 	if err := cfg.Healthcheck.validate(); err != nil {
 		return nil, err
+	}
+	if _, err := ParseSignal(cfg.StopSignal); err != nil {
+		return nil, fmt.Errorf("StopSignal: %w", err)
 	}
 	if err := e.checkRootless(cfg); err != nil {
 		return nil, err
@@ -313,7 +324,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		Owner:      owner,
 		Detached:   cfg.Detach,
 		AutoRemove: cfg.AutoRemove,
-		StopSignal: img.Config.Config.StopSignal,
+		StopSignal: cmp.Or(cfg.StopSignal, img.Config.Config.StopSignal),
 		Created:    time.Now().UTC(),
 		Cgroup:     cgPath,
 		Resources:  cfg.Resources,

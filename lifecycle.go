@@ -3,6 +3,7 @@ package skiff
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,15 +48,32 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	return sig, nil
 }
 
-// Stop asks the container to end with its stop signal (the image's STOPSIGNAL, else
-// SIGTERM), waits up to timeout, then kills every process of it (docker stop -t). A
-// container that is not running is left as it is.
+// DefaultStopTimeout is how long Stop given ConfigStopTimeout waits for a container
+// whose config has no StopTimeout (Docker's 10 seconds).
+const DefaultStopTimeout = 10 * time.Second
+
+// ConfigStopTimeout, given to Stop or Restart as the timeout, waits as long as the
+// container's ContainerConfig.StopTimeout says, DefaultStopTimeout when it is unset:
+// docker stop without -t.
+const ConfigStopTimeout time.Duration = math.MinInt64
+
+// Stop asks the container to end with its stop signal (ContainerConfig.StopSignal,
+// else the image's STOPSIGNAL, else SIGTERM), waits up to timeout, then kills every
+// process of it (docker stop -t). A negative timeout waits without limit;
+// ConfigStopTimeout waits the container's own StopTimeout. A container that is not
+// running is left as it is.
 func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
 	c.markStopped() // no restart policy runs it again, a pending restart is called off (restart.go)
 	st := c.State()
 	switch st.Status {
 	case StatusExited, StatusCreated: // as Docker: stopping what does not run is a no-op
 		return nil
+	}
+	if timeout == ConfigStopTimeout {
+		timeout = DefaultStopTimeout
+		if st.Config != nil && st.Config.StopTimeout != nil {
+			timeout = *st.Config.StopTimeout
+		}
 	}
 	// Held while it stops: the monitor of an AutoRemove container removes it only
 	// after this has seen the exit (see Hold).
@@ -78,7 +96,10 @@ func (c *Container) Stop(ctx context.Context, timeout time.Duration) error {
 	if st.Status == StatusPaused {
 		c.Resume(ctx) // a frozen process cannot act on the signal
 	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithCancel(ctx)
+	if timeout >= 0 {
+		wctx, cancel = context.WithTimeout(ctx, timeout)
+	}
 	defer cancel()
 	if _, err := c.Wait(wctx); err == nil {
 		return nil
