@@ -18,12 +18,15 @@ func newRestartCommand(g *globalFlags) *cobra.Command {
 		Short: "Restart one or more containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d := time.Duration(timeout) * time.Second
+			d := skiff.ConfigStopTimeout // the container's --stop-timeout, 10 s by default
+			if cmd.Flags().Changed("time") {
+				d = time.Duration(timeout) * time.Second
+			}
 			return eachContainer(cmd, g, args, false, func(ctx context.Context, c *skiff.Container) error {
 				return c.Restart(ctx, d)
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing the container")
+	cmd.Flags().IntVarP(&timeout, "time", "t", 0, "seconds to wait before killing the container (default: the container's --stop-timeout, else 10)")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -26,6 +27,9 @@ type containerFlags struct {
 	pidsLimit                                                  int64
 	readOnly, interactive, tty, init, privileged               bool
 	health                                                     dockeropts.HealthFlags
+	stopSignal                                                 string
+	stopTimeout                                                int
+	changed                                                    func(name string) bool // a flag given, not defaulted
 }
 
 func (f *containerFlags) register(cmd *cobra.Command) {
@@ -66,7 +70,10 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.health.StartInterval, "health-start-interval", 0, "time between running the check during the start period (ms|s|m|h) (default 0s)")
 	fl.IntVar(&f.health.Retries, "health-retries", 0, "consecutive failures needed to report unhealthy")
 	fl.BoolVar(&f.health.None, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
+	fl.StringVar(&f.stopSignal, "stop-signal", "", "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
+	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "timeout (in seconds) to stop a container (default 10; -1: no limit)")
 	fl.Bool("help", false, "help for "+cmd.Name())
+	f.changed = fl.Changed
 }
 
 // flagError is a malformed flag value: docker exits 125 for it, as for engine errors.
@@ -97,6 +104,11 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 	}
 	if f.entrypoint != "" {
 		cfg.Entrypoint = []string{f.entrypoint}
+	}
+	cfg.StopSignal = f.stopSignal
+	if f.changed != nil && f.changed("stop-timeout") {
+		d := time.Duration(f.stopTimeout) * time.Second
+		cfg.StopTimeout = &d
 	}
 	for _, file := range f.envFiles {
 		lines, err := dockeropts.ReadEnvFile(file)

@@ -19,10 +19,14 @@ func newStopCommand(g *globalFlags) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return eachContainer(cmd, g, args, false, func(ctx context.Context, c *skiff.Container) error {
-				return c.Stop(ctx, time.Duration(timeout)*time.Second)
+				d := skiff.ConfigStopTimeout // the container's --stop-timeout, 10 s by default
+				if cmd.Flags().Changed("time") {
+					d = time.Duration(timeout) * time.Second
+				}
+				return c.Stop(ctx, d)
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing the container")
+	cmd.Flags().IntVarP(&timeout, "time", "t", 0, "seconds to wait before killing the container (default: the container's --stop-timeout, else 10)")
 	return cmd
 }
