@@ -138,6 +138,11 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 	if hc.Init != nil {
 		cfg.Init = *hc.Init
 	}
+	cfg.StopSignal = req.StopSignal
+	if req.StopTimeout != nil {
+		d := time.Duration(*req.StopTimeout) * time.Second // negative: no limit, as Docker
+		cfg.StopTimeout = &d
+	}
 	for _, o := range hc.SecurityOpt {
 		// Options Skiff does not implement (seccomp profiles, labels) are ignored.
 		if nnp, err := dockeropts.ParseSecurityOpt([]string{o}); err == nil {

@@ -103,20 +103,24 @@ func (d *daemon) stop(ctx context.Context, c *skiff.Container, r *http.Request) 
 	if release, err := c.Hold(); err == nil {
 		defer release()
 	}
-	timeout := 10 * time.Second
-	if t, err := strconv.Atoi(r.URL.Query().Get("t")); err == nil {
-		timeout = time.Duration(t) * time.Second
-		if t < 0 {
-			timeout = time.Hour
-		}
-	}
+	timeout := stopTimeout(r)
 	if s := r.URL.Query().Get("signal"); s != "" {
 		sig, err := skiff.ParseSignal(s)
 		if err != nil {
 			return errorf(http.StatusBadRequest, "invalid signal: %s", s)
 		}
 		if err := c.Kill(ctx, sig); err == nil {
-			wctx, cancel := context.WithTimeout(ctx, timeout)
+			wait := timeout
+			if wait == skiff.ConfigStopTimeout {
+				wait = skiff.DefaultStopTimeout
+				if own := c.Config().StopTimeout; own != nil {
+					wait = *own
+				}
+			}
+			wctx, cancel := context.WithCancel(ctx)
+			if wait >= 0 {
+				wctx, cancel = context.WithTimeout(ctx, wait)
+			}
 			_, werr := c.Wait(wctx)
 			cancel()
 			if werr == nil {
@@ -125,6 +129,20 @@ func (d *daemon) stop(ctx context.Context, c *skiff.Container, r *http.Request) 
 		}
 	}
 	return c.Stop(ctx, timeout)
+}
+
+// stopTimeout reads the t of a stop or restart: seconds to wait before the kill,
+// negative for no limit; without t, the container's own (docker create
+// --stop-timeout, else 10 s).
+func stopTimeout(r *http.Request) time.Duration {
+	t, err := strconv.Atoi(r.URL.Query().Get("t"))
+	switch {
+	case err != nil:
+		return skiff.ConfigStopTimeout
+	case t < 0:
+		return -1
+	}
+	return time.Duration(t) * time.Second
 }
 
 func (d *daemon) containerKill(w http.ResponseWriter, r *http.Request) error {
@@ -165,14 +183,7 @@ func (d *daemon) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	timeout := 10 * time.Second
-	if t, err := strconv.Atoi(r.URL.Query().Get("t")); err == nil {
-		timeout = time.Duration(t) * time.Second
-		if t < 0 {
-			timeout = time.Hour
-		}
-	}
-	if err := c.Restart(ctx, timeout); err != nil {
+	if err := c.Restart(ctx, stopTimeout(r)); err != nil {
 		return containerError(ref, err)
 	}
 	return noContent(w)
