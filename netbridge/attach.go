@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -31,6 +32,19 @@ type AttachOptions struct {
 	// IP is the address the container asks for on this network (docker --ip); the zero
 	// value takes the lowest free one.
 	IP netip.Addr
+	// Links are legacy links (docker run --link) to containers on the same network:
+	// HostsFor lists each linked container under its alias.
+	Links []Link
+}
+
+// Link is a legacy link of one container to another on the same network (docker run
+// --link CONTAINER:ALIAS): the linking container's /etc/hosts lists the linked one's
+// address under Alias, its hostname and its name.
+type Link struct {
+	// Container is the linked container's ID, as given to Attach.
+	Container string `json:"container"`
+	// Alias is the name the linking container knows it by.
+	Alias string `json:"alias"`
 }
 
 // Endpoint is a container's attachment to one network, as persisted in the state dir.
@@ -63,6 +77,8 @@ type Endpoint struct {
 	Ports []PortMapping `json:"ports,omitempty"`
 	// RequestedIP is AttachOptions.IP: the address was asked for, not picked.
 	RequestedIP netip.Addr `json:"requested_ip,omitzero"`
+	// Links are AttachOptions.Links, less those RemoveLink removed.
+	Links []Link `json:"links,omitempty"`
 }
 
 // IP returns the endpoint's address without prefix length.
@@ -156,7 +172,7 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 		HostVeth: hostVethName(containerID, nf.Network.ID),
 		Address:  netip.PrefixFrom(ip, nf.Network.Subnet.Bits()),
 		Gateway:  nf.Network.Gateway, MAC: macFor(ip).String(), Netns: netnsPath, Ports: ports,
-		RequestedIP: opts.IP,
+		RequestedIP: opts.IP, Links: slices.Clone(opts.Links),
 	}
 	nf.Endpoints[containerID] = ep
 	if err := m.save(nf); err != nil {

@@ -42,6 +42,8 @@ var (
 	// ErrNamesInUse: even the table and bridge names derived from the state dir are
 	// claimed by another state dir.
 	ErrNamesInUse = errdefs.New(errdefs.ErrConflict, "network names in use by another state dir")
+	// ErrLinkNotFound: RemoveLink of an alias the container has no link of.
+	ErrLinkNotFound = errdefs.New(errdefs.ErrNotFound, "link not found")
 	// ErrInvalidPort: a PortMapping with a bad protocol, port number or host IP.
 	ErrInvalidPort = errdefs.New(errdefs.ErrInvalidArgument, "invalid port mapping")
 )

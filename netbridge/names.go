@@ -71,6 +71,11 @@ func (m *Manager) HostsFor(ctx context.Context, containerID string) ([]byte, err
 			continue
 		}
 		own = append(own, HostsEntry{self.IP(), append([]string{self.Hostname, self.Name}, self.Aliases...)})
+		for _, l := range self.Links { // as Docker: the alias, the hostname, the name
+			if linked, ok := nf.Endpoints[l.Container]; ok {
+				peers = append(peers, HostsEntry{linked.IP(), []string{l.Alias, linked.Hostname, linked.Name}})
+			}
+		}
 		if name == DefaultNetwork {
 			continue
 		}
@@ -87,7 +92,8 @@ func (m *Manager) HostsFor(ctx context.Context, containerID string) ([]byte, err
 }
 
 // Neighbors returns the ids of the other containers sharing a user network (not
-// DefaultNetwork) with containerID: the ones whose hosts file lists it.
+// DefaultNetwork) with containerID, and of those linked to it (Link): the ones whose
+// hosts file lists it.
 func (m *Manager) Neighbors(ctx context.Context, containerID string) ([]string, error) {
 	nets, unlock, err := m.lockAll(ctx)
 	if err != nil {
@@ -96,6 +102,11 @@ func (m *Manager) Neighbors(ctx context.Context, containerID string) ([]string, 
 	defer unlock()
 	var out []string
 	for name, nf := range nets {
+		for id, ep := range nf.Endpoints { // containers linked to it list it too
+			if slices.ContainsFunc(ep.Links, func(l Link) bool { return l.Container == containerID }) && !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
 		if _, ok := nf.Endpoints[containerID]; !ok || name == DefaultNetwork {
 			continue
 		}
@@ -107,6 +118,41 @@ func (m *Manager) Neighbors(ctx context.Context, containerID string) ([]string, 
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// RemoveLink removes the legacy link of containerID named alias (docker rm --link
+// CONTAINER/ALIAS) from its endpoints; rewrite its hosts file after. ErrLinkNotFound if
+// it has none of that alias.
+func (m *Manager) RemoveLink(ctx context.Context, containerID, alias string) error {
+	nets, unlock, err := m.lockAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	found := false
+	for _, name := range sortedNames(nets) {
+		nf := nets[name]
+		ep, ok := nf.Endpoints[containerID]
+		if !ok {
+			continue
+		}
+		kept := slices.DeleteFunc(slices.Clone(ep.Links), func(l Link) bool { return l.Alias == alias })
+		if len(kept) == len(ep.Links) {
+			continue
+		}
+		found = true
+		ep.Links = kept
+		if len(kept) == 0 {
+			ep.Links = nil
+		}
+		if err := m.save(nf); err != nil {
+			return err
+		}
+	}
+	if !found {
+		return fmt.Errorf("container %s: link %q: %w", containerID, alias, ErrLinkNotFound)
+	}
+	return nil
 }
 
 // WriteInPlace replaces the content of an existing file without changing its inode (open
