@@ -65,6 +65,11 @@ func Init() {
 // with the exit code to use.
 func runInit(sync *os.File) (int, error) {
 	_ = unix.Close(initExeFd) // the sealed exe; /proc/self/exe still refers to it
+	// Set at clone already, but where the creator joined a pid namespace for init
+	// (see spawn). Had the creator died before, reading the spec below fails.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return 1, fmt.Errorf("prctl PR_SET_PDEATHSIG: %w", err)
+	}
 	m, err := readMsg(json.NewDecoder(sync))
 	if err != nil {
 		return 1, fmt.Errorf("read spec: %w", err)
@@ -161,18 +166,30 @@ func runExec(sync *os.File) (int, error) {
 	return execve(exe, m.Spec.Process, sec)
 }
 
-// initMntFd is the container's mount namespace in the exec helper, if it differs.
+// initMntFd is, in the exec helper, the container's mount namespace if it differs
+// from the caller's, or else the root directory of the container's init (a
+// container without a mount namespace of its own is chrooted there).
 const initMntFd = 6
 
 // joinMountNamespace moves the exec helper's main thread (the one that execve's) into
 // the container's mount namespace: unshare(CLONE_FS) first, as setns(CLONE_NEWNS)
-// refuses a thread sharing its fs info with others.
+// refuses a thread sharing its fs info with others. Given a directory instead, it
+// chroots into it.
 func joinMountNamespace() error {
 	var st unix.Stat_t
 	if err := unix.Fstat(initMntFd, &st); err != nil {
-		return nil // same mount namespace as the parent
+		return nil // no fd 6
 	}
 	defer unix.Close(initMntFd)
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := unix.Fchdir(initMntFd); err != nil {
+			return fmt.Errorf("fchdir to the container's root: %w", err)
+		}
+		if err := unix.Chroot("."); err != nil {
+			return fmt.Errorf("chroot to the container's root: %w", err)
+		}
+		return unix.Chdir("/")
+	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("unshare CLONE_FS: %w", err)
 	}
@@ -202,31 +219,6 @@ func waitStart(fifo int) error {
 	unix.Close(fifo)
 	if err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
-	}
-	return nil
-}
-
-// joinNamespaces setns'es into the namespaces of spec that have a Path. Only
-// thread-local ones (net, uts, ipc) are allowed (see cloneFlags); init runs on its
-// locked main thread, which is the one that execve's.
-func joinNamespaces(s *specs.Spec) error {
-	if s.Linux == nil {
-		return nil
-	}
-	for i, ns := range s.Linux.Namespaces {
-		if ns.Path == "" {
-			continue
-		}
-		field := fmt.Sprintf("linux.namespaces[%d]", i)
-		fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return inField(field, &os.PathError{Op: "open", Path: ns.Path, Err: err})
-		}
-		err = unix.Setns(fd, joinable[ns.Type])
-		unix.Close(fd)
-		if err != nil {
-			return inField(field, &os.PathError{Op: "setns", Path: ns.Path, Err: err})
-		}
 	}
 	return nil
 }

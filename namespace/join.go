@@ -180,6 +180,16 @@ func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 		}
 		fds = append(fds, fd)
 	}
+	if mnt == nil {
+		// Our mount namespace: a container without one of its own is chrooted in
+		// it, and the helper chroots into the same directory (fd 6).
+		root := "/proc/" + strconv.Itoa(pid) + "/root"
+		fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: root, Err: err}
+		}
+		mnt = os.NewFile(uintptr(fd), root)
+	}
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return nil, fmt.Errorf("unshare CLONE_FS: %w", err)
 	}
@@ -219,7 +229,7 @@ func execLocked(pid int, cfg *ExecConfig, exe *os.File) (*Process, error) {
 		Stdin:       cio.stdin,
 		Stdout:      cio.stdout,
 		Stderr:      cio.stderr,
-		ExtraFiles:  append(cio.extraFiles(childSock, exe), mnt), // fd 6
+		ExtraFiles:  append(cio.extraFiles(childSock, exe), mnt), // fd 6: mnt ns or root dir
 		SysProcAttr: attr,
 	}
 	p, err := startChild(cmd, cio, parentSock, "exec helper")

@@ -11,9 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setupRootfs builds the container's filesystem view in init's (new) mount namespace
-// and pivots into it.
+// setupRootfs builds the container's filesystem view in init's mount namespace (new
+// or joined) and pivots into it. Without a mount namespace of its own it builds it in
+// the creator's, below a private bind mount of the rootfs (see UnmountRootfs), and
+// chroots into it, as runc does.
 func setupRootfs(s *specs.Spec) error {
+	ownNS := hasMountNamespace(s)
 	prop := uintptr(unix.MS_REC | unix.MS_PRIVATE)
 	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
 		f, ok := propFlags[s.Linux.RootfsPropagation]
@@ -23,8 +26,10 @@ func setupRootfs(s *specs.Spec) error {
 		prop = f
 	}
 	// Nothing mounted below may propagate back to the host.
-	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return inField("linux.rootfsPropagation", err)
+	if ownNS {
+		if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return inField("linux.rootfsPropagation", err)
+		}
 	}
 	rootfs, err := filepath.EvalSymlinks(s.Root.Path)
 	if err != nil {
@@ -33,6 +38,13 @@ func setupRootfs(s *specs.Spec) error {
 	// pivot_root needs the new root to be a mount point.
 	if err := mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return inField("root.path", err)
+	}
+	if !ownNS {
+		// In the creator's namespace: the container's mounts stay below this bind
+		// and reach no peer of the host's mounts.
+		if err := mount("", rootfs, "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return inField("root.path", err)
+		}
 	}
 	devTmpfs := false
 	for i, m := range s.Mounts {
@@ -48,7 +60,11 @@ func setupRootfs(s *specs.Spec) error {
 			return err
 		}
 	}
-	if err := pivotRoot(rootfs); err != nil {
+	enter := pivotRoot
+	if !ownNS {
+		enter = chroot
+	}
+	if err := enter(rootfs); err != nil {
 		return inField("root.path", err)
 	}
 	// After pivot_root, which refuses a shared new root (as runc does it).
@@ -211,6 +227,106 @@ func pivotRoot(rootfs string) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}
+
+// chroot makes rootfs the root of init (all its threads: they share their fs info)
+// in its creator's mount namespace. The container can leave a chroot with
+// CAP_SYS_CHROOT, as runc's can: a spec without a mount namespace trusts it.
+func chroot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return &os.PathError{Op: "chdir", Path: rootfs, Err: err}
+	}
+	if err := unix.Chroot("."); err != nil {
+		return &os.PathError{Op: "chroot", Path: rootfs, Err: err}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}
+
+// mountID returns the id of the mount that path is on: the unique 64-bit id where the
+// kernel has one (Linux 6.8), the reusable one otherwise.
+func mountID(path string) (uint64, error) {
+	var st unix.Statx_t
+	for _, mask := range []int{unix.STATX_MNT_ID_UNIQUE, unix.STATX_MNT_ID} {
+		if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_NO_AUTOMOUNT, mask, &st); err != nil {
+			return 0, &os.PathError{Op: "statx", Path: path, Err: err}
+		}
+		if st.Mask&uint32(mask) != 0 {
+			return st.Mnt_id, nil
+		}
+	}
+	return 0, &os.PathError{Op: "statx", Path: path, Err: unix.ENOTSUP}
+}
+
+// sharedRootfs is, in the creator, the rootfs of a container without a mount
+// namespace of its own, with the id of the mount on it before init bound it there.
+type sharedRootfs struct {
+	path   string
+	before uint64
+}
+
+// newSharedRootfs returns the sharedRootfs of s, or nil when init gets a mount
+// namespace of its own.
+func newSharedRootfs(s *specs.Spec) (*sharedRootfs, error) {
+	if hasMountNamespace(s) {
+		return nil, nil
+	}
+	path, err := filepath.EvalSymlinks(s.Root.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: root.path: %w", ErrInvalidSpec, err)
+	}
+	id, err := mountID(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: root.path: %w", ErrInit, err)
+	}
+	return &sharedRootfs{path: path, before: id}, nil
+}
+
+// mounted returns the id of the bind mount init made on the rootfs.
+func (r *sharedRootfs) mounted() (uint64, error) {
+	id, err := mountID(r.path)
+	if err == nil && id == r.before {
+		err = fmt.Errorf("%w: root.path: %s: no bind mount made by init", ErrInit, r.path)
+	}
+	return id, err
+}
+
+// undo unmounts what a failed init left on the rootfs, if anything.
+func (r *sharedRootfs) undo() {
+	if r == nil {
+		return
+	}
+	if id, err := mountID(r.path); err == nil && id != r.before {
+		_ = UnmountRootfs(r.path, id)
+	}
+}
+
+// UnmountRootfs removes what a container without a mount namespace of its own left in
+// its creator's mount namespace: the bind mount of its rootfs, with everything
+// mounted below it (lazily, MNT_DETACH). id is [Process.RootfsMount]; with 0, or when
+// the mount on rootfs is no longer that one, it does nothing. Process.Wait calls it;
+// another OS process that deletes the container (see Load) calls it itself, in the
+// same mount namespace as the creator.
+func UnmountRootfs(rootfs string, id uint64) error {
+	if id == 0 {
+		return nil
+	}
+	path, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	if cur, err := mountID(path); err != nil || cur != id {
+		return err
+	}
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
+		return &os.PathError{Op: "umount", Path: path, Err: err}
 	}
 	return nil
 }

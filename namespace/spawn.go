@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,8 +34,9 @@ const (
 // Spec is an OCI runtime spec: Root.Path is the already-mounted rootfs on the host;
 // Process gives Args, Env, Cwd, User, Rlimits, Capabilities, NoNewPrivileges,
 // Terminal and ConsoleSize; Hostname; Mounts (applied in order, see DefaultSpec);
-// Linux.Namespaces (a Path means join it; net, uts and ipc can be joined today; a
-// user namespace needs Linux.UIDMappings and GIDMappings);
+// Linux.Namespaces (a Path means join it: all types but user can be joined, see
+// nsjoin.go; without a mount entry init stays in its creator's mount namespace and
+// chroots; a new user namespace needs Linux.UIDMappings and GIDMappings);
 // Linux.MaskedPaths and ReadonlyPaths; Root.Readonly; Linux.Devices; Linux.Seccomp;
 // Annotations[AnnotationInit] ("true": the init reaper).
 type Config struct {
@@ -64,8 +66,13 @@ type Config struct {
 type Process struct {
 	// Pid is the host pid of the container's first process.
 	Pid int
+	// RootfsMount is, for a container without a mount namespace of its own, the id
+	// of the bind mount of its rootfs that init made in its creator's mount
+	// namespace (see UnmountRootfs); 0 otherwise.
+	RootfsMount uint64
 
 	stateDir string
+	rootfs   string    // the rootfs of RootfsMount
 	cmd      *exec.Cmd // nil when loaded by another OS process (Load)
 	sync     *os.File  // parent end of the sync socket; nil after Start/Wait or Load
 	syncDec  *json.Decoder
@@ -149,6 +156,11 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 			Pdeathsig: syscall.SIGKILL,
 		},
 	}
+	if _, path := nsPath(cfg.Spec, specs.PIDNamespace); path != "" {
+		// Go's fork kills a child whose getppid() is not its parent's pid, which is
+		// always so (0) in a joined pid namespace: init sets the signal itself.
+		cmd.SysProcAttr.Pdeathsig = 0
+	}
 	if userNamespace(cfg.Spec) {
 		// Init execs before its ids are mapped, so it is not root of its namespace and
 		// the execve would drop the capabilities clone gave it: keep them as ambient.
@@ -156,7 +168,20 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	shared, err := newSharedRootfs(cfg.Spec)
+	var restore func()
+	if err == nil {
+		restore, err = enterPidns(cfg.Spec)
+	}
+	if err != nil {
+		parentSock.Close()
+		childSock.Close()
+		cio.afterStart()
+		cio.abort()
+		return nil, err
+	}
 	p, err := startChild(cmd, cio, parentSock, "container init")
+	restore()
 	childSock.Close()
 	if err != nil {
 		return nil, err
@@ -167,6 +192,7 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 		_ = cmd.Wait()
 		parentSock.Close()
 		cio.abort()
+		shared.undo()
 		return nil, err
 	}
 	if userNamespace(cfg.Spec) {
@@ -195,6 +221,12 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 		return fail(r.m.Err.toError())
 	case r.m.Type != msgReady:
 		return fail(fmt.Errorf("%w: unexpected message %q from pid %d", ErrInit, r.m.Type, p.Pid))
+	}
+	if shared != nil {
+		if p.RootfsMount, err = shared.mounted(); err != nil {
+			return fail(err)
+		}
+		p.rootfs = shared.path
 	}
 	if p.console != nil {
 		if err := p.console.receive(cfg.Stdin, cfg.Stdout); err != nil {
@@ -306,6 +338,9 @@ func (p *Process) Wait() (ExitStatus, error) {
 	if p.stateDir != "" {
 		_ = os.Remove(filepath.Join(p.stateDir, FifoName))
 	}
+	if err := UnmountRootfs(p.rootfs, p.RootfsMount); err != nil {
+		slog.Warn("namespace: unmount the rootfs of a container without a mount namespace", "pid", p.Pid, "err", err)
+	}
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		if p.cmd.ProcessState == nil {
@@ -372,23 +407,18 @@ var nsFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.TimeNamespace:    0, // not supported yet
 }
 
-// joinable lists the namespaces init can join by path (setns on its locked thread,
-// the one that execve's).
-var joinable = map[specs.LinuxNamespaceType]int{
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
-}
-
 // cloneFlags returns the clone flags for the namespaces of spec without a Path.
-// Without Linux.Namespaces it uses mount, pid, uts and ipc. A new mount namespace is
-// always made: init pivots into the rootfs.
+// Without Linux.Namespaces it uses mount, pid, uts and ipc. A mount namespace joined
+// by path still gets a new one at clone (see nsjoin.go); a list without a mount
+// namespace gets none: init chroots in its creator's.
 func cloneFlags(s *specs.Spec) (uintptr, error) {
 	if s.Linux == nil || s.Linux.Namespaces == nil {
 		return unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC, nil
 	}
-	flags := uintptr(unix.CLONE_NEWNS)
+	flags := uintptr(0)
+	if hasMountNamespace(s) {
+		flags |= unix.CLONE_NEWNS
+	}
 	joinedUTS := false // sethostname in a joined uts namespace is fine too
 	for i, ns := range s.Linux.Namespaces {
 		f, ok := nsFlags[ns.Type]
