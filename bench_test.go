@@ -2,6 +2,9 @@ package skiff_test
 
 import (
 	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/skiffrt/skiff"
@@ -26,5 +29,66 @@ func BenchmarkRun(b *testing.B) {
 		if st, err := e.Run(ctx, cfg); err != nil || st.Code != 0 {
 			b.Fatalf("run: %+v %v", st, err)
 		}
+	}
+}
+
+// BenchmarkCreateStartWait is Create, Start and Wait of /bin/true (no network), cold
+// and with WithWarmInit; the Delete after each run, and the wait for the next warm
+// init, are not timed.
+func BenchmarkCreateStartWait(b *testing.B) {
+	for _, warm := range []bool{false, true} {
+		name := "cold"
+		if warm {
+			name = "warm"
+		}
+		b.Run(name, func(b *testing.B) {
+			testutil.RequireRoot(b)
+			parent, link := testutil.RandomName("skiff-bench-"), testutil.RandomName("skb")
+			b.Cleanup(func() {
+				dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+				for _, d := range dirs {
+					os.Remove(d)
+				}
+			})
+			opts := []skiff.Option{skiff.WithRoot(b.TempDir()), skiff.WithCgroupParent(parent),
+				skiff.WithNetworkNames(link, link), skiff.WithLogger(slog.New(slog.DiscardHandler))}
+			if warm {
+				opts = append(opts, skiff.WithWarmInit())
+			}
+			e, err := skiff.New(opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			ctx := context.Background()
+			if _, err := e.Images().Write(ctx, "busybox:latest", testutil.Busybox(b)); err != nil {
+				b.Fatal(err)
+			}
+			cfg := skiff.ContainerConfig{Image: "busybox:latest", Network: skiff.NetworkNone, Cmd: []string{"/bin/true"}}
+			for b.Loop() {
+				if warm {
+					b.StopTimer()
+					if _, err := e.WarmReady(ctx); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				c, err := e.Create(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.Start(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if st, err := c.Wait(ctx); err != nil || st.Code != 0 {
+					b.Fatalf("wait: %+v %v", st, err)
+				}
+				b.StopTimer()
+				if err := c.Delete(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
 	}
 }

@@ -294,7 +294,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		}
 		undo = append(undo, func() { cg.Kill() })
 	} else {
-		proc, err = namespace.Create(ctx, &namespace.Config{
+		proc, err = e.createInit(ctx, &namespace.Config{
 			Spec:       spec,
 			StateDir:   dir,
 			Stdin:      cfg.Stdin,

@@ -13,6 +13,7 @@ import (
 	godigest "github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 
+	"github.com/skiffrt/skiff/namespace"
 	"github.com/skiffrt/skiff/netbridge"
 	"github.com/skiffrt/skiff/overlay"
 	"github.com/skiffrt/skiff/registry"
@@ -36,7 +37,8 @@ type Engine struct {
 	vols         *volumeStore   // <root>/volumes
 	netTable     string
 	netBridge    string
-	rootless     bool // in a user namespace (InitRootless): no cgroups, no bridges
+	rootless     bool            // in a user namespace (InitRootless): no cgroups, no bridges
+	warm         *namespace.Warm // WithWarmInit (warm.go)
 }
 
 type options struct {
@@ -46,6 +48,7 @@ type options struct {
 	cgroupParent string
 	netTable     string
 	netBridge    string
+	warm         bool
 }
 
 // Option configures an Engine.
@@ -109,7 +112,7 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("engine root %s: %w", root, err)
 	}
 	ctrs := containerStore{dir: filepath.Join(root, "containers")}
-	return &Engine{
+	e := &Engine{
 		ctrs:         ctrs,
 		vols:         &volumeStore{dir: filepath.Join(root, "volumes"), rootLock: filepath.Join(root, ".lock"), ctrs: ctrs, log: o.log},
 		net:          net,
@@ -122,7 +125,13 @@ func New(opts ...Option) (*Engine, error) {
 		insecure:     o.insecure,
 		cgroupParent: o.cgroupParent,
 		rootless:     rootless,
-	}, nil
+	}
+	if o.warm {
+		if e.warm, err = startWarm(); err != nil {
+			return nil, fmt.Errorf("engine root %s: warm init: %w", root, err)
+		}
+	}
+	return e, nil
 }
 
 // Root returns the engine's state root directory.

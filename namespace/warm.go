@@ -32,8 +32,16 @@ const modeWarm = "warm"
 //	cmd.Start (clone flags) ───────────────────►  Go runtime, package inits, Init()
 //	                                             blocks in recvmsg on fd 3
 //	Create(ctx, cfg) with the same flags:
-//	sendmsg stdio fds (SCM_RIGHTS) ────────────►  dup3 them onto fds 0-2
+//	open_tree(Root.Path, OPEN_TREE_CLONE)
+//	sendmsg stdio fds, rootfs mount fd, ───────►  dup3 the fds onto 0-2, move_mount
+//	  Root.Path (SCM_RIGHTS)                      the rootfs onto Root.Path
+//	         ◄──────────────────────────────────  {"type":"warm"} or {"type":"error"}
 //	then as Create: BeforeInit(pid), "go" ─────►  runs as a cold init from here
+//
+// The init's mount namespace is a copy of its creator's made when it was cloned, so
+// the container's rootfs, mounted later (an overlay), is not in it: a clone of the
+// rootfs mount goes with the stdio. Other sources of Spec.Mounts are taken from the
+// copy, as by a cold init: they must not be mounts made after the warm init started.
 //
 // The holder goroutine keeps the thread that forked the init (which carries its
 // Pdeathsig) until the init is ready or dead, so a warm init dies with the program
@@ -356,10 +364,14 @@ func (wi *warmInit) handoff(ctx context.Context, cfg *Config) (r warmReply) {
 	if err != nil {
 		return fail(err)
 	}
-	err = sendStdio(p.sync, files)
+	err = sendHandoff(p.sync, files, cfg.Spec.Root.Path)
 	closeFiles()
+	if err == nil {
+		err = awaitWarmAck(p.syncDec)
+	}
 	if err != nil {
-		// The init died while warm: nothing of cfg happened yet, a cold init runs it.
+		// The init died while warm, or cannot take the rootfs: nothing of cfg
+		// happened yet, a cold init runs it.
 		_ = os.Remove(fifo)
 		stdin.close()
 		wi.kill()
@@ -447,9 +459,18 @@ func (wi *warmInit) stdio(cfg *Config, stdin **stdinCopy) ([3]*os.File, func(), 
 	return files, closeAll, nil
 }
 
-// sendStdio sends one byte on the sync socket, a bit mask of the fds of files that
-// follow as SCM_RIGHTS.
-func sendStdio(sock *os.File, files [3]*os.File) error {
+// msgWarm is the warm init's answer to the handoff: it holds its stdio and rootfs.
+const msgWarm = "warm"
+
+// sendHandoff sends a warm init its stdio and rootfs: a 3-byte header (a bit mask of
+// the fds of files that follow as SCM_RIGHTS, then the length of rootfs, little
+// endian) carrying the fds and a clone of the rootfs mount (last), then rootfs.
+func sendHandoff(sock *os.File, files [3]*os.File, rootfs string) error {
+	mnt, err := unix.OpenTree(unix.AT_FDCWD, rootfs, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return &os.PathError{Op: "open_tree", Path: rootfs, Err: err}
+	}
+	defer unix.Close(mnt)
 	var mask byte
 	var fds []int
 	for i, f := range files {
@@ -458,17 +479,18 @@ func sendStdio(sock *os.File, files [3]*os.File) error {
 			fds = append(fds, int(f.Fd()))
 		}
 	}
-	var oob []byte
-	if len(fds) > 0 {
-		oob = unix.UnixRights(fds...)
+	fds = append(fds, mnt)
+	if len(rootfs) > 0xffff {
+		return fmt.Errorf("root.path too long")
 	}
+	msg := append([]byte{mask, byte(len(rootfs)), byte(len(rootfs) >> 8)}, rootfs...)
 	rc, err := sock.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
 	if err := rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendmsg(int(fd), []byte{mask}, oob, nil, 0)
+		serr = unix.Sendmsg(int(fd), msg, unix.UnixRights(fds...), nil, 0)
 		return serr != unix.EAGAIN
 	}); err != nil {
 		return err
@@ -479,6 +501,20 @@ func sendStdio(sock *os.File, files [3]*os.File) error {
 	return serr
 }
 
+// awaitWarmAck reads the warm init's answer to sendHandoff.
+func awaitWarmAck(dec *json.Decoder) error {
+	m, err := readMsg(dec)
+	switch {
+	case err != nil:
+		return err
+	case m.Type == msgError && m.Err != nil:
+		return m.Err.toError()
+	case m.Type != msgWarm:
+		return fmt.Errorf("%w: unexpected message %q from a warm init", ErrInit, m.Type)
+	}
+	return nil
+}
+
 // runWarm is a warm init's main: it waits for its stdio (or the end of its parent),
 // puts it on fds 0-2 and continues as a container init.
 func runWarm(sync *os.File) (int, error) {
@@ -487,12 +523,12 @@ func runWarm(sync *os.File) (int, error) {
 	if b, err := json.Marshal(&syncMsg{Type: msgGo, Spec: DefaultSpec("/", "true")}); err == nil {
 		_ = json.Unmarshal(b, new(syncMsg))
 	}
-	buf := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(3*4))
+	buf := make([]byte, 3)
+	oob := make([]byte, unix.CmsgSpace(4*4))
 	var n, oobn int
 	var err error
 	for {
-		n, oobn, _, _, err = unix.Recvmsg(initSyncFd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, _, _, err = unix.Recvmsg(initSyncFd, buf, oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_WAITALL)
 		if err != unix.EINTR {
 			break
 		}
@@ -500,19 +536,27 @@ func runWarm(sync *os.File) (int, error) {
 	if err == nil && n == 0 {
 		os.Exit(0) // closed unused: no error to report, nobody to report it to
 	}
-	if err != nil {
-		return 1, fmt.Errorf("warm init: receive stdio: %w", err)
+	if err != nil || n != len(buf) {
+		return 1, fmt.Errorf("warm init: receive stdio: %d bytes, %v", n, err)
 	}
-	var fds []int
-	if oobn > 0 {
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) != 1 {
-			return 1, fmt.Errorf("warm init: receive stdio: no fds in message (%v)", err)
-		}
-		if fds, err = unix.ParseUnixRights(&msgs[0]); err != nil {
-			return 1, fmt.Errorf("warm init: receive stdio: %w", err)
-		}
+	rootfs := make([]byte, int(buf[1])|int(buf[2])<<8)
+	if _, err := io.ReadFull(sync, rootfs); err != nil {
+		return 1, fmt.Errorf("warm init: receive rootfs: %w", err)
 	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return 1, fmt.Errorf("warm init: receive stdio: no fds in message (%v)", err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) == 0 {
+		return 1, fmt.Errorf("warm init: receive stdio: %v", err)
+	}
+	mnt := fds[len(fds)-1]
+	fds = fds[:len(fds)-1]
+	if err := unix.MoveMount(mnt, "", unix.AT_FDCWD, string(rootfs), unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return 1, fmt.Errorf("warm init: %w", &os.PathError{Op: "move_mount", Path: string(rootfs), Err: err})
+	}
+	_ = unix.Close(mnt)
 	for i := range 3 {
 		if buf[0]&(1<<i) == 0 {
 			continue
@@ -525,6 +569,9 @@ func runWarm(sync *os.File) (int, error) {
 		}
 		_ = unix.Close(fds[0])
 		fds = fds[1:]
+	}
+	if err := writeMsg(sync, &syncMsg{Type: msgWarm}); err != nil {
+		return 1, err
 	}
 	return runInit(sync)
 }
