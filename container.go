@@ -115,6 +115,9 @@ type ContainerConfig struct {
 	// end after the stop signal before it kills it (docker run --stop-timeout); a
 	// negative value waits without limit. Nil: DefaultStopTimeout.
 	StopTimeout *time.Duration `json:",omitempty"`
+	// Links are legacy links to running containers of its network (docker run
+	// --link); see Link.
+	Links []Link `json:",omitempty"`
 	// Detach runs the container under a monitor process, so that it outlives the
 	// creating program; its output goes to its log (Container.Logs) and Stdin,
 	// Stdout and Stderr are ignored (docker run -d). With OpenStdin or Tty its streams
@@ -203,6 +206,14 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if name == "" {
 		name = id[:12]
 	}
+	links, err := e.resolveLinks(ctx, cfg, name, networkMode(cfg.Network))
+	if err != nil {
+		return nil, err
+	}
+	if len(links.links) > 0 {
+		cfg.Links = links.links
+		cfg.Env = append(links.env, cfg.Env...) // the container's own win
+	}
 	unlock, err := e.lockRoot()
 	if err != nil {
 		return nil, err
@@ -262,7 +273,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if cfg.OpenStdin && cfg.Detach {
 		spec.Annotations[annotationOpenStdin] = "true"
 	}
-	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, name: name, host: hostname, aliases: cfg.Aliases, ports: cfg.Ports}
+	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, name: name, host: hostname, aliases: cfg.Aliases, ports: cfg.Ports, links: links.net}
 	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}

@@ -97,6 +97,7 @@ type netPlan struct {
 	host    string // hostname
 	aliases []string
 	ports   []netbridge.PortMapping
+	links   []netbridge.Link // legacy links of its first network (eth0)
 	// publish has attach take the ports (a new run of a stopped container: a conflict
 	// fails it before its state changes); else Start takes them (publishPorts).
 	publish bool
@@ -193,13 +194,14 @@ func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 		ports = p.ports
 	}
 	var ip netip.Addr // the address its eth0 asked for last time (SetIP)
+	links := p.links
 	for _, x := range p.extra {
 		if x.IfName == "eth0" {
-			ip = x.RequestedIP
+			ip, links = x.RequestedIP, x.Links // links as RemoveLink left them
 		}
 	}
 	_, err := e.net.Attach(ctx, p.mode, p.id, netns, netbridge.AttachOptions{
-		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: ports, IP: ip,
+		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: ports, IP: ip, Links: links,
 	})
 	if err != nil {
 		return err
