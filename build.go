@@ -31,7 +31,8 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*registry.Image,
 	if err != nil {
 		return nil, err
 	}
-	return b.Build(ctx, opts)
+	img, err := b.Build(ctx, opts)
+	return img, e.failed(ctx, err)
 }
 
 // builder returns a Builder on the engine's stores.

@@ -59,7 +59,7 @@ func (c *Container) Commit(ctx context.Context, opts CommitOptions) (*registry.I
 		Author:  opts.Author,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("commit container %s: %w", shortID(st.ID), err)
+		return nil, e.failed(ctx, fmt.Errorf("commit container %s: %w", shortID(st.ID), err))
 	}
 	return img, nil
 }

@@ -27,8 +27,9 @@ func TestImportDirection(t *testing.T) {
 		// Compose apps over the engine: compose-go stays out of the root package.
 		"compose": {"netbridge"}, // and the root package
 	}
-	// The tree's shared helpers: one error-class package, one atomic write, one lock.
-	shared := []string{"errdefs", "internal/atomicfile", "internal/lockfile", "internal/dirwatch"}
+	// The tree's shared helpers: one error-class package (and the marking of
+	// exhausted-host errors), one atomic write, one lock.
+	shared := []string{"errdefs", "internal/exhausted", "internal/atomicfile", "internal/lockfile", "internal/dirwatch"}
 	for dir, may := range allowed {
 		if dir != "errdefs" && dir != "dockerfile" {
 			may = append(slices.Clone(may), shared...)

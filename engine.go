@@ -157,12 +157,13 @@ func (e *Engine) Pull(ctx context.Context, ref string, opts ...registry.Option) 
 		return e.layers.Unpack(ctx, chain, l.DiffID, tar)
 	}
 	all := append([]registry.Option{registry.WithInsecure(e.insecure...), registry.WithUnpack(unpack)}, opts...)
+	had := e.layerSet() // a failed pull removes the layers it unpacked
 	img, err := e.images.Pull(ctx, ref, all...)
 	if err != nil {
-		return nil, err
+		return nil, e.failedPull(ctx, err, had)
 	}
 	if err := e.unpack(ctx, img); err != nil {
-		return nil, err
+		return nil, e.failed(ctx, err)
 	}
 	e.emit(EventImage, "pull", ref, map[string]string{"name": ref})
 	return img, nil

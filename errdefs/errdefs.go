@@ -37,6 +37,9 @@ var (
 	ErrNotImplemented = errors.New("not implemented")
 	// ErrDataLoss: stored data is corrupt (a digest does not match).
 	ErrDataLoss = errors.New("data loss")
+	// ErrResourceExhausted: the host ran out of something the operation needs (space
+	// on a file system, file descriptors); the same call succeeds once it is freed.
+	ErrResourceExhausted = errors.New("resource exhausted")
 )
 
 // New returns a sentinel error with text msg that belongs to class: errors.Is(err,
@@ -53,7 +56,8 @@ func (e *classed) Unwrap() error { return e.class }
 
 // HTTPStatus maps an error to the HTTP status the Docker Engine API gives it: 404 for
 // not found, 409 conflict, 400 invalid argument, 401, 403, 501, 503, and 500 for
-// anything else (a nil error is 200).
+// anything else, resource exhaustion included, as Docker answers a full disk (a nil
+// error is 200).
 func HTTPStatus(err error) int {
 	switch {
 	case err == nil:

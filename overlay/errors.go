@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"github.com/skiffrt/skiff/errdefs"
+	"github.com/skiffrt/skiff/internal/exhausted"
 )
 
 var (
@@ -18,4 +19,11 @@ var (
 	ErrInvalidDigest = errdefs.New(errdefs.ErrInvalidArgument, "invalid digest")
 	// ErrUnsupportedEntry means a tar entry has a type Unpack cannot create.
 	ErrUnsupportedEntry = errdefs.New(errdefs.ErrInvalidArgument, "unsupported tar entry")
+	// ErrNoSpace means Unpack found the store's file system full; the message names
+	// the directory the layer was unpacked into and the entry. No layer and no temp
+	// dir is left.
+	ErrNoSpace = exhausted.ErrNoSpace
+	// ErrTooManyFiles means Unpack ran out of file descriptors; the message names
+	// what it could not open.
+	ErrTooManyFiles = exhausted.ErrTooManyFiles
 )

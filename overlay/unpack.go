@@ -16,6 +16,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/internal/exhausted"
 )
 
 // readBufSize is the size of the buffer between the caller's stream and the
@@ -57,7 +59,7 @@ func (s *Store) Unpack(ctx context.Context, chainID, diffID digest.Digest, r io.
 	start := time.Now()
 	n, err := s.unpackLocked(ctx, hex, diffID, r)
 	if err != nil {
-		return fmt.Errorf("unpack layer %s: %w", chainID, err)
+		return fmt.Errorf("unpack layer %s: %w", chainID, exhausted.Mark(err))
 	}
 	slog.Debug("overlay: unpacked layer", "chainID", chainID, "diffID", diffID, "bytes", n, "took", time.Since(start))
 	return nil
@@ -66,7 +68,7 @@ func (s *Store) Unpack(ctx context.Context, chainID, diffID digest.Digest, r io.
 func (s *Store) unpackLocked(ctx context.Context, hex string, diffID digest.Digest, r io.Reader) (n int64, err error) {
 	tmp, err := os.MkdirTemp(s.root, tmpPfx+hex+"-")
 	if err != nil {
-		return 0, err
+		return 0, err // a *PathError naming the pattern in s.root
 	}
 	link := filepath.Join(s.root, linksDir, shortName(hex))
 	linkMade := false
@@ -92,7 +94,8 @@ func (s *Store) unpackLocked(ctx context.Context, hex string, diffID digest.Dige
 	defer hr.close()
 	br := bufio.NewReaderSize(hr, readBufSize)
 	if err := extractWith(ctx, diff, br, s.userXattr); err != nil {
-		return hr.n, err
+		// The entry's name is relative to the layer: say where the layer was going.
+		return hr.n, fmt.Errorf("extract into %s: %w", diff, err)
 	}
 	// Read to EOF: the hash covers the tar's trailing zero blocks and record
 	// padding too.

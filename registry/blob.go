@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/skiffrt/skiff/internal/exhausted"
 	"github.com/skiffrt/skiff/internal/lockfile"
 )
 
@@ -74,7 +75,7 @@ func (t *txn) put(ctx context.Context, r io.Reader, want digest.Digest, size int
 	final := t.s.blobPath(want)
 	f, err := os.CreateTemp(t.s.blobDir(), tmpPrefix+want.Encoded()+"-")
 	if err != nil {
-		return fmt.Errorf("blob %s: %w", want, err)
+		return fmt.Errorf("blob %s: %w", want, exhausted.Mark(err))
 	}
 	tmp := f.Name()
 	defer func() {
@@ -89,14 +90,25 @@ func (t *txn) put(ctx context.Context, r io.Reader, want digest.Digest, size int
 		return fmt.Errorf("blob %s: lock %s: %w", want, tmp, err)
 	}
 	h := sha256.New()
-	w := io.Writer(io.MultiWriter(f, h))
+	// A failed write is the store's (a full disk: the temp's path and ENOSPC) or the
+	// progress writer's (an unpacker that gave up), never a short download.
+	fw := &writeErr{w: f}
+	w := io.Writer(io.MultiWriter(fw, h))
+	var pw *writeErr
 	if progress != nil {
-		w = io.MultiWriter(f, h, progress)
+		pw = &writeErr{w: progress}
+		w = io.MultiWriter(fw, h, pw)
 	}
 	buf := make([]byte, 1<<20)
 	n, rerr := io.CopyBuffer(w, &ctxReader{ctx: ctx, r: r}, buf)
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("blob %s: %w", want, cerr)
+	}
+	if fw.err != nil {
+		return fmt.Errorf("blob %s: %w", want, exhausted.Mark(fw.err))
+	}
+	if pw != nil && pw.err != nil {
+		return pw.err
 	}
 	got := digest.NewDigestFromEncoded(digest.SHA256, hex.EncodeToString(h.Sum(nil)))
 	if rerr != nil {
@@ -120,7 +132,7 @@ func (t *txn) put(ctx context.Context, r io.Reader, want digest.Digest, size int
 		return fmt.Errorf("blob %s: %w", want, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("blob %s: fsync: %w", want, err)
+		return fmt.Errorf("blob %s: fsync %s: %w", want, tmp, exhausted.Mark(err))
 	}
 	t.mu.Lock()
 	t.staged = append(t.staged, staged{tmp: tmp, final: final, f: f})
@@ -156,11 +168,11 @@ func (t *txn) commit() error {
 			for _, rest := range t.staged[i:] {
 				os.Remove(rest.tmp)
 			}
-			return err
+			return exhausted.Mark(err)
 		}
 	}
 	if err := syncDir(t.s.blobDir()); err != nil {
-		return err
+		return fmt.Errorf("fsync %s: %w", t.s.blobDir(), exhausted.Mark(err))
 	}
 	return nil
 }
@@ -177,6 +189,21 @@ func (t *txn) abort() {
 		st.f.Close()
 	}
 	t.staged = nil
+}
+
+// writeErr remembers the first error of its writer, so that a copy that failed can tell
+// a failed write from a failed read.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (e *writeErr) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // ctxReader stops a copy when ctx is done.

@@ -22,10 +22,11 @@ func TestNoSkiffImports(t *testing.T) {
 }
 
 // sharedHelper reports the tree's shared leaf helpers every package may use: the
-// error classes, the atomic write and the lock helper.
+// error classes (and the marking of exhausted-host errors), the atomic write and the
+// lock helper.
 func sharedHelper(p string) bool {
 	switch strings.TrimPrefix(p, "github.com/skiffrt/skiff/") {
-	case "errdefs", "internal/atomicfile", "internal/lockfile":
+	case "errdefs", "internal/exhausted", "internal/atomicfile", "internal/lockfile":
 		return true
 	}
 	return false

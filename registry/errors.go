@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/skiffrt/skiff/errdefs"
+	"github.com/skiffrt/skiff/internal/exhausted"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -41,6 +42,12 @@ var (
 	// ErrCorruptStore: the on-disk layout is damaged (unparsable index.json, missing
 	// blob referenced by the index, ...).
 	ErrCorruptStore = errdefs.New(errdefs.ErrDataLoss, "corrupt image store")
+	// ErrNoSpace: a blob or index.json write found the store's file system full; the
+	// message names the file. The store is left as it was (Pull, Write).
+	ErrNoSpace = exhausted.ErrNoSpace
+	// ErrTooManyFiles: the process ran out of file descriptors; the message names the
+	// file it could not open. The store is left as it was.
+	ErrTooManyFiles = exhausted.ErrTooManyFiles
 )
 
 // DigestError reports a blob whose content did not match its descriptor: the reference

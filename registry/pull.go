@@ -15,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/skiffrt/skiff/internal/exhausted"
 )
 
 // Pull fetches the image ref (a tag or digest reference; short names resolve on docker.io)
@@ -141,6 +143,7 @@ func classify(op, ref, reg string, err error) error {
 	if err == nil {
 		return nil
 	}
+	err = exhausted.Mark(err)
 	prefix := "registry: " + op + " " + ref
 	var terr *transport.Error
 	if errors.As(err, &terr) {

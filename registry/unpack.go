@@ -62,5 +62,5 @@ type unpackError struct {
 	err    error
 }
 
-func (e *unpackError) Error() string { return fmt.Sprintf("unpack layer %s: %v", e.digest, e.err) }
+func (e *unpackError) Error() string { return fmt.Sprintf("layer %s: %v", e.digest, e.err) }
 func (e *unpackError) Unwrap() error { return e.err }

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/skiffrt/skiff/internal/exhausted"
 )
 
 // Write stores img in the store under the name ref (normalized; it replaces an earlier image
@@ -26,7 +28,7 @@ func (s *Store) Write(ctx context.Context, ref string, img v1.Image) (*Image, er
 	norm := normalized(r)
 	im, err := s.ingest(ctx, norm, img, makeOptions(nil))
 	if err != nil {
-		return nil, fmt.Errorf("registry: write %s: %w", norm, err)
+		return nil, fmt.Errorf("registry: write %s: %w", norm, exhausted.Mark(err))
 	}
 	return im, nil
 }
@@ -241,8 +243,10 @@ func (s *Store) copyLayer(ctx context.Context, t *txn, img v1.Image, l v1.Descri
 	uerr := <-done
 	// A failed download is the cause whatever the unpacker then saw (a cut stream looks
 	// to it like a truncated tar): report it, so that the caller retries the blob. The
-	// unpacker's own error only counts when the bytes all arrived.
-	if err != nil {
+	// unpacker's own error counts when the bytes all arrived, or when it is what
+	// stopped the download (the unpacker gave up first, e.g. on a full disk).
+	var ue *unpackError
+	if err != nil && !(uerr != nil && errors.As(err, &ue)) {
 		return err
 	}
 	return uerr
