@@ -28,6 +28,7 @@ type containerFlags struct {
 	readOnly, interactive, tty, init, privileged               bool
 	health                                                     dockeropts.HealthFlags
 	stopSignal                                                 string
+	links                                                      []string
 	stopTimeout                                                int
 	changed                                                    func(name string) bool // a flag given, not defaulted
 }
@@ -70,6 +71,7 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.health.StartInterval, "health-start-interval", 0, "time between running the check during the start period (ms|s|m|h) (default 0s)")
 	fl.IntVar(&f.health.Retries, "health-retries", 0, "consecutive failures needed to report unhealthy")
 	fl.BoolVar(&f.health.None, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
+	fl.StringArrayVar(&f.links, "link", nil, "add link to another container (name[:alias])")
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "timeout (in seconds) to stop a container (default 10; -1: no limit)")
 	fl.Bool("help", false, "help for "+cmd.Name())
@@ -106,6 +108,13 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 		cfg.Entrypoint = []string{f.entrypoint}
 	}
 	cfg.StopSignal = f.stopSignal
+	for _, l := range f.links {
+		link, err := skiff.ParseLink(l)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Links = append(cfg.Links, link)
+	}
 	if f.changed != nil && f.changed("stop-timeout") {
 		d := time.Duration(f.stopTimeout) * time.Second
 		cfg.StopTimeout = &d
