@@ -93,7 +93,7 @@ func runInit(sync *os.File) (int, error) {
 	if err := joinNamespaces(s); err != nil {
 		return 1, err
 	}
-	if err := setupRootfs(s); err != nil {
+	if err := setupRootfs(s, !m.Chroot); err != nil {
 		return 1, err
 	}
 	if s.Process.Terminal {

@@ -12,11 +12,10 @@ import (
 )
 
 // setupRootfs builds the container's filesystem view in init's mount namespace (new
-// or joined) and pivots into it. Without a mount namespace of its own it builds it in
-// the creator's, below a private bind mount of the rootfs (see UnmountRootfs), and
-// chroots into it, as runc does.
-func setupRootfs(s *specs.Spec) error {
-	ownNS := hasMountNamespace(s)
+// or joined) and pivots into it. Without a mount namespace of its own (ownNS false:
+// init was cloned without CLONE_NEWNS) it builds it in the creator's, below a private
+// bind mount of the rootfs (see UnmountRootfs), and chroots into it, as runc does.
+func setupRootfs(s *specs.Spec, ownNS bool) error {
 	prop := uintptr(unix.MS_REC | unix.MS_PRIVATE)
 	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
 		f, ok := propFlags[s.Linux.RootfsPropagation]

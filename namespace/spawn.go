@@ -205,7 +205,7 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 			return fail(fmt.Errorf("before init (pid %d): %w", p.Pid, err))
 		}
 	}
-	if err := writeMsg(parentSock, &syncMsg{Type: msgGo, Spec: cfg.Spec, Fifo: fifo}); err != nil {
+	if err := writeMsg(parentSock, &syncMsg{Type: msgGo, Spec: cfg.Spec, Fifo: fifo, Chroot: flags&unix.CLONE_NEWNS == 0}); err != nil {
 		return fail(fmt.Errorf("send spec to init (pid %d): %w", p.Pid, err))
 	}
 	r, err := p.awaitMsg(ctx)

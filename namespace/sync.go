@@ -22,8 +22,12 @@ type syncMsg struct {
 	Type string      `json:"type"`
 	Spec *specs.Spec `json:"spec,omitempty"`
 	// Fifo is the host path of the exec fifo; init opens it before pivot_root.
-	Fifo string      `json:"fifo,omitempty"`
-	Err  *childError `json:"err,omitempty"`
+	Fifo string `json:"fifo,omitempty"`
+	// Chroot says init has no mount namespace of its own (cloned without
+	// CLONE_NEWNS): it must chroot, never pivot_root, in its creator's. Sent apart
+	// from Spec, whose empty Linux.Namespaces list does not survive JSON.
+	Chroot bool        `json:"chroot,omitempty"`
+	Err    *childError `json:"err,omitempty"`
 }
 
 func writeMsg(w io.Writer, m *syncMsg) error {

@@ -165,7 +165,7 @@ func (g *globalFlags) create(ctx context.Context, id string, o *createOptions, f
 		_ = os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	c.Pid = p.Pid
+	c.Pid, c.RootfsMount = p.Pid, p.RootfsMount
 	if c.StartTime, _, err = procStat(p.Pid); err != nil {
 		return fail(err)
 	}

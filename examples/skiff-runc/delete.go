@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrt/skiff/internal/lockfile"
+	"github.com/skiffrt/skiff/namespace"
 )
 
 func newDeleteCommand(g *globalFlags) *cobra.Command {
@@ -75,6 +76,9 @@ func (g *globalFlags) deleteContainer(ctx context.Context, id string, force bool
 		if err := runHooks(ctx, "poststop", c.Spec.Hooks.Poststop, s); err != nil {
 			slog.Warn("poststop hook failed", "id", id, "err", err)
 		}
+	}
+	if err := namespace.UnmountRootfs(c.Rootfs, c.RootfsMount); err != nil {
+		return err
 	}
 	if cg != nil {
 		if err := cg.Delete(); err != nil {

@@ -39,9 +39,9 @@ func loadBundle(bundle string) (*specs.Spec, string, error) {
 	if !filepath.IsAbs(s.Root.Path) {
 		s.Root.Path = filepath.Join(abs, s.Root.Path)
 	}
-	// No linux.namespaces means none: the container shares the runtime's (but
-	// for the mount namespace, which the rootfs needs); the namespace package reads
-	// a nil list as its defaults instead.
+	// No linux.namespaces means none: the container shares the runtime's (without
+	// a mount namespace it is chrooted into its rootfs in the runtime's, as with
+	// runc); the namespace package reads a nil list as its defaults instead.
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
 	}
@@ -68,8 +68,9 @@ func loadBundle(bundle string) (*specs.Spec, string, error) {
 }
 
 // cgroupPath returns the cgroup of the spec: linux.cgroupsPath made absolute, or
-// /<id> when it is empty (as runc; no parent is left behind by delete). A systemd
-// "slice:prefix:name" path is refused.
+// /<id> when it is empty (as runc; no parent is left behind by delete). A path in
+// systemd's "slice:prefix:name" form is one directory name, as runc's cgroupfs driver
+// takes it: containerd's CRI writes one for any pod whose cgroup parent ends in .slice.
 func cgroupPath(s *specs.Spec, id string) (string, error) {
 	p := ""
 	if s.Linux != nil {
@@ -77,9 +78,6 @@ func cgroupPath(s *specs.Spec, id string) (string, error) {
 	}
 	if p == "" {
 		return "/" + id, nil
-	}
-	if strings.Contains(p, ":") {
-		return "", fmt.Errorf("linux.cgroupsPath %q is a systemd path: the systemd cgroup driver is not supported", p)
 	}
 	return filepath.Clean("/" + p), nil
 }

@@ -46,6 +46,9 @@ type container struct {
 	Cgroup    string    `json:"cgroupPath"`
 	// Spec is the bundle's config.json as created (root.path made absolute).
 	Spec *specs.Spec `json:"spec"`
+	// RootfsMount is the id of the bind mount of the rootfs that a container without
+	// a mount namespace left in the creator's (namespace.UnmountRootfs); 0 if none.
+	RootfsMount uint64 `json:"rootfsMount,omitempty"`
 
 	dir string
 }
