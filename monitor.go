@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -140,17 +141,13 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 
 // runMonitor is the monitor process's main; it returns the process's exit code.
 func runMonitor() int {
-	if os.Getenv(monitorEnv) == "restart" {
+	switch os.Getenv(monitorEnv) {
+	case "restart":
 		return restartByPolicy() // restart.go
+	case monitorWaitMode:
+		return runMonitorWait()
 	}
-	// Catch (not ignore: an ignored disposition would be inherited by the container
-	// through execve) the signals a terminal or a process group might send.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGTERM)
-	go func() {
-		for range sigs {
-		}
-	}()
+	catchSignals()
 	debug.SetGCPercent(20) // a long-lived, mostly idle process: stay small
 	sock := os.NewFile(3, "monitor")
 	enc, dec := json.NewEncoder(sock), json.NewDecoder(sock)
@@ -220,6 +217,7 @@ func runMonitor() int {
 	}
 	var copiers sync.WaitGroup
 	var pipes []*os.File
+	var outs []*os.File // read ends of the stdout and stderr pipes
 	var stdinR *os.File
 	if !tty && openStdin {
 		r, w, err := os.Pipe()
@@ -236,14 +234,12 @@ func runMonitor() int {
 			if err != nil {
 				return report(err)
 			}
-			pipes = append(pipes, w)
+			pipes, outs = append(pipes, w), append(outs, r)
 			if stream == "stdout" {
 				cfg.Stdout = w
 			} else {
 				cfg.Stderr = w
 			}
-			copiers.Add(1)
-			go func() { defer copiers.Done(); copyOut(stream, r) }()
 		}
 	}
 	proc, err := namespace.Create(context.Background(), cfg)
@@ -255,6 +251,19 @@ func runMonitor() int {
 	}
 	if err != nil {
 		return report(err)
+	}
+	if srv == nil && !tty {
+		// Nothing but the pipes, the log and the wait is left to do: a fresh image of
+		// the program does it, without the setup's heap, threads and type caches.
+		enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
+		sock.Close()
+		sock = nil
+		_ = reexecWaiter(req, proc.Pid, logf, outs) // returns only if the exec failed
+	}
+	for i, r := range outs {
+		stream := []string{"stdout", "stderr"}[i]
+		copiers.Add(1)
+		go func() { defer copiers.Done(); copyOut(stream, r) }()
 	}
 	if con := proc.Console(); con != nil {
 		copiers.Add(1)
@@ -269,17 +278,28 @@ func runMonitor() int {
 	if srv != nil {
 		go srv.serve()
 	}
-	enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
-	sock.Close()
+	if sock != nil {
+		enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
+		sock.Close()
+	}
+	return monitorContainer(req, proc.Wait, logf, &copiers, srv, true)
+}
+
+// monitorContainer is the monitor's life while its container runs: health checks,
+// the wait for the init's exit, the exit recorded, then --rm or the restart policy.
+// It returns the monitor's exit code.
+//
+// freeHeap: the setup left garbage in this image, which shrink gives back.
+func monitorContainer(req monitorRequest, wait func() (namespace.ExitStatus, error), logf *os.File, copiers *sync.WaitGroup, srv *attachServer, freeHeap bool) int {
 	ctrs := containerStore{dir: filepath.Join(req.Root, "containers")}
 	stopHealth := startHealthchecks(req, ctrs) // health.go
 	// Pages the creating process still maps are not reclaimed: shrink once it has
 	// had time to exit, and once more later.
 	for _, d := range []time.Duration{time.Second, 10 * time.Second} {
-		time.AfterFunc(d, shrink)
+		time.AfterFunc(d, func() { shrink(freeHeap) })
 	}
 
-	ws, waitErr := proc.Wait()
+	ws, waitErr := wait()
 	stopHealth()
 	// Output still in the pipes is logged; a process that escaped with a copy of
 	// them does not keep the monitor alive for long.
@@ -361,15 +381,31 @@ func removeAfterExit(req monitorRequest, ctrs containerStore, st *State) {
 }
 
 // isMonitor reports whether this process is a container monitor.
-func isMonitor() bool { m := os.Getenv(monitorEnv); return m == "1" || m == "restart" }
+func isMonitor() bool {
+	m := os.Getenv(monitorEnv)
+	return m == "1" || m == "restart" || m == monitorWaitMode
+}
+
+// catchSignals catches (not ignores: an ignored disposition would be inherited by the
+// container through execve) the signals a terminal or a process group might send.
+func catchSignals() {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE, syscall.SIGTERM)
+	go func() {
+		for range sigs {
+		}
+	}()
+}
 
 var _ io.Writer = (*logWriter)(nil)
 
 // shrink gives back what the monitor no longer needs once its container runs: the heap
 // freed after setup, and the pages of the program's own file (the monitor is the whole
 // embedding binary; it only copies output and waits from now on, touching few of them).
-func shrink() {
-	debug.FreeOSMemory()
+func shrink(freeHeap bool) {
+	if freeHeap {
+		debug.FreeOSMemory()
+	}
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return
@@ -394,4 +430,109 @@ func shrink() {
 		}
 		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
 	}
+}
+
+// The monitor of a container without a terminal or an open stdin re-executes itself
+// once the container is created (keeping its pid, so the init stays its child): the
+// waiting monitor gets the request, the init's pid and the fds of the log and of the
+// output pipes in its environment, and holds only what waiting needs.
+const (
+	monitorWaitMode = "wait"               // monitorEnv of the waiting monitor
+	monitorReqEnv   = "_SKIFF_MONITOR_REQ" // the monitorRequest, JSON
+	monitorPidEnv   = "_SKIFF_MONITOR_PID" // the container init's pid
+	monitorFdsEnv   = "_SKIFF_MONITOR_FDS" // fds of the log, the stdout and the stderr pipes
+)
+
+// reexecWaiter execve's this program as the waiting monitor of the init pid. It
+// returns only on failure; the caller then goes on waiting itself.
+func reexecWaiter(req monitorRequest, pid int, logf *os.File, outs []*os.File) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	var nums []string
+	for _, f := range append([]*os.File{logf}, outs...) {
+		// Through SyscallConn, not Fd: Fd would make a pipe blocking, and the waiting
+		// monitor would spend a thread per blocked read.
+		rc, err := f.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var ferr error
+		if err := rc.Control(func(fd uintptr) {
+			nums = append(nums, strconv.Itoa(int(fd)))
+			_, ferr = unix.FcntlInt(fd, unix.F_SETFD, 0) // inherited by the new image
+		}); err != nil {
+			return err
+		}
+		if ferr != nil {
+			return ferr
+		}
+	}
+	env := []string{monitorEnv + "=" + monitorWaitMode, monitorReqEnv + "=" + string(b),
+		monitorPidEnv + "=" + strconv.Itoa(pid), monitorFdsEnv + "=" + strings.Join(nums, ","),
+		"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
+	return syscall.Exec("/proc/self/exe", os.Args, env)
+}
+
+// runMonitorWait is the waiting monitor's main (see reexecWaiter).
+func runMonitorWait() int {
+	catchSignals()
+	// Each GC cycle leaves runtime metadata behind (mark bits, work buffers: half a MB
+	// for this program) and re-reads pages of the binary; an idle waiting monitor
+	// allocates nearly nothing. So no collection until the heap grew by 2 MB (a
+	// container that logs a lot makes garbage, a line at a time).
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + 2<<20)
+	var req monitorRequest
+	if err := json.Unmarshal([]byte(os.Getenv(monitorReqEnv)), &req); err != nil {
+		return 1
+	}
+	pid, err := strconv.Atoi(os.Getenv(monitorPidEnv))
+	fds := strings.Split(os.Getenv(monitorFdsEnv), ",")
+	if err != nil || len(fds) != 3 {
+		return 1
+	}
+	var files []*os.File
+	for i, name := range []string{logFileName, "stdout", "stderr"} {
+		fd, err := strconv.Atoi(fds[i])
+		if err != nil {
+			return 1
+		}
+		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+		files = append(files, os.NewFile(uintptr(fd), name))
+	}
+	for _, k := range []string{monitorEnv, monitorReqEnv, monitorPidEnv, monitorFdsEnv} {
+		os.Unsetenv(k)
+	}
+	lw := &logWriter{f: files[0]}
+	var copiers sync.WaitGroup
+	for i, stream := range []string{"stdout", "stderr"} {
+		copiers.Add(1)
+		go func() { defer copiers.Done(); lw.copyFrom(stream, files[i+1]); files[i+1].Close() }()
+	}
+	stateDir := filepath.Join(req.Root, "containers", req.ID)
+	wait := func() (namespace.ExitStatus, error) { return waitChild(pid, stateDir) }
+	return monitorContainer(req, wait, files[0], &copiers, nil, false)
+}
+
+// waitChild waits for the child pid, a container's init, as namespace.Process.Wait
+// does for the process that created it.
+func waitChild(pid int, stateDir string) (namespace.ExitStatus, error) {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return namespace.ExitStatus{}, err
+	}
+	ps, err := p.Wait()
+	_ = os.Remove(filepath.Join(stateDir, namespace.FifoName))
+	if err != nil {
+		return namespace.ExitStatus{}, fmt.Errorf("wait for pid %d: %w", pid, err)
+	}
+	ws, _ := ps.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return namespace.ExitStatus{Code: 128 + int(ws.Signal()), Signal: ws.Signal()}, nil
+	}
+	return namespace.ExitStatus{Code: ws.ExitStatus()}, nil
 }
