@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/examples/internal/dockeropts"
+	"github.com/skiffrt/skiff/netbridge"
 	"github.com/skiffrt/skiff/registry"
 )
 
@@ -71,6 +74,7 @@ type hostConfig struct {
 	ConsoleSize   [2]uint
 	SecurityOpt   []string
 	RestartPolicy dockeropts.RestartPolicy
+	Links         []string // "container:alias" (or Docker's "/db:/web/alias")
 
 	all hostConfigFields // every field the client sent (inspect.go)
 }
@@ -108,6 +112,7 @@ func (d *daemon) containerRoutes(h func(string, apiFunc)) {
 	h("GET /containers/json", d.containerList)
 	h("GET /containers/{id}/json", d.containerInspect)
 	h("DELETE /containers/{id}", d.containerDelete)
+	h("DELETE /containers/{id}/{link}", d.containerLinkDelete)
 	h("POST /containers/{id}/start", d.containerStart)
 	h("POST /containers/{id}/wait", d.containerWait)
 	h("POST /containers/{id}/stop", d.containerStop)
@@ -139,6 +144,17 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 		cfg.Init = *hc.Init
 	}
 	cfg.StopSignal = req.StopSignal
+	for _, l := range hc.Links {
+		name, alias, _ := strings.Cut(l, ":")
+		if alias != "" {
+			alias = path.Base(alias) // "/web/db" as docker inspect shows a link
+		}
+		link, err := skiff.ParseLink(strings.TrimPrefix(name, "/") + ":" + cmp.Or(alias, strings.TrimPrefix(name, "/")))
+		if err != nil {
+			return cfg, errorf(http.StatusBadRequest, "%v", err)
+		}
+		cfg.Links = append(cfg.Links, link)
+	}
 	if req.StopTimeout != nil {
 		d := time.Duration(*req.StopTimeout) * time.Second // negative: no limit, as Docker
 		cfg.StopTimeout = &d
@@ -536,6 +552,9 @@ func (d *daemon) containerDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if boolQuery(r, "link") {
+		return errorf(http.StatusConflict, "Conflict, cannot remove the default link name of the container")
+	}
 	var opts []skiff.DeleteOption
 	if boolQuery(r, "force") {
 		opts = append(opts, skiff.WithForce())
@@ -544,6 +563,28 @@ func (d *daemon) containerDelete(w http.ResponseWriter, r *http.Request) error {
 		var se *skiff.StateError
 		if errors.As(err, &se) {
 			return errorf(http.StatusConflict, "cannot remove container %q: container is %s: stop the container before removing or force remove", ref, se.From)
+		}
+		return containerError(ref, err)
+	}
+	return noContent(w)
+}
+
+// containerLinkDelete removes a legacy link: DELETE /containers/web/db?link=1 (docker
+// rm --link /web/db) removes the link alias db of container web. Without link=1 the
+// path names no container, as for Docker.
+func (d *daemon) containerLinkDelete(w http.ResponseWriter, r *http.Request) error {
+	ref, alias := r.PathValue("id"), r.PathValue("link")
+	if !boolQuery(r, "link") {
+		return errorf(http.StatusNotFound, "No such container: %s/%s", ref, alias)
+	}
+	ctx := context.WithoutCancel(r.Context())
+	c, err := d.container(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := c.RemoveLink(ctx, alias); err != nil {
+		if errors.Is(err, netbridge.ErrLinkNotFound) {
+			return errorf(http.StatusNotFound, "No such link: /%s/%s", ref, alias)
 		}
 		return containerError(ref, err)
 	}

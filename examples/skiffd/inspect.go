@@ -80,7 +80,18 @@ func inspectHostConfig(c *skiff.Container, st skiff.State, hc hostConfig) map[st
 	})
 	var links []string
 	if json.Unmarshal(hc.all["Links"], &links) == nil && len(links) > 0 {
-		out["Links"] = legacyLinks(links, st.Name)
+		// Those the container still has (docker rm --link removes one).
+		kept := make([]string, 0, len(links))
+		for _, l := range legacyLinks(links, st.Name) {
+			alias := l[strings.LastIndexByte(l, '/')+1:]
+			if slices.ContainsFunc(cfg.Links, func(cl skiff.Link) bool { return cl.Alias == alias }) {
+				kept = append(kept, l)
+			}
+		}
+		out["Links"] = nil
+		if len(kept) > 0 {
+			out["Links"] = kept
+		}
 	}
 	if res.PidsLimit > 0 {
 		out["PidsLimit"] = res.PidsLimit

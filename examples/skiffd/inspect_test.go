@@ -17,6 +17,8 @@ func TestInspectMountsAndHostConfig(t *testing.T) {
 	bind := filepath.Join(t.TempDir(), "src")
 	e.ok("network", "create", "linknet")
 	t.Cleanup(func() { e.run("network", "rm", "linknet") })
+	e.ok("run", "-d", "--name", "other", "--network", "linknet", img, "sleep", "60")
+	t.Cleanup(func() { e.run("rm", "-f", "other") })
 	var created struct{ Id string }
 	code := e.apiJSON("POST", "/containers/create?name=mounted", map[string]any{
 		"Image": img, "Cmd": []string{"sleep", "60"}, "StopTimeout": 7,
