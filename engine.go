@@ -13,7 +13,6 @@ import (
 	godigest "github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 
-	"github.com/skiffrt/skiff/namespace"
 	"github.com/skiffrt/skiff/netbridge"
 	"github.com/skiffrt/skiff/overlay"
 	"github.com/skiffrt/skiff/registry"
@@ -37,8 +36,8 @@ type Engine struct {
 	vols         *volumeStore   // <root>/volumes
 	netTable     string
 	netBridge    string
-	rootless     bool            // in a user namespace (InitRootless): no cgroups, no bridges
-	warm         *namespace.Warm // WithWarmInit (warm.go)
+	rootless     bool      // in a user namespace (InitRootless): no cgroups, no bridges
+	warm         *warmPool // WithWarmInit (warm.go)
 }
 
 type options struct {

@@ -71,26 +71,18 @@ type monitorMsg struct {
 // container's init; beforeInit runs here, in the engine, with the init's pid. It
 // returns the init's and the monitor's pids.
 func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, beforeInit func(pid int) error) (int, int, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, 0, fmt.Errorf("monitor socket: %w", err)
+	var m *monitorProc
+	if e.warm != nil {
+		m = e.warm.takeMonitor() // warm.go
 	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "monitor"), os.NewFile(uintptr(fds[1]), "monitor")
+	if m == nil {
+		var err error
+		if m, err = startMonitor(id[:12]); err != nil {
+			return 0, 0, err
+		}
+	}
+	cmd, ours := m.cmd, m.sock
 	defer ours.Close()
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Args = []string{"skiff-monitor", id[:12]}
-	// One P: the monitor copies two pipes and waits; it needs no parallelism.
-	cmd.Env = []string{monitorEnv + "=1", "PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
-	cmd.ExtraFiles = []*os.File{theirs}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Dir = "/" // pin no directory (and its filesystem) of the caller for the container's life
-	if err := cmd.Start(); err != nil {
-		theirs.Close()
-		return 0, 0, fmt.Errorf("start monitor: %w", err)
-	}
-	theirs.Close()
-	// Reap the monitor when it ends, if this process lives that long.
-	go cmd.Wait()
 
 	fail := func(err error) (int, int, error) {
 		cmd.Process.Kill()
@@ -139,6 +131,45 @@ func (e *Engine) spawnMonitor(ctx context.Context, id string, autoRemove bool, b
 	}
 }
 
+// monitorProc is a started monitor, waiting for its request on sock.
+type monitorProc struct {
+	cmd  *exec.Cmd
+	sock *os.File      // our end of its socket (its fd 3)
+	done chan struct{} // closed when it was reaped
+}
+
+// startMonitor starts a monitor process. name is the container's short ID, or empty
+// for a warm monitor (see WithWarmInit), which starts a warm init for its container
+// while it waits for the request.
+func startMonitor(name string) (*monitorProc, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("monitor socket: %w", err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "monitor"), os.NewFile(uintptr(fds[1]), "monitor")
+	mode := "1"
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"skiff-monitor", name}
+	if name == "" {
+		cmd.Args, mode = cmd.Args[:1], monitorWarmMode
+	}
+	// One P: the monitor copies two pipes and waits; it needs no parallelism.
+	cmd.Env = []string{monitorEnv + "=" + mode, "PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/" // pin no directory (and its filesystem) of the caller for the container's life
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		ours.Close()
+		return nil, fmt.Errorf("start monitor: %w", err)
+	}
+	m := &monitorProc{cmd: cmd, sock: ours, done: make(chan struct{})}
+	// Reap the monitor when it ends, if this process lives that long.
+	go func() { cmd.Wait(); close(m.done) }()
+	return m, nil
+}
+
 // runMonitor is the monitor process's main; it returns the process's exit code.
 func runMonitor() int {
 	switch os.Getenv(monitorEnv) {
@@ -149,6 +180,14 @@ func runMonitor() int {
 	}
 	catchSignals()
 	debug.SetGCPercent(20) // a long-lived, mostly idle process: stay small
+	create, closeWarm := namespace.Create, func() {}
+	if os.Getenv(monitorEnv) == monitorWarmMode {
+		// Started ahead of its container: start its init ahead too, while waiting.
+		if w, err := namespace.NewWarm(warmNamespaces, namespace.WarmNoRefill()); err == nil {
+			create, closeWarm = w.Create, func() { w.Close() }
+			defer closeWarm()
+		}
+	}
 	sock := os.NewFile(3, "monitor")
 	enc, dec := json.NewEncoder(sock), json.NewDecoder(sock)
 	var req monitorRequest
@@ -242,7 +281,8 @@ func runMonitor() int {
 			}
 		}
 	}
-	proc, err := namespace.Create(context.Background(), cfg)
+	proc, err := create(context.Background(), cfg)
+	closeWarm() // an unused warm init is reaped, not left to the waiting monitor
 	for _, w := range pipes {
 		w.Close()
 	}
@@ -383,7 +423,7 @@ func removeAfterExit(req monitorRequest, ctrs containerStore, st *State) {
 // isMonitor reports whether this process is a container monitor.
 func isMonitor() bool {
 	m := os.Getenv(monitorEnv)
-	return m == "1" || m == "restart" || m == monitorWaitMode
+	return m == "1" || m == "restart" || m == monitorWaitMode || m == monitorWarmMode
 }
 
 // catchSignals catches (not ignores: an ignored disposition would be inherited by the
@@ -438,6 +478,7 @@ func shrink(freeHeap bool) {
 // output pipes in its environment, and holds only what waiting needs.
 const (
 	monitorWaitMode = "wait"               // monitorEnv of the waiting monitor
+	monitorWarmMode = "warm"               // monitorEnv of a monitor started ahead (startMonitor)
 	monitorReqEnv   = "_SKIFF_MONITOR_REQ" // the monitorRequest, JSON
 	monitorPidEnv   = "_SKIFF_MONITOR_PID" // the container init's pid
 	monitorFdsEnv   = "_SKIFF_MONITOR_FDS" // fds of the log, the stdout and the stderr pipes
@@ -472,7 +513,7 @@ func reexecWaiter(req monitorRequest, pid int, logf *os.File, outs []*os.File) e
 	env := []string{monitorEnv + "=" + monitorWaitMode, monitorReqEnv + "=" + string(b),
 		monitorPidEnv + "=" + strconv.Itoa(pid), monitorFdsEnv + "=" + strings.Join(nums, ","),
 		"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
-	return syscall.Exec("/proc/self/exe", os.Args, env)
+	return syscall.Exec("/proc/self/exe", []string{"skiff-monitor", shortID(req.ID)}, env)
 }
 
 // runMonitorWait is the waiting monitor's main (see reexecWaiter).

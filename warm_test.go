@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -101,5 +103,90 @@ func TestWarmInit(t *testing.T) {
 	}
 	if err := syscall.Kill(next, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("unused warm init %d still exists after Close (kill 0: %v)", next, err)
+	}
+}
+
+// childOf returns the pid of a child of pid, forked by any of its threads (0 if none
+// yet).
+func childOf(pid int) int {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, name := range files {
+		b, _ := os.ReadFile(name)
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			c, _ := strconv.Atoi(f[0])
+			return c
+		}
+	}
+	return 0
+}
+
+// await polls cond until it returns non-zero.
+func await(t *testing.T, what string, cond func() int) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if v := cond(); v != 0 {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWarmInitDetached: after a first detached container, the next one goes to a
+// monitor started ahead, into the init that monitor started ahead; its output is
+// logged and its exit recorded; Close reaps the monitor and init left unused.
+func TestWarmInitDetached(t *testing.T) {
+	e, _ := newWarmEngine(t)
+	if _, err := e.Images().Write(context.Background(), "busybox:latest", testutil.Busybox(t)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	runDetached := func(word string) (*skiff.Container, skiff.State, skiff.ExitStatus) {
+		t.Helper()
+		c, err := e.Create(ctx, skiff.ContainerConfig{Image: "busybox:latest", Network: skiff.NetworkNone, Detach: true,
+			Env: []string{"W=" + word}, Cmd: []string{"sh", "-c", `echo "w=$W pid=$$"; exit 3`}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Delete(context.Background(), skiff.WithForce()) })
+		created := c.State()
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, err := c.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, created, st
+	}
+	if _, _, st := runDetached("cold"); st.Code != 3 {
+		t.Fatalf("first container: exit %d, want 3", st.Code)
+	}
+	mon := await(t, "a warm monitor", e.WarmMonitor)
+	initPid := await(t, "the warm monitor's init", func() int { return childOf(mon) })
+	c, created, st := runDetached("warm")
+	if created.Owner != mon || created.Pid != initPid {
+		t.Errorf("container monitor %d init %d, want the warm ones %d and %d", created.Owner, created.Pid, mon, initPid)
+	}
+	if st.Code != 3 {
+		t.Errorf("exit %d, want 3", st.Code)
+	}
+	var out bytes.Buffer
+	if err := c.Logs(ctx, skiff.LogOptions{Tail: -1}, &out, &out); err != nil || out.String() != "w=warm pid=1\n" {
+		t.Errorf("logs %q %v, want %q", out.String(), err, "w=warm pid=1\n")
+	}
+	next := await(t, "another warm monitor", e.WarmMonitor)
+	nextInit := await(t, "its init", func() int { return childOf(next) })
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []int{next, nextInit} {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("warm process %d still exists after Close (kill 0: %v)", pid, err)
+		}
 	}
 }

@@ -215,8 +215,10 @@ func (w *Warm) take(flags uintptr) *warmInit {
 	case wi != nil:
 		close(wi.quit)
 		w.ready = nil
-		w.startLocked()
-	case !w.starting:
+		if w.refill {
+			w.startLocked()
+		}
+	case !w.starting && w.refill:
 		w.startLocked()
 	}
 	return nil
@@ -256,7 +258,7 @@ func (w *Warm) hold(flags uintptr) {
 		w.ready = wi
 	}
 	w.notifyLocked()
-	if err == nil && w.flags != flags && !w.closed {
+	if err == nil && w.flags != flags && !w.closed && w.refill {
 		w.startLocked() // the wanted flags changed meanwhile
 	}
 	w.mu.Unlock()
