@@ -119,7 +119,7 @@ func held(path string) bool {
 // lost reports whether a container's state says it is alive while its process and the
 // process that reaps it are gone (what Container.State shows as exited, 255).
 func lost(st *State) bool {
-	return st.Status != StatusExited && st.Owner > 0 && !alive(st.Owner) && (st.Pid == 0 || !alive(st.Pid))
+	return st.Status != StatusExited && st.Owner > 0 && gone(st.Owner) && (st.Pid == 0 || !alive(st.Pid))
 }
 
 // checkContainers looks for half-created and lost containers under the root lock, so no

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -444,7 +445,7 @@ func (c *Container) refresh() {
 	c.st = st
 	// A container whose reaper (monitor or creating process) died with it cannot
 	// record its exit: show it as exited, code 255, as Docker shows a lost container.
-	if c.proc == nil && st.Status != StatusExited && st.Owner > 0 && !alive(st.Owner) && (st.Pid == 0 || !alive(st.Pid)) {
+	if c.proc == nil && lost(st) {
 		// The reaper may have recorded the exit just before it ended: read again.
 		if again, err := c.e.ctrs.load(st.ID); err == nil && again.Status == StatusExited {
 			c.st = again
@@ -455,6 +456,11 @@ func (c *Container) refresh() {
 		c.st.Pid = 0
 	}
 }
+
+// gone reports whether no process has this pid, not even a zombie. A reaper (monitor)
+// is judged so: while it execve's itself (the waiting monitor), its leader thread
+// shows as a zombie for a moment although it lives on.
+func gone(pid int) bool { return syscall.Kill(pid, 0) == syscall.ESRCH }
 
 // alive reports whether a process with this pid exists (and is not a zombie).
 func alive(pid int) bool {
@@ -510,7 +516,7 @@ func (c *Container) start(ctx context.Context, byPolicy bool) error {
 		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
 	}
 	released := time.Now().UTC()
-	if err := proc.Start(); err != nil {
+	if err := proc.Start(); err != nil && !endedBeforeStart(err, proc.Pid) {
 		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
 	}
 	st, err := c.e.ctrs.update(c.id, func(st *State) error {
@@ -526,6 +532,16 @@ func (c *Container) start(ctx context.Context, byPolicy bool) error {
 		c.st = st
 	}
 	return err
+}
+
+// endedBeforeStart reports whether Start found the container's init (pid) gone
+// already: exited (a zombie) or reaped by its reaper, which records (or recorded) the
+// exit. The
+// container then ran and ended at once, as a command that exits at once does; its
+// reaper's record of the exit is what Wait reports, so it is no error of Start.
+func endedBeforeStart(err error, pid int) bool {
+	return errors.Is(err, namespace.ErrExited) || errors.Is(err, syscall.ESRCH) ||
+		errors.Is(err, fs.ErrNotExist) && !alive(pid) // its reaper removed the exec fifo
 }
 
 // WaitOption changes what Wait waits for (docker wait --condition).

@@ -100,7 +100,7 @@ func (c *Container) restartLocked(ctx context.Context, byPolicy bool) error {
 	}
 	e.emitConnected(ctx, st.ID)
 	released := time.Now().UTC()
-	if err := namespace.Load(pid, dir).Start(); err != nil {
+	if err := namespace.Load(pid, dir).Start(); err != nil && !endedBeforeStart(err, pid) {
 		cg.Kill()
 		return fail(err)
 	}
