@@ -6,7 +6,8 @@ import (
 )
 
 // Extra are limits beyond Resources that OCI runtime specs carry (runc applies them):
-// the memory soft limit, swappiness and OOM killer switch, and the cpuset. A zero
+// the memory soft limit, swappiness and OOM killer switch, the cpuset and device
+// rules. A zero
 // field leaves the kernel's value alone.
 type Extra struct {
 	// MemoryReservation is the memory soft limit in bytes (v1
@@ -19,6 +20,9 @@ type Extra struct {
 	DisableOOMKiller bool
 	// CpusetCpus and CpusetMems are cpuset.cpus and cpuset.mems ("0-1", "0").
 	CpusetCpus, CpusetMems string
+	// Devices are device access rules written in order (v1 devices.allow and
+	// devices.deny; v2 refuses them). Denying all needs a cgroup without children.
+	Devices []DeviceRule
 }
 
 // settings describes e as file writes for the v1 (v2 = false) or v2 hierarchy.
@@ -52,7 +56,11 @@ func (e Extra) settings(v2 bool) ([]Setting, error) {
 	if e.CpusetMems != "" {
 		out = append(out, Setting{"cpuset", "cpuset.mems", e.CpusetMems, false})
 	}
-	return out, nil
+	dev, err := deviceSettings(e.Devices, v2)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, dev...), nil
 }
 
 // ApplyExtra writes e into the cgroup of m. Errors name the file; a limit the
