@@ -48,6 +48,7 @@ func run(args []string) int {
 	bridge := fs.String("bridge", "skiff0", "bridge device of the default network")
 	cgParent := fs.String("cgroup-parent", "skiff", "cgroup under which containers' cgroups are made")
 	debug := fs.Bool("debug", false, "log every request")
+	warm := fs.Bool("warm", true, "keep a container init and a monitor started ahead, so that creating a container starts no process")
 	var insecure stringList
 	fs.Var(&insecure, "insecure-registry", "allow plain HTTP to this registry host[:port] (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -59,12 +60,17 @@ func run(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	e, err := skiff.New(skiff.WithRoot(*root), skiff.WithLogger(log),
-		skiff.WithInsecureRegistries(insecure...), skiff.WithNetworkNames(*table, *bridge), skiff.WithCgroupParent(*cgParent))
+	opts := []skiff.Option{skiff.WithRoot(*root), skiff.WithLogger(log),
+		skiff.WithInsecureRegistries(insecure...), skiff.WithNetworkNames(*table, *bridge), skiff.WithCgroupParent(*cgParent)}
+	if *warm {
+		opts = append(opts, skiff.WithWarmInit())
+	}
+	e, err := skiff.New(opts...)
 	if err != nil {
 		log.Error("engine", "err", err)
 		return 1
 	}
+	defer e.Close() // the processes started ahead; containers stay
 	path := strings.TrimPrefix(host, "unix://")
 	if !filepath.IsAbs(path) {
 		log.Error("--host must be an absolute unix socket path", "host", host)
