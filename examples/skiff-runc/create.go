@@ -107,7 +107,11 @@ func (g *globalFlags) create(ctx context.Context, id string, o *createOptions, f
 	}
 	cg, err := cgroup.New(cgPath, toResources(res))
 	if err == nil {
-		if err = cgroup.ApplyExtra(cg, toExtra(res)); err != nil {
+		err = cgroup.ApplyExtra(cg, toExtra(res))
+		if err == nil {
+			err = applyDeviceRules(cg, deviceRules(spec))
+		}
+		if err != nil {
 			_ = cg.Delete()
 		}
 	}
@@ -184,6 +188,20 @@ func (g *globalFlags) create(ctx context.Context, id string, o *createOptions, f
 	}
 	slog.Debug("created", "id", id, "pid", p.Pid, "cgroup", cgPath)
 	return c, &createdProcess{p}, nil
+}
+
+// applyDeviceRules writes rules to the devices cgroup; where it cannot (cgroup v2
+// needs an eBPF program) they are ignored with a warning.
+func applyDeviceRules(cg cgroup.Manager, rules []cgroup.DeviceRule) error {
+	if len(rules) == 0 {
+		return nil
+	}
+	err := cgroup.ApplyExtra(cg, cgroup.Extra{Devices: rules})
+	if errors.Is(err, cgroup.ErrNotSupported) {
+		slog.Warn("linux.resources.devices ignored", "err", err)
+		return nil
+	}
+	return err
 }
 
 // createdProcess is the init this process created.

@@ -140,6 +140,49 @@ func toExtra(r *specs.LinuxResources) cgroup.Extra {
 	return e
 }
 
+// defaultDeviceRules are the devices runc allows after a spec's own rules: mknod of
+// any device, and the standard nodes (null, random, full, tty, zero, urandom, the
+// pty slaves and ptmx).
+var defaultDeviceRules = func() []cgroup.DeviceRule {
+	n := func(v int64) *int64 { return &v }
+	rules := []cgroup.DeviceRule{
+		{Allow: true, Type: "c", Access: "m"},
+		{Allow: true, Type: "b", Access: "m"},
+		{Allow: true, Type: "c", Major: n(136), Access: "rwm"},
+	}
+	for _, d := range [][2]int64{{1, 3}, {1, 8}, {1, 7}, {5, 0}, {1, 5}, {1, 9}, {5, 2}} {
+		rules = append(rules, cgroup.DeviceRule{Allow: true, Type: "c", Major: n(d[0]), Minor: n(d[1]), Access: "rwm"})
+	}
+	return rules
+}()
+
+// deviceRules returns the devices cgroup rules of s as runc applies them: the
+// linux.resources.devices rules in order, then defaultDeviceRules, then one allow
+// rule per linux.devices node. Without linux.resources.devices rules it returns none
+// (the cgroup keeps its parent's rules).
+func deviceRules(s *specs.Spec) []cgroup.DeviceRule {
+	if s.Linux == nil || s.Linux.Resources == nil || len(s.Linux.Resources.Devices) == 0 {
+		return nil
+	}
+	var out []cgroup.DeviceRule
+	for _, d := range s.Linux.Resources.Devices {
+		out = append(out, cgroup.DeviceRule{Allow: d.Allow, Type: d.Type, Major: d.Major, Minor: d.Minor, Access: d.Access})
+	}
+	out = append(out, defaultDeviceRules...)
+	for _, d := range s.Linux.Devices {
+		typ := d.Type
+		switch typ {
+		case "u":
+			typ = "c"
+		case "p":
+			continue // a fifo: no device rule
+		}
+		major, minor := d.Major, d.Minor
+		out = append(out, cgroup.DeviceRule{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	return out
+}
+
 // mergeResources overlays the fields set in upd on cur (runc update semantics).
 func mergeResources(cur, upd *specs.LinuxResources) *specs.LinuxResources {
 	if cur == nil {
