@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -47,6 +48,10 @@ const modeWarm = "warm"
 // Pdeathsig) until the init is ready or dead, so a warm init dies with the program
 // that made it; a Create handed a warm init runs its remaining steps on that thread.
 //
+// A warm init starts (and stays until used) at the lowest CPU priority, nice 19, where
+// the program runs as root of the host: refilling after a use does not compete with
+// the container just handed over; the handoff gives its threads back priority 0.
+//
 // A Create whose spec needs what a warm init cannot have — other clone flags, a
 // namespace joined by path, a user namespace, a terminal — runs a cold [Create], and
 // the next warm init follows that Create's clone flags. After each use a new warm init
@@ -54,6 +59,7 @@ const modeWarm = "warm"
 // the unused one.
 type Warm struct {
 	refill bool
+	nice   bool // start inits at nice 19 (see hostRoot)
 
 	mu       sync.Mutex
 	flags    uintptr   // clone flags of the next warm init
@@ -80,7 +86,7 @@ func NewWarm(ns []specs.LinuxNamespace, opts ...WarmOption) (*Warm, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Warm{refill: true, flags: flags, changed: make(chan struct{})}
+	w := &Warm{refill: true, nice: hostRoot(), flags: flags, changed: make(chan struct{})}
 	for _, o := range opts {
 		o(w)
 	}
@@ -246,7 +252,7 @@ func (w *Warm) hold(flags uintptr) {
 	defer w.holders.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	wi, err := startWarm(flags)
+	wi, err := startWarm(flags, w.nice)
 	w.mu.Lock()
 	w.starting = false
 	w.lastErr = err
@@ -294,9 +300,9 @@ type warmReply struct {
 	used bool // false: the init was gone before anything of cfg was done; run cold
 }
 
-// startWarm starts a warm init with flags; the caller's goroutine is locked to its
-// thread.
-func startWarm(flags uintptr) (*warmInit, error) {
+// startWarm starts a warm init with flags, at nice 19 if nice; the caller's goroutine
+// is locked to its thread.
+func startWarm(flags uintptr, nice bool) (*warmInit, error) {
 	exe, err := sealedExe()
 	if err != nil {
 		return nil, err
@@ -325,7 +331,15 @@ func startWarm(flags uintptr) (*warmInit, error) {
 			Pdeathsig:  syscall.SIGKILL,
 		},
 	}
-	if err := cmd.Start(); err != nil {
+	if nice {
+		// The child inherits the forking thread's priority; so do all its threads.
+		_ = unix.Setpriority(unix.PRIO_PROCESS, 0, 19)
+	}
+	err = cmd.Start()
+	if nice {
+		_ = unix.Setpriority(unix.PRIO_PROCESS, 0, 0)
+	}
+	if err != nil {
 		parentSock.Close()
 		return nil, fmt.Errorf("warm init: start: %w", err)
 	}
@@ -380,6 +394,7 @@ func (wi *warmInit) handoff(ctx context.Context, cfg *Config) (r warmReply) {
 		return warmReply{}
 	}
 	p.stateDir, p.stdin = cfg.StateDir, stdin
+	renice(p.Pid)
 	if cfg.BeforeInit != nil {
 		if err := cfg.BeforeInit(p.Pid); err != nil {
 			return fail(fmt.Errorf("before init (pid %d): %w", p.Pid, err))
@@ -576,6 +591,35 @@ func runWarm(sync *os.File) (int, error) {
 		return 1, err
 	}
 	return runInit(sync)
+}
+
+// hostRoot reports whether this process may raise its threads' priority again after
+// lowering it: root of the host's user namespace, with CAP_SYS_NICE.
+func hostRoot() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil || len(strings.Fields(string(b))) != 3 || strings.Fields(string(b))[2] != "4294967295" {
+		return false
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_NICE) != 0
+}
+
+// renice gives every thread of pid priority 0 (nice 0): the threads of a warm init,
+// started at 19, when it gets its container.
+func renice(pid int) {
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			_ = unix.Setpriority(unix.PRIO_PROCESS, tid, 0)
+		}
+	}
 }
 
 // relay is an io.Writer whose destination is set later; writes wait for it.

@@ -41,6 +41,21 @@ func warmReady(t testing.TB, w *namespace.Warm) int {
 	return pid
 }
 
+// niceOf returns the nice value of pid (field 19 of /proc/PID/stat).
+func niceOf(t testing.TB, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	if f := strings.Fields(rest); len(f) > 16 {
+		return f[16] // fields from 3 (state) on
+	}
+	t.Fatalf("/proc/%d/stat: %q", pid, b)
+	return ""
+}
+
 // awaitExit waits until pid no longer exists (it was reaped).
 func awaitExit(t testing.TB, pid int) {
 	t.Helper()
@@ -63,9 +78,15 @@ func TestWarmCreate(t *testing.T) {
 	root := busyboxRootfs(t)
 	w := newWarm(t, namespace.DefaultSpec(root, "true").Linux.Namespaces)
 	warmPid := warmReady(t, w)
+	// At the lowest priority where it can be raised again: as root of the host.
+	if m, _ := os.ReadFile("/proc/self/uid_map"); strings.Fields(string(m))[2] == "4294967295" {
+		if n := niceOf(t, warmPid); n != "19" {
+			t.Errorf("waiting warm init at nice %s, want 19", n)
+		}
+	}
 
 	spec := namespace.DefaultSpec(root, "sh", "-c",
-		`echo "x=$X"; hostname; echo "pid=$$"; readlink /proc/self/ns/net; cat; echo to-stderr >&2`)
+		`echo "x=$X"; hostname; echo "pid=$$"; readlink /proc/self/ns/net; cat; echo to-stderr >&2; set -- $(cat /proc/$$/stat); echo "nice=${19}"`)
 	spec.Process.Env = append(spec.Process.Env, "X=warm-42")
 	spec.Hostname = "warmbox"
 	var stdout bytes.Buffer
@@ -99,9 +120,9 @@ func TestWarmCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) != 5 || lines[0] != "x=warm-42" || lines[1] != "warmbox" || lines[2] != "pid=1" ||
-		!strings.HasPrefix(lines[3], "net:[") || lines[3] == hostNet || lines[4] != "from-stdin" {
-		t.Errorf("stdout %q: want x=warm-42, warmbox, pid=1, a net namespace other than the host's %s, from-stdin", stdout.String(), hostNet)
+	if len(lines) != 6 || lines[0] != "x=warm-42" || lines[1] != "warmbox" || lines[2] != "pid=1" ||
+		!strings.HasPrefix(lines[3], "net:[") || lines[3] == hostNet || lines[4] != "from-stdin" || lines[5] != "nice=0" {
+		t.Errorf("stdout %q: want x=warm-42, warmbox, pid=1, a net namespace other than the host's %s, from-stdin, nice=0", stdout.String(), hostNet)
 	}
 	if b, _ := os.ReadFile(errFile.Name()); string(b) != "to-stderr\n" {
 		t.Errorf("stderr file holds %q, want %q", b, "to-stderr\n")
