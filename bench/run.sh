@@ -4,7 +4,9 @@
 # exec latency: time of /bin/true exec'd into a running container for
 #   skiff exec, runc exec and crun exec,
 # N runs each in one run of this script; prints medians and the Skiff/runc and
-# Skiff/crun ratios. Then the memory of the process that stays with a detached
+# Skiff/crun ratios. The library's Create+Start+Wait of /bin/true, cold and with a
+# warm init (skiff.WithWarmInit: the init started ahead), is the root package's
+# BenchmarkCreateStartWait, also against crun. Then the memory of the process that stays with a detached
 # container: skiff's monitor (run -d) against conmon (the monitor podman uses, here
 # driving runc directly), as RSS and PSS (shared pages divided among their users),
 # with the ratios, and an empty Go program (which only sleeps) as the floor of any Go
@@ -32,7 +34,7 @@ done
 
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-(cd "$here" && CGO_ENABLED=0 go build -o "$work/skiff" ./examples/skiff)
+(cd "$here" && CGO_ENABLED=0 go build -o "$work/skiff" ./examples/skiff && CGO_ENABLED=0 go test -c -o "$work/skiff.test" .)
 # The floor of a Go process: a static program that only sleeps.
 mkdir -p "$work/gofloor"
 printf 'module gofloor\n\ngo 1.22\n' >"$work/gofloor/go.mod"
@@ -66,6 +68,16 @@ crun_ms=$(measure crun crun --root "$work/crun-state" run --bundle "$bundle" "sk
 printf 'start→exit of /bin/true, median of %d runs (ms)\n' "$N"
 printf '  skiff run --rm  %8s\n  runc run        %8s\n  crun run        %8s\n' "$skiff_ms" "$runc_ms" "$crun_ms"
 awk -v s="$skiff_ms" -v r="$runc_ms" -v c="$crun_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n", s/r, s/c }'
+
+# The library in a long-lived program: Engine.Create+Start+Wait (no Delete), cold and
+# with WithWarmInit (mean of N; the refill between runs is not timed).
+lib=$("$work/skiff.test" -test.run '^$' -test.bench '^BenchmarkCreateStartWait$' -test.benchtime "${N}x" 2>&1) ||
+	{ echo "bench/run.sh: BenchmarkCreateStartWait failed:" >&2; echo "$lib" >&2; exit 1; }
+cold_ms=$(awk '$1 ~ /CreateStartWait\/cold/ { printf "%.1f", $3/1e6 }' <<<"$lib")
+warm_ms=$(awk '$1 ~ /CreateStartWait\/warm/ { printf "%.1f", $3/1e6 }' <<<"$lib")
+printf 'library Create+Start+Wait of /bin/true, mean of %d runs (ms)\n' "$N"
+printf '  cold            %8s\n  warm init       %8s\n' "$cold_ms" "$warm_ms"
+awk -v c="$cold_ms" -v w="$warm_ms" -v k="$crun_ms" 'BEGIN { printf "  warm/cold       %8.2f\n  cold/crun       %8.2f\n  warm/crun       %8.2f\n", w/c, c/k, w/k }'
 
 # Start of the re-executed binary: runtime start → main, from GODEBUG=inittrace=1 (the
 # "@" of the last package init), and the sum of all package inits' clock time and allocations.
