@@ -200,7 +200,7 @@ for _ in $(seq 50); do
 	ip route show to match "${s%/24}" | grep -qv '^default' || { subnet=$s; break; }
 done
 ok S network create --subnet "$subnet" "$net" || true
-netbr=$(S network inspect "$net" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get("Bridge") or d.get("bridge") or "")' || true)
+netbr=$(S network inspect "$net" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get("Bridge") or d.get("bridge") or "")' 2>/dev/null || true)
 dids=() dports=()
 for i in $(seq "$detached"); do
 	if ok S run -d --network "$net" -p 127.0.0.1::80 "$img" sh -c "mkdir -p /w && echo hi-$i >/w/index.html && exec httpd -f -p 80 -h /w"; then
@@ -278,6 +278,7 @@ for k in $(seq "$kills"); do
 	killop run "$t_run" S run --rm "$img" sh -c 'sleep 0.2; echo ok'
 	ok S run --rm "$img" sh -c 'echo ok' || true
 done
+rm_vanished=0 # listed by ps after the killed rm, gone by the next rm
 for k in $(seq "$kills"); do
 	if ok S run -d "$img" sleep 600; then
 		cid=$last
@@ -288,6 +289,8 @@ for k in $(seq "$kills"); do
 		if S ps -aq --no-trunc | grep -q "^$cid" && ! S rm -f "$cid" >/dev/null 2>"$work/stderr"; then
 			if ! grep -q 'No such container' "$work/stderr" || S ps -aq --no-trunc | grep -q "^$cid"; then
 				fail "rm -f $cid after a killed rm: $(cat "$work/stderr")"
+			else
+				rm_vanished=$((rm_vanished + 1))
 			fi
 		fi
 	fi
@@ -398,6 +401,7 @@ printf '  %-11s %7d %9d\n' total "$total_ops" "$total_fails"
 printf '  kill -9 points (ms, max): pull %s, build %s, run %s, rm %s\n' "$t_pull" "$t_build" "$t_run" "$t_rm"
 printf '  monitors of the detached phase: %s, fds %s then %s; nft rules while up: %s\n' "$mon_n" "$mon_fds1" "$mon_fds2" "$live_rules"
 printf '  system check right after the run and rm kills (before a heal): %s\n' "$kcheck"
+printf '  containers of a killed rm that ps listed and the next rm found gone: %s\n' "$rm_vanished"
 [ -n "${enospc_err:-}" ] && printf '  full-disk pull error: %s\n' "$enospc_err"
 printf 'leaks\n'
 printf '  mounts under the work dir     %s\n' "$mounts"
