@@ -140,7 +140,7 @@ type monitorProc struct {
 
 // startMonitor starts a monitor process. name is the container's short ID, or empty
 // for a warm monitor (see WithWarmInit), which starts a warm init for its container
-// while it waits for the request.
+// while it waits for the request; then the caller's goroutine must end after the call.
 func startMonitor(name string) (*monitorProc, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -158,6 +158,14 @@ func startMonitor(name string) (*monitorProc, error) {
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/" // pin no directory (and its filesystem) of the caller for the container's life
+	if name == "" && os.Geteuid() == 0 && !Rootless() {
+		// A warm monitor starts at the lowest priority, as a warm init does (the one
+		// who takes it renices it, which needs the host's root): the child inherits
+		// the forking thread's. That thread ends with the caller's goroutine, never
+		// unlocked.
+		runtime.LockOSThread()
+		_ = unix.Setpriority(unix.PRIO_PROCESS, 0, 19)
+	}
 	err = cmd.Start()
 	theirs.Close()
 	if err != nil {

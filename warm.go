@@ -2,7 +2,11 @@ package skiff
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"sync"
+
+	"golang.org/x/sys/unix"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -62,6 +66,9 @@ func (p *warmPool) takeMonitor() *monitorProc {
 	defer p.mu.Unlock()
 	m := p.monitor
 	p.monitor = nil
+	if m != nil {
+		renice(m.cmd.Process.Pid)
+	}
 	if !p.starting && !p.closed {
 		p.starting = true
 		p.starts.Add(1)
@@ -84,6 +91,16 @@ func (p *warmPool) startMonitor() {
 		return
 	}
 	p.monitor = m
+}
+
+// renice gives every thread of pid nice 0, as a warm monitor waits at 19.
+func renice(pid int) {
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			_ = unix.Setpriority(unix.PRIO_PROCESS, tid, 0)
+		}
+	}
 }
 
 // stop ends a monitor that got no request (its socket closes: it reaps its warm init
