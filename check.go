@@ -32,7 +32,8 @@ type CheckReport struct {
 	HalfCreated []string
 	// Lost are containers whose state says created, running or paused while their
 	// process and its reaper are gone. Repair unmounts their root filesystem, deletes
-	// their cgroup, detaches their networks and records them as exited (code 255).
+	// their cgroup, detaches their networks and records them as exited (code 255); those
+	// made with AutoRemove (a killed `run --rm`) it then deletes.
 	Lost []string
 	// Endpoints are network endpoints of containers that are gone or lost, detached by
 	// repair (as "network/container-id"). Only filled when repairing.
@@ -84,6 +85,11 @@ func (e *Engine) Check(ctx context.Context, opts CheckOptions) (*CheckReport, er
 	rep.LayerTemps, rep.DanglingLinks = lr.Temps, lr.DanglingLinks
 	if err := e.checkContainers(ctx, rep, opts.Repair); err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)
+	}
+	if opts.Repair {
+		if err := e.removeLostAutoRemove(ctx, rep.Lost); err != nil {
+			return nil, fmt.Errorf("check %s: %w", e.root, err)
+		}
 	}
 	if rep.VolumeTemps, err = e.vols.check(opts.Repair); err != nil {
 		return nil, fmt.Errorf("check %s: %w", e.root, err)

@@ -2,6 +2,7 @@ package skiff
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 )
@@ -33,7 +34,34 @@ func (e *Engine) heal(ctx context.Context) {
 	_, err = e.vols.check(true)
 	debug("volume temps", err)
 	if _, serr := os.Stat(filepath.Join(e.root, "containers")); serr == nil {
-		debug("containers", e.checkContainers(ctx, &CheckReport{}, true))
+		rep := &CheckReport{}
+		debug("containers", e.checkContainers(ctx, rep, true))
+		debug("lost --rm containers", e.removeLostAutoRemove(ctx, rep.Lost))
 	}
 	debug("build cache", e.checkBuildCache(ctx, &CheckReport{}, true))
+}
+
+// removeLostAutoRemove deletes, among the lost containers ids that Check has just
+// recorded as exited, those created with AutoRemove (`run --rm` whose process was
+// killed): nobody is left to remove them, and a --rm container is not meant to stay.
+// Deleted as Delete does (its lifecycle lock, its anonymous volumes), after Check has
+// released the root lock that a volume removal takes.
+func (e *Engine) removeLostAutoRemove(ctx context.Context, ids []string) error {
+	var errs []error
+	for _, id := range ids {
+		st, err := e.ctrs.load(id)
+		if err != nil || !st.AutoRemove || st.Status != StatusExited {
+			continue
+		}
+		c, err := e.Container(ctx, id)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if err := c.Delete(ctx, WithForce(), WithVolumes()); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		e.log.Info("removed a lost --rm container", "id", shortID(id))
+	}
+	return errors.Join(errs...)
 }

@@ -239,18 +239,24 @@ ok S network rm "$net" || true
 phase_end
 
 # --- phase: kill -9 at random points -----------------------------------------------------------
-# killop NAME BASE_MS CMD...: starts CMD, kills it with SIGKILL after a random delay in
-# [0, BASE_MS] ms, and reaps it.
+# killop NAME BASE_MS ARGS...: starts the CLI with ARGS (the binary itself, not through a
+# shell function, so the pid is the CLI's), kills it with SIGKILL after a random delay in
+# [0, BASE_MS] ms, and reaps it. KILLED[NAME] counts the kills that found it still
+# running (the others came after it had finished).
+declare -A KILLED
 killop() {
 	local name=$1 base=$2; shift 2
 	local d=$((RANDOM * 32768 + RANDOM))
 	d=$((d % (base + 1)))
-	"$@" >/dev/null 2>&1 &
+	"$skiff" --root "$root" --cgroup-parent "$cgparent" "$@" >/dev/null 2>&1 &
 	local pid=$!
 	sleep "$((d / 1000)).$(printf '%03d' $((d % 1000)))"
-	kill -9 "$pid" 2>/dev/null || true
+	local state
+	state=$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null || true)
+	if kill -9 "$pid" 2>/dev/null && [ -n "$state" ] && [ "$state" != Z ]; then
+		KILLED[$name]=$((${KILLED[$name]:-0} + 1))
+	fi
 	wait "$pid" 2>/dev/null || true
-	killed_after=$d
 }
 timed() { local t0; t0=$(now); "$@" >/dev/null 2>&1; ms_since "$t0"; }
 
@@ -267,22 +273,22 @@ cid=$(S run -d "$img" sleep 600)
 t_rm=$(timed S rm -f "$cid")
 for k in $(seq "$kills"); do
 	S rmi -f "$mid" >/dev/null 2>&1 || true
-	killop pull "$t_pull" S pull -q "$mid"
+	killop pull "$t_pull" pull -q "$mid"
 	ok S pull -q "$mid" || true
 done
 for k in $(seq "$kills"); do
-	killop build "$t_build" S build -q -t soak/built:latest --build-arg "N=$tag-$k" "$ctx"
+	killop build "$t_build" build -q -t soak/built:latest --build-arg "N=$tag-$k" "$ctx"
 	ok S build -q -t soak/built:latest --build-arg "N=$tag-$k-again" "$ctx" || true
 done
 for k in $(seq "$kills"); do
-	killop run "$t_run" S run --rm "$img" sh -c 'sleep 0.2; echo ok'
+	killop run "$t_run" run --rm "$img" sh -c 'sleep 0.2; echo ok'
 	ok S run --rm "$img" sh -c 'echo ok' || true
 done
 rm_vanished=0 # listed by ps after the killed rm, gone by the next rm
 for k in $(seq "$kills"); do
 	if ok S run -d "$img" sleep 600; then
 		cid=$last
-		killop rm "$t_rm" S rm -f "$cid"
+		killop rm "$t_rm" rm -f "$cid"
 		# The next rm removes what is left, or finds the container gone: the killed rm
 		# may have got far enough that its monitor finishes the removal meanwhile.
 		OPS[$phase]=$((OPS[$phase] + 1))
@@ -399,6 +405,7 @@ for p in "${phases[@]}"; do
 done
 printf '  %-11s %7d %9d\n' total "$total_ops" "$total_fails"
 printf '  kill -9 points (ms, max): pull %s, build %s, run %s, rm %s\n' "$t_pull" "$t_build" "$t_run" "$t_rm"
+printf '  kills that hit a running CLI (of %d each): pull %s, build %s, run %s, rm %s\n' "$kills" "${KILLED[pull]:-0}" "${KILLED[build]:-0}" "${KILLED[run]:-0}" "${KILLED[rm]:-0}"
 printf '  monitors of the detached phase: %s, fds %s then %s; nft rules while up: %s\n' "$mon_n" "$mon_fds1" "$mon_fds2" "$live_rules"
 printf '  system check right after the run and rm kills (before a heal): %s\n' "$kcheck"
 printf '  containers of a killed rm that ps listed and the next rm found gone: %s\n' "$rm_vanished"
