@@ -186,17 +186,29 @@ func warmable(cfg *Config) (uintptr, bool) {
 	return flags, true
 }
 
-// follow makes the next warm init follow the clone flags of cfg, if it has any a warm
-// init could have.
+// follow makes the next warm init follow the clone flags of cfg (run cold), if they
+// are flags a warm init could have and differ from the current ones.
 func (w *Warm) follow(cfg *Config) {
-	if cfg == nil || cfg.Spec == nil || (cfg.Spec.Process != nil && cfg.Spec.Process.Terminal) {
+	if cfg == nil || cfg.Spec == nil {
 		return
 	}
-	if _, ok := warmable(&Config{Spec: &specs.Spec{Process: &specs.Process{}, Linux: cfg.Spec.Linux}}); !ok {
+	flags, ok := warmable(&Config{Spec: &specs.Spec{Process: &specs.Process{}, Linux: cfg.Spec.Linux}})
+	if !ok {
 		return
 	}
-	if flags, err := cloneFlags(cfg.Spec); err == nil {
-		w.take(flags) // nil: its flags differ, the next one gets them
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || flags == w.flags {
+		return
+	}
+	w.flags = flags
+	if w.ready != nil {
+		close(w.ready.quit)
+		w.ready = nil
+		w.notifyLocked()
+	}
+	if w.refill {
+		w.startLocked()
 	}
 }
 

@@ -141,10 +141,29 @@ func TestWarmFallback(t *testing.T) {
 	root := busyboxRootfs(t)
 	w := newWarm(t, namespace.DefaultSpec(root, "true").Linux.Namespaces)
 	warmPid := warmReady(t, w)
-	cfg, o, e := newConfig(t, root, "sh", "-c", "readlink /proc/self/ns/net")
-	cfg.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+
+	// A terminal: cold, and the warm init stays for the next container.
+	tcfg, to, _ := newConfig(t, root, "echo", "on a tty")
+	tcfg.Spec.Process.Terminal = true
+	tp, err := w.Create(ctx, tcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tp.Signal(syscall.SIGKILL) })
+	if err := tp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := tp.Wait(); err != nil || st.Code != 0 || tp.Pid == warmPid || !strings.Contains(to.String(), "on a tty") {
+		t.Fatalf("terminal container (pid %d, warm %d): %+v %v, output %q", tp.Pid, warmPid, st, err, to)
+	}
+	if pid := warmReady(t, w); pid != warmPid {
+		t.Fatalf("warm init %d replaced by %d after a cold terminal container", warmPid, pid)
+	}
+
+	cfg, o, e := newConfig(t, root, "sh", "-c", "readlink /proc/self/ns/net")
+	cfg.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}}
 	p, err := w.Create(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
