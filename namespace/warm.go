@@ -519,7 +519,7 @@ func sendHandoff(sock *os.File, files [3]*os.File, rootfs string) error {
 	}
 	var serr error
 	if err := rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendmsg(int(fd), msg, unix.UnixRights(fds...), nil, 0)
+		serr = unix.Sendmsg(int(fd), msg, unix.UnixRights(fds...), nil, unix.MSG_NOSIGNAL)
 		return serr != unix.EAGAIN
 	}); err != nil {
 		return err

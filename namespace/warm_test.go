@@ -271,3 +271,32 @@ func BenchmarkCreateStartWaitWarm(b *testing.B) {
 		}
 	}
 }
+
+// TestWarmDeadFallsBack: a warm init that died while waiting is reaped, and Create
+// runs the container in a cold init.
+func TestWarmDeadFallsBack(t *testing.T) {
+	root := busyboxRootfs(t)
+	w := newWarm(t, namespace.DefaultSpec(root, "true").Linux.Namespaces)
+	warmPid := warmReady(t, w)
+	if err := syscall.Kill(warmPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cfg, o, e := newConfig(t, root, "echo", "cold")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := w.Create(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Signal(syscall.SIGKILL) })
+	if p.Pid == warmPid {
+		t.Fatalf("container in the killed warm init %d", warmPid)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Wait(); err != nil || st.Code != 0 || o.String() != "cold\n" {
+		t.Fatalf("wait: %+v %v, stdout %q stderr %q", st, err, o, e)
+	}
+	awaitExit(t, warmPid) // reaped, not left a zombie
+}
