@@ -33,7 +33,9 @@ type CheckReport struct {
 	// Lost are containers whose state says created, running or paused while their
 	// process and its reaper are gone. Repair unmounts their root filesystem, deletes
 	// their cgroup, detaches their networks and records them as exited (code 255); those
-	// made with AutoRemove (a killed `run --rm`) it then deletes.
+	// made with AutoRemove (a killed `run --rm`) it then deletes. Lost are also exited
+	// AutoRemove containers whose remover (the process that ran them) is gone: repair
+	// deletes them.
 	Lost []string
 	// Endpoints are network endpoints of containers that are gone or lost, detached by
 	// repair (as "network/container-id"). Only filled when repairing.
@@ -183,7 +185,7 @@ func (e *Engine) checkContainers(ctx context.Context, rep *CheckReport, repair b
 			errs = append(errs, err)
 			continue
 		}
-		if !lost(st) {
+		if !lost(st) && !abandonedRm(st) {
 			known[st.ID] = true
 			continue
 		}

@@ -41,6 +41,13 @@ func (e *Engine) heal(ctx context.Context) {
 	debug("build cache", e.checkBuildCache(ctx, &CheckReport{}, true))
 }
 
+// abandonedRm reports whether st is an exited AutoRemove container whose remover (the
+// process that ran it, or its monitor) is gone without removing it: a `run --rm` killed
+// between the container's exit and its removal.
+func abandonedRm(st *State) bool {
+	return st.AutoRemove && st.Status == StatusExited && !st.Restarting && st.Owner > 0 && !alive(st.Owner)
+}
+
 // removeLostAutoRemove deletes, among the lost containers ids that Check has just
 // recorded as exited, those created with AutoRemove (`run --rm` whose process was
 // killed): nobody is left to remove them, and a --rm container is not meant to stay.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +17,20 @@ import (
 )
 
 // TestHealRemovesKilledRunRm: a `run --rm` whose process is killed (SIGKILL) after its
-// container started leaves a container nobody will remove; the next pull (heal) must
-// delete it, not merely record it as exited.
+// container started, or after it exited but before its removal, leaves a container
+// nobody will remove; the next pull (heal) must delete it, not merely record it as
+// exited.
 func TestHealRemovesKilledRunRm(t *testing.T) {
+	for _, waited := range []bool{false, true} {
+		name := "killed while running"
+		if waited {
+			name = "killed after the exit was recorded"
+		}
+		t.Run(name, func(t *testing.T) { testHealKilledRunRm(t, waited) })
+	}
+}
+
+func testHealKilledRunRm(t *testing.T, waited bool) {
 	e := newEngine(t)
 	addr := testutil.StartRegistry(t)
 	ref := addr + "/skiff/busybox:latest"
@@ -31,7 +43,7 @@ func TestHealRemovesKilledRunRm(t *testing.T) {
 	names, _ := engineNames.Load(e.Root())
 	n := names.([2]string)
 	c.Env = append(os.Environ(), "SKIFF_HELPER_ROOT="+e.Root(), "SKIFF_HELPER_IMAGE="+ref,
-		"SKIFF_HELPER_CGROUP="+n[0], "SKIFF_HELPER_LINK="+n[1])
+		"SKIFF_HELPER_CGROUP="+n[0], "SKIFF_HELPER_LINK="+n[1], "SKIFF_HELPER_WAIT="+strconv.FormatBool(waited))
 	out, err := c.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +78,9 @@ func TestHealRemovesKilledRunRm(t *testing.T) {
 }
 
 // TestHelperRunRm runs only as TestHealRemovesKilledRunRm's helper process: it creates
-// and starts an AutoRemove container of `true`, waits until its process is gone without
-// reaping it as Run would, prints the ID and blocks until it is killed.
+// and starts an AutoRemove container of `true`, waits until its process is gone (without
+// reaping it, or with SKIFF_HELPER_WAIT=true reaped and its exit recorded, as Run
+// would), prints the ID and blocks until it is killed.
 func TestHelperRunRm(t *testing.T) {
 	root := os.Getenv("SKIFF_HELPER_ROOT")
 	if root == "" {
@@ -88,10 +101,17 @@ func TestHelperRunRm(t *testing.T) {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	pid := c.State().Pid
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat"); err != nil || strings.Contains(string(b), ") Z ") {
-			break // exited (a zombie until this process dies)
+	if os.Getenv("SKIFF_HELPER_WAIT") == "true" {
+		// Run's Wait records the exit; the removal that would follow never comes.
+		if _, err := c.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		pid := c.State().Pid
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat"); err != nil || strings.Contains(string(b), ") Z ") {
+				break // exited (a zombie until this process dies)
+			}
 		}
 	}
 	os.Stdout.WriteString(c.ID() + "\n")
