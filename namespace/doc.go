@@ -74,6 +74,18 @@
 //	                                         close_range, seccomp (NNP), execve
 //	EOF: running ◄──────────────────────────  or {"type":"error"} then exit 126/127
 //
+// # Joined and shared namespaces
+//
+// A Linux.Namespaces entry with a Path is joined instead of made (nsjoin.go): net,
+// uts, ipc, cgroup and mnt by init's main thread (mnt last, after unshare(CLONE_FS),
+// the rootfs then set up and pivoted into inside the joined namespace), pid by the
+// parent's forking thread, whose pid_for_children is set for the clone of init and
+// restored after it. A user namespace cannot be joined (setns needs a single-threaded
+// process). A list without a mount entry leaves init in its creator's mount
+// namespace: the rootfs is bound onto itself (private), the mounts go below it and
+// init chroots, as runc does; [Process.RootfsMount] and [UnmountRootfs] remove them
+// once the container is gone (Wait does), and Exec chroots its helper there too.
+//
 // # Terminal and init
 //
 // With Process.Terminal, init (or the exec helper) allocates a pty in the
