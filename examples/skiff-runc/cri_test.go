@@ -452,7 +452,7 @@ func TestCRI(t *testing.T) {
 	}
 
 	// logs: both streams, as the container wrote them.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, errOut, _ := e.run("logs", id)
 		if out == "started\n" && errOut == "to-stderr\n" {
