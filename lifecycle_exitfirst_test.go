@@ -51,3 +51,27 @@ func TestStartOfContainerThatEndedFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestStartAgainResetsHealth: a stopped container's health says unhealthy (its run
+// ended); started again, it says starting from the moment Start returns, before any
+// probe of the new run, as Docker's does (docker compose start waits on that).
+func TestStartAgainResetsHealth(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Detach: true, Network: skiff.NetworkNone,
+		Cmd:         []string{"sleep", "600"},
+		Healthcheck: &skiff.Healthcheck{Test: []string{"CMD", "true"}, Interval: time.Hour, StartInterval: time.Hour}})
+	if err := c.Stop(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if h := c.State().Health; h == nil || h.Status != skiff.HealthUnhealthy {
+		t.Fatalf("health after stop: %+v, want unhealthy", h)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := c.State().Health; h == nil || h.Status != skiff.HealthStarting {
+		t.Errorf("health as Start returns: %+v, want starting", h)
+	}
+}
