@@ -90,7 +90,8 @@ func (c *Container) restartLocked(ctx context.Context, byPolicy bool) error {
 	if _, err := e.ctrs.update(st.ID, func(s *State) error {
 		s.Status, s.Pid, s.Owner, s.Detached, s.Restarting = StatusCreated, pid, owner, true, false
 		s.ExitCode, s.OOMKilled, s.Finished = 0, false, time.Time{}
-		healthOnStart(s) // "starting" from now, not the last run's "unhealthy" exit mark
+		// Health "starting" from now, not the last run's "unhealthy" exit mark.
+		healthOnStart(s)
 		if !byPolicy { // a client's start: the policy starts counting anew
 			s.RestartCount, s.ManuallyStopped = 0, false
 		}
