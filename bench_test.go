@@ -92,3 +92,43 @@ func BenchmarkCreateStartWait(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExec is Container.Exec of /bin/true in a running container until it is
+// reaped (docker exec through the library; bench/run.sh times the CLI's).
+func BenchmarkExec(b *testing.B) {
+	testutil.RequireRoot(b)
+	parent := testutil.RandomName("skiff-bench-")
+	b.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	})
+	link := testutil.RandomName("skb")
+	e, err := skiff.New(skiff.WithRoot(b.TempDir()), skiff.WithCgroupParent(parent),
+		skiff.WithNetworkNames(link, link), skiff.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := e.Images().Write(ctx, "busybox:latest", testutil.Busybox(b)); err != nil {
+		b.Fatal(err)
+	}
+	c, err := e.Create(ctx, skiff.ContainerConfig{Image: "busybox:latest", Network: skiff.NetworkNone, Cmd: []string{"sleep", "1000"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Delete(ctx, skiff.WithForce())
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		p, err := c.Exec(ctx, skiff.ExecConfig{Cmd: []string{"/bin/true"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if code, err := p.Wait(); err != nil || code != 0 {
+			b.Fatalf("exec: exit %d %v", code, err)
+		}
+	}
+}
