@@ -6,8 +6,8 @@ import (
 )
 
 // Extra are limits beyond Resources that OCI runtime specs carry (runc applies them):
-// the memory soft limit, swappiness and OOM killer switch, the cpuset and device
-// rules. A zero
+// the memory soft limit, swappiness and OOM killer switch, the cpuset, device rules
+// and block I/O throttling. A zero
 // field leaves the kernel's value alone.
 type Extra struct {
 	// MemoryReservation is the memory soft limit in bytes (v1
@@ -23,6 +23,8 @@ type Extra struct {
 	// Devices are device access rules written in order (v1 devices.allow and
 	// devices.deny; v2 refuses them). Denying all needs a cgroup without children.
 	Devices []DeviceRule
+	// Throttle caps block I/O per device (v1 blkio.throttle.*, v2 io.max).
+	Throttle []ThrottleRule
 }
 
 // settings describes e as file writes for the v1 (v2 = false) or v2 hierarchy.
@@ -60,7 +62,11 @@ func (e Extra) settings(v2 bool) ([]Setting, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(out, dev...), nil
+	io, err := throttleSettings(e.Throttle, v2)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(out, dev...), io...), nil
 }
 
 // ApplyExtra writes e into the cgroup of m. Errors name the file; a limit the
