@@ -114,14 +114,15 @@ func toResources(r *specs.LinuxResources) cgroup.Resources {
 			slog.Debug("linux.resources.cpu: realtime limits ignored")
 		}
 	}
-	if r.BlockIO != nil || len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Rdma) > 0 {
-		slog.Debug("linux.resources: blockIO, hugepage, network and rdma limits ignored")
+	if (r.BlockIO != nil && (r.BlockIO.Weight != nil || r.BlockIO.LeafWeight != nil || len(r.BlockIO.WeightDevice) > 0)) ||
+		len(r.HugepageLimits) > 0 || r.Network != nil || len(r.Rdma) > 0 {
+		slog.Debug("linux.resources: blockIO weights, hugepage, network and rdma limits ignored")
 	}
 	return out
 }
 
 // toExtra converts what runc also sets and cgroup.Resources lacks: the memory soft
-// limit, swappiness, OOM killer switch and the cpuset.
+// limit, swappiness, OOM killer switch, the cpuset and block I/O throttling.
 func toExtra(r *specs.LinuxResources) cgroup.Extra {
 	var e cgroup.Extra
 	if r == nil {
@@ -136,6 +137,19 @@ func toExtra(r *specs.LinuxResources) cgroup.Extra {
 	}
 	if c := r.CPU; c != nil {
 		e.CpusetCpus, e.CpusetMems = c.Cpus, c.Mems
+	}
+	if b := r.BlockIO; b != nil {
+		for _, l := range []struct {
+			kind string
+			devs []specs.LinuxThrottleDevice
+		}{
+			{cgroup.ReadBps, b.ThrottleReadBpsDevice}, {cgroup.WriteBps, b.ThrottleWriteBpsDevice},
+			{cgroup.ReadIOPS, b.ThrottleReadIOPSDevice}, {cgroup.WriteIOPS, b.ThrottleWriteIOPSDevice},
+		} {
+			for _, d := range l.devs {
+				e.Throttle = append(e.Throttle, cgroup.ThrottleRule{Major: d.Major, Minor: d.Minor, Kind: l.kind, Rate: d.Rate})
+			}
+		}
 	}
 	return e
 }
