@@ -80,7 +80,7 @@ func enterPidns(s *specs.Spec) (restore func(), err error) {
 	const own = "/proc/thread-self/ns/pid_for_children"
 	old, err := unix.Open(own, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, field, &os.PathError{Op: "open", Path: own, Err: err})
+		return nil, fmt.Errorf("%w: %w", ErrInit, &os.PathError{Op: "open", Path: own, Err: err})
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
