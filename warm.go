@@ -67,7 +67,13 @@ func (p *warmPool) takeMonitor() *monitorProc {
 	m := p.monitor
 	p.monitor = nil
 	if m != nil {
-		renice(m.cmd.Process.Pid)
+		select {
+		case <-m.done: // died while waiting: a cold one serves
+			m.sock.Close()
+			m = nil
+		default:
+			renice(m.cmd.Process.Pid)
+		}
 	}
 	if !p.starting && !p.closed {
 		p.starting = true

@@ -179,6 +179,20 @@ func TestWarmInitDetached(t *testing.T) {
 	if err := c.Logs(ctx, skiff.LogOptions{Tail: -1}, &out, &out); err != nil || out.String() != "w=warm pid=1\n" {
 		t.Errorf("logs %q %v, want %q", out.String(), err, "w=warm pid=1\n")
 	}
+	// A warm monitor that died while waiting: the next container gets a cold one.
+	dead := await(t, "another warm monitor", e.WarmMonitor)
+	if err := syscall.Kill(dead, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	await(t, "the killed monitor reaped", func() int {
+		if err := syscall.Kill(dead, 0); errors.Is(err, syscall.ESRCH) {
+			return 1
+		}
+		return 0
+	})
+	if _, created, st := runDetached("after"); created.Owner == dead || st.Code != 3 {
+		t.Errorf("after the warm monitor died: monitor %d (the dead one %d), exit %d", created.Owner, dead, st.Code)
+	}
 	next := await(t, "another warm monitor", e.WarmMonitor)
 	nextInit := await(t, "its init", func() int { return childOf(next) })
 	if err := e.Close(); err != nil {
