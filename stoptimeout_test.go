@@ -40,9 +40,11 @@ func TestStopTimeoutAndSignalFromConfig(t *testing.T) {
 	ctx := context.Background()
 
 	short := 300 * time.Millisecond
-	// sleep as pid 1 has no handler for SIGTERM: only the kill after the timeout ends it.
+	// sh, then sleep, as pid 1 have no handler for SIGTERM: only the kill after the
+	// timeout ends it. Stopped once its command runs (not the init before its execve).
 	deaf := startBackground(t, e, skiff.ContainerConfig{Image: img, Name: "deaf", Detach: true,
-		Cmd: []string{"sleep", "600"}, StopTimeout: &short})
+		Cmd: []string{"sh", "-c", "echo ready; exec sleep 600"}, StopTimeout: &short})
+	awaitLog(t, deaf, "ready")
 	if got := deaf.Config().StopTimeout; got == nil || *got != short {
 		t.Errorf("recorded StopTimeout %v, want %s", got, short)
 	}
