@@ -28,8 +28,9 @@ var (
 
 // failed marks err as ErrNoSpace or ErrTooManyFiles when it is one, and then removes
 // the temps that the failed operation could not remove itself (a full descriptor table
-// fails the removal of a temp dir, which needs descriptors of its own): blob temps and
-// layer temps that no process holds any more, as heal does before the next operation.
+// fails the removal of a temp dir, which needs descriptors of its own): blob temps, layer
+// temps and build temps that no process holds any more, as heal does before the next
+// operation.
 // It returns the marked err; nil stays nil and sweeps nothing.
 func (e *Engine) failed(ctx context.Context, err error) error {
 	if err == nil {
@@ -44,6 +45,11 @@ func (e *Engine) failed(ctx context.Context, err error) error {
 	}
 	if _, serr := e.layers.Check(context.WithoutCancel(ctx), true); serr != nil {
 		e.log.Debug("sweep layer temps after a failure", "err", serr)
+	}
+	// A build's temps, when no build or pull runs (the build cache's own check waits
+	// for none; it looks only while the GC lock is free).
+	if serr := e.checkBuildCache(context.WithoutCancel(ctx), &CheckReport{}, true); serr != nil {
+		e.log.Debug("sweep build temps after a failure", "err", serr)
 	}
 	return err
 }

@@ -179,17 +179,18 @@ func (bd *build) commitUpper(ctx context.Context, parent []layer, lowers []strin
 		Chain: identity.ChainID(diffIDs),
 		Blob:  b.blobPath(blobDigest),
 	}
+	// Unpacked first, then the blob renamed into the cache: a failed unpack (a full
+	// disk, no descriptor left) leaves no blob that no cache key names.
+	if !b.cfg.Layers.Has(l.Chain) {
+		if _, err := tarFile.Seek(0, io.SeekStart); err != nil {
+			return layer{}, err
+		}
+		bd.noteCreated(l.Chain)
+		if err := b.cfg.Layers.Unpack(ctx, l.Chain, diffID, tarFile); err != nil {
+			return layer{}, err
+		}
+	}
 	if err := os.Rename(blobTmp.Name(), l.Blob); err != nil {
-		return layer{}, err
-	}
-	if b.cfg.Layers.Has(l.Chain) {
-		return l, nil
-	}
-	if _, err := tarFile.Seek(0, io.SeekStart); err != nil {
-		return layer{}, err
-	}
-	bd.noteCreated(l.Chain)
-	if err := b.cfg.Layers.Unpack(ctx, l.Chain, diffID, tarFile); err != nil {
 		return layer{}, err
 	}
 	return l, nil
