@@ -6,6 +6,7 @@
 # and state dirs, with a CNI bridge of its own (a random 10.x.y.0/24, no masquerade) and
 # every image from a docker-registry on 127.0.0.1 (busybox-based stand-ins for the
 # images critest names). Root only. Usage: examples/skiff-runc/critest.sh [FOCUS-REGEX]
+# (SKIFF_CRITEST_SKIP=REGEX replaces the skip list below)
 # Prints pass/fail counts per handler; exit status 1 when skiff-runc passes fewer specs
 # than runc, or fails a spec that runc passes, other than the known ones in KNOWN below.
 set -euo pipefail
@@ -14,15 +15,16 @@ crit=v1.37.0
 # Specs runc passes here and skiff-runc does not, with the reason (one per line,
 # "spec text<TAB>reason"); none today.
 KNOWN=''
-# The subset: runtime info, pod sandbox, container lifecycle, exec (streaming), security
-# context. Left out: images, networking (host ports), port forwarding, mount
-# propagation, NRI, AppArmor/SELinux (not on this host), user namespaces and
-# SupplementalGroupsPolicy (containerd 1.6 has neither), OOM kills, benchmarks.
+# The subset: runtime info, pod sandbox, container lifecycle (OOM kill included), exec,
+# attach and port forwarding (streaming), security context. Left out: images,
+# networking (DNS, host ports), mount propagation, NRI, AppArmor/SELinux (not on this
+# host), user namespaces and SupplementalGroupsPolicy (containerd 1.6 has neither),
+# benchmarks.
 # Two specs fail with both handlers here: execSync with timeout (containerd 1.6 leaves
 # the timed-out process running) and MaskedPaths (Debian's busybox sh runs `ls` as a
 # built-in applet, so a masked /bin/ls is never executed).
 FOCUS=${1:-'\[k8s\.io\] (Runtime info|PodSandbox|Container|Streaming|Security Context)'}
-SKIP='portforward|Mount Propagation|UserNamespaces|SupplementalGroupsPolicy|NRI|[Aa]pp[Aa]rmor|SELinux|Networking|Image|OOM'
+SKIP=${SKIFF_CRITEST_SKIP:-'Mount Propagation|UserNamespaces|SupplementalGroupsPolicy|NRI|[Aa]pp[Aa]rmor|SELinux|Networking|Image'}
 
 # In a private mount namespace: containerd's mounts (rootfs, shm, network namespaces)
 # go away with it whatever happens to this script.
@@ -132,12 +134,17 @@ printf '#!/bin/sh\necho $$ >/var/run/nginx.pid\nmkdir -p /www && echo ok >/www/i
 chmod 755 "$work/img/nginx/usr/sbin/nginx"
 # critest also waits for "master process" in its /proc/1/cmdline.
 image e2e-test-images/nginx:1.14-2 "$work/img/nginx" 'CMD ["/usr/sbin/nginx", "-g", "master process"]'
+# hostnet-nginx's stand-in: the same on 127.0.0.1:12003, for pods in the host's network.
+cp -a "$work/img/nginx" "$work/img/hostnet"
+sed -i 's/-p 80 /-p 127.0.0.1:12003 /' "$work/img/hostnet/usr/sbin/nginx"
+image "k8s-staging-cri-tools/hostnet-nginx-$(go env GOARCH):latest" "$work/img/hostnet" 'CMD ["/usr/sbin/nginx", "-g", "master process"]'
 rootfs "$work/img/nnp"
 install -m 4755 "$work/bin/nnp" "$work/img/nnp/usr/local/bin/nnp"
 image e2e-test-images/nonewprivs:1.3 "$work/img/nnp" 'CMD ["/usr/local/bin/nnp"]'
 
 # CNI: a bridge of the script's own on a 10.x.y.0/24 no route or address of the host
-# overlaps; no gateway, no masquerade: pods talk to each other and to nothing else.
+# overlaps; the bridge holds the subnet's first address (so this host reaches the pods'
+# IPs, as critest's web server checks do); no masquerade: pods reach nothing outside.
 for _ in $(seq 100); do
 	set -- $(od -An -tu1 -N2 /dev/urandom)
 	net="10.$((200 + $1 % 50)).$2"
@@ -146,7 +153,7 @@ done
 mkdir -p "$work/cni" "$work/certs.d"
 cat >"$work/cni/10-critest.conflist" <<EOF
 {"cniVersion": "1.0.0", "name": "$bridge", "plugins": [{"type": "bridge", "bridge": "$bridge",
-  "isGateway": false, "ipMasq": false,
+  "isGateway": true, "ipMasq": false,
   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$net.0/24"}]], "dataDir": "$work/ipam"}}]}
 EOF
 # Registry hosts: each name critest pulls from is served by the local registry only
@@ -202,6 +209,7 @@ done
 for ref in e2e-test-images/busybox:1.29-2 e2e-test-images/nginx:1.14-2 e2e-test-images/nonewprivs:1.3 pause:3.9; do
 	"$work/bin/crictl" --config "$work/crictl.yaml" pull "registry.k8s.io/$ref" >/dev/null
 done
+"$work/bin/crictl" --config "$work/crictl.yaml" pull "gcr.io/k8s-staging-cri-tools/hostnet-nginx-$(go env GOARCH):latest" >/dev/null
 
 cd "$work"
 for h in skiff runc; do
