@@ -313,7 +313,7 @@ func TestTooManyFiles(t *testing.T) {
 	addr := testutil.StartRegistry(t)
 	ref := addr + "/skiff/big:latest"
 	bigImage(t, addr, 1<<20)
-	for _, op := range []string{"pull", "build"} {
+	for _, op := range []string{"pull", "build", "commit"} {
 		t.Run(op, func(t *testing.T) {
 			root := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -341,11 +341,18 @@ func TestHelperTooManyFiles(t *testing.T) {
 	}
 	ref, reg, opName := os.Getenv("SKIFF_HELPER_IMAGE"), os.Getenv("SKIFF_HELPER_REGISTRY"), os.Getenv("SKIFF_HELPER_OP")
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	link := testutil.RandomName("skt")
-	e, err := skiff.New(skiff.WithRoot(root), skiff.WithLogger(quiet), skiff.WithNetworkNames(link, link))
+	link, parent := testutil.RandomName("skt"), testutil.RandomName("skiff-test-")
+	e, err := skiff.New(skiff.WithRoot(root), skiff.WithLogger(quiet), skiff.WithNetworkNames(link, link),
+		skiff.WithCgroupParent(parent))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	})
 	ctx := context.Background()
 	op := func() error { _, err := e.Pull(ctx, ref); return err }
 	if opName == "build" {
@@ -365,6 +372,32 @@ func TestHelperTooManyFiles(t *testing.T) {
 		warmBuildCache(t, e, ref)
 		op = func() error {
 			_, err := e.Build(ctx, skiff.BuildOptions{ContextDir: dir, Tags: []string{"emfile/build:latest"}})
+			return err
+		}
+	}
+	if opName == "commit" {
+		// A container with many changed files in its upper dir.
+		if _, err := e.Pull(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
+		warmBuildCache(t, e, ref)
+		c, err := e.Create(ctx, skiff.ContainerConfig{Image: ref, Network: skiff.NetworkNone, Cmd: []string{"true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := c.Delete(context.Background(), skiff.WithForce()); err != nil {
+				t.Errorf("delete: %v", err)
+			}
+		})
+		upper := filepath.Join(root, "containers", c.ID(), "upper")
+		for i := range 64 {
+			if err := os.WriteFile(filepath.Join(upper, fmt.Sprintf("f%02d", i)), []byte(strings.Repeat("x", i*1000)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		op = func() error {
+			_, err := c.Commit(ctx, skiff.CommitOptions{Ref: "emfile/commit:latest"})
 			return err
 		}
 	}
