@@ -421,6 +421,17 @@ func TestCRI(t *testing.T) {
 		t.Fatalf("after create: state %q", s)
 	}
 	e.ok("start", id)
+	// The container's init runs in the cgroup containerd asked for, <parent>/<id>.
+	var ci struct {
+		Info struct {
+			Pid int `json:"pid"`
+		} `json:"info"`
+	}
+	e.jsonOut(&ci, "inspect", "-o", "json", id)
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", ci.Info.Pid))
+	if ci.Info.Pid <= 0 || err != nil || !strings.Contains(string(cg), ":/"+e.cgroup+"/"+id+"\n") {
+		t.Fatalf("container pid %d: cgroups %q (%v), want /%s/%s", ci.Info.Pid, cg, err, e.cgroup, id)
+	}
 	var list struct {
 		Containers []struct {
 			ID    string `json:"id"`
@@ -473,6 +484,13 @@ func TestCRI(t *testing.T) {
 		t.Fatalf("logs after stop: %q", out)
 	}
 	e.ok("rm", id)
+	left, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", e.cgroup, id))         // v1 and hybrid
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", e.cgroup, id)); err == nil { // v2
+		left = append(left, filepath.Join("/sys/fs/cgroup", e.cgroup, id))
+	}
+	if len(left) > 0 {
+		t.Fatalf("container cgroups after rm: %q", left)
+	}
 	if out := e.ok("ps", "-a", "-q", "--pod", pod); strings.TrimSpace(out) != "" {
 		t.Fatalf("crictl ps -a after rm: %q", out)
 	}
