@@ -1,12 +1,14 @@
 package skiff_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -203,4 +205,92 @@ func TestWarmInitDetached(t *testing.T) {
 			t.Errorf("warm process %d still exists after Close (kill 0: %v)", pid, err)
 		}
 	}
+}
+
+// TestWarmKilledEngine: when a program with WithWarmInit is killed, its warm init, its
+// warm monitor and that monitor's init end with it.
+func TestWarmKilledEngine(t *testing.T) {
+	if root := os.Getenv("SKIFF_WARM_HELPER_ROOT"); root != "" {
+		warmHelper(root, os.Getenv("SKIFF_WARM_HELPER_CGROUP"))
+		return
+	}
+	e, parent := newWarmEngine(t)
+	if _, err := e.Images().Write(context.Background(), "busybox:latest", testutil.Busybox(t)); err != nil {
+		t.Fatal(err)
+	}
+	helper := exec.Command(os.Args[0], "-test.run=^TestWarmKilledEngine$")
+	helper.Env = append(os.Environ(), "SKIFF_WARM_HELPER_ROOT="+e.Root(), "SKIFF_WARM_HELPER_CGROUP="+parent)
+	var stderr bytes.Buffer
+	helper.Stderr = &stderr
+	out, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { helper.Process.Kill(); helper.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	var pids [3]int
+	if n, _ := fmt.Sscanf(line, "warm %d %d %d", &pids[0], &pids[1], &pids[2]); err != nil || n != 3 {
+		t.Fatalf("helper: %q %v\n%s", line, err, stderr.String())
+	}
+	helper.Process.Kill()
+	helper.Wait()
+	for _, pid := range pids {
+		await(t, fmt.Sprintf("warm process %d to end with its engine", pid), func() int {
+			if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+				return 1
+			}
+			return 0
+		})
+	}
+	ctx := context.Background()
+	c, err := e.Container(ctx, "warm-helper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// warmHelper is TestWarmKilledEngine's helper process: an engine with WithWarmInit
+// that ran one detached container; it prints the pids of its warm init, its warm
+// monitor and that monitor's init, then waits to be killed.
+func warmHelper(root, parent string) {
+	fail := func(err error) { fmt.Println("error", err); os.Exit(1) }
+	e, err := skiff.New(skiff.WithRoot(root), skiff.WithCgroupParent(parent), skiff.WithWarmInit(),
+		skiff.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fail(err)
+	}
+	ctx := context.Background()
+	c, err := e.Create(ctx, skiff.ContainerConfig{Image: "busybox:latest", Name: "warm-helper", Network: skiff.NetworkNone,
+		Detach: true, Cmd: []string{"true"}})
+	if err != nil {
+		fail(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		fail(err)
+	}
+	if _, err := c.Wait(ctx); err != nil {
+		fail(err)
+	}
+	initPid, err := e.WarmReady(ctx)
+	if err != nil {
+		fail(err)
+	}
+	var mon, monInit int
+	for deadline := time.Now().Add(30 * time.Second); mon == 0 || monInit == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			fail(fmt.Errorf("no warm monitor with its init (monitor %d)", mon))
+		}
+		if mon = e.WarmMonitor(); mon != 0 {
+			monInit = childOf(mon)
+		}
+	}
+	fmt.Println("warm", initPid, mon, monInit)
+	time.Sleep(time.Minute)
+	os.Exit(0)
 }
