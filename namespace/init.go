@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -108,6 +109,14 @@ func runInit(sync *os.File) (int, error) {
 	// Created: from now on init must survive its creator.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return 1, fmt.Errorf("prctl PR_SET_PDEATHSIG: %w", err)
+	}
+	if !wantsReaper(s) {
+		// A stop signal sent once Start returned but before execve must not reach the
+		// Go runtime's handlers (which exit 2): the command gets it, or, as pid 1 of
+		// its namespace with the default action, nobody, as it would after execve.
+		if err := defaultStopSignals(); err != nil {
+			return 1, err
+		}
 	}
 	if err := writeMsg(sync, &syncMsg{Type: msgReady}); err != nil {
 		return 1, fmt.Errorf("report ready: %w", err)
@@ -235,6 +244,21 @@ func unshareCgroupns(s *specs.Spec) error {
 			if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 				return inField(fmt.Sprintf("linux.namespaces[%d]", i), fmt.Errorf("unshare CLONE_NEWCGROUP: %w", err))
 			}
+		}
+	}
+	return nil
+}
+
+// stopSignals are the signals a container is usually stopped with.
+var stopSignals = [...]unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2}
+
+// defaultStopSignals sets stopSignals to their default action in the kernel (not in
+// the Go runtime, whose handlers stay registered; init only execve's from here).
+func defaultStopSignals() error {
+	var dfl [4]uint64 // struct sigaction with SIG_DFL, no flags, empty mask
+	for _, sig := range stopSignals {
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0); e != 0 {
+			return fmt.Errorf("rt_sigaction %v SIG_DFL: %w", sig, e)
 		}
 	}
 	return nil
