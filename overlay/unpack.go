@@ -33,7 +33,10 @@ const readBufSize = 1 << 20
 //
 // The layer is built in a temp dir and renamed into place, so it becomes
 // visible complete or not at all; a failed or cancelled Unpack leaves neither
-// a layer nor a temp dir. If the layer exists already Unpack returns nil at
+// a layer nor a temp dir (unless the removal itself fails, as it does with no
+// file descriptor left: Check with repair removes that temp dir once the
+// descriptors are back). Errors name the layer dir being written; a full file
+// system wraps ErrNoSpace, an exhausted descriptor table ErrTooManyFiles. If the layer exists already Unpack returns nil at
 // once without reading r. Unpack is safe to call concurrently for the same or
 // different chainIDs, from several goroutines or processes: the second caller
 // for a chainID waits for the first and then returns nil.
