@@ -76,6 +76,8 @@ cleanup() {
 	# The root's default network (bridge and table) outlives its containers, as Docker's.
 	[ -n "${table:-}" ] && "$work/nftrules" -d "$table" 2>/dev/null
 	[ -n "${bridge:-}" ] && ip link del "$bridge" 2>/dev/null
+	# and its claims of those names (stale once the root is gone, but tidier gone).
+	grep -lx "$root/network" /run/skiff/netbridge/table-* /run/skiff/netbridge/bridge-* 2>/dev/null | xargs -r rm -f
 	for d in /sys/fs/cgroup/*/"$cgparent" /sys/fs/cgroup/unified/"$cgparent"; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
