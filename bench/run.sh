@@ -122,9 +122,11 @@ awk -v s="$skiff_exec_ms" -v r="$runc_exec_ms" -v c="$crun_exec_ms" 'BEGIN { pri
 # Monitor memory: skiff's monitor of the running detached container against conmon
 # monitoring a runc container (conmon daemonizes; runc create, then start).
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/${3:-status}"; }
-# A container of its own, started now: its monitor gives back the pages of the binary a
-# second after the start, which it cannot while other processes (the execs above) map
-# them too.
+# A container of its own, started now, alone (the exec container removed): its monitor
+# gives back the pages of the binary a second after the start, which it cannot for
+# pages other processes (the execs above, another monitor) map too. PSS is what each of
+# many monitors costs; RSS is the cost of one.
+"$work/skiff" --root "$root" rm -f "$sid" >/dev/null
 mid=$("$work/skiff" --root "$root" run -d --network none bench/busybox:latest sleep 1000)
 mpid=$(pgrep -f "^skiff-monitor ${mid:0:12}")
 if command -v conmon >/dev/null; then
