@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -174,19 +175,27 @@ func applyLateRlimits(late []lateRlimit) error {
 }
 
 // setUser switches to the spec's numeric user (all threads, via the syscall package).
+// An id the process already has is not set again: each set stops every thread of the
+// Go runtime in turn, and root staying root (the common case) needs none.
 func setUser(u specs.User) error {
 	groups := make([]int, len(u.AdditionalGids))
 	for i, g := range u.AdditionalGids {
 		groups[i] = int(g)
 	}
-	if err := syscall.Setgroups(groups); err != nil {
-		return inField("process.user.additionalGids", fmt.Errorf("setgroups %v: %w", groups, err))
+	if cur, err := unix.Getgroups(); err != nil || !slices.Equal(cur, groups) {
+		if err := syscall.Setgroups(groups); err != nil {
+			return inField("process.user.additionalGids", fmt.Errorf("setgroups %v: %w", groups, err))
+		}
 	}
-	if err := syscall.Setgid(int(u.GID)); err != nil {
-		return inField("process.user.gid", fmt.Errorf("setgid %d: %w", u.GID, err))
+	if r, e, s := unix.Getresgid(); r != int(u.GID) || e != int(u.GID) || s != int(u.GID) {
+		if err := syscall.Setgid(int(u.GID)); err != nil {
+			return inField("process.user.gid", fmt.Errorf("setgid %d: %w", u.GID, err))
+		}
 	}
-	if err := syscall.Setuid(int(u.UID)); err != nil {
-		return inField("process.user.uid", fmt.Errorf("setuid %d: %w", u.UID, err))
+	if r, e, s := unix.Getresuid(); r != int(u.UID) || e != int(u.UID) || s != int(u.UID) {
+		if err := syscall.Setuid(int(u.UID)); err != nil {
+			return inField("process.user.uid", fmt.Errorf("setuid %d: %w", u.UID, err))
+		}
 	}
 	return nil
 }
