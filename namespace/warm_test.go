@@ -244,7 +244,27 @@ func TestWarmDiesWithCreator(t *testing.T) {
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	awaitExit(t, pid) // Pdeathsig; reaped by init (the host's), its parent now
+	awaitDead(t, pid) // Pdeathsig
+}
+
+// awaitDead waits until pid ended: gone, or a zombie left to a parent that is not
+// this process (the host's init, which may reap it later).
+func awaitDead(t testing.TB, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		if _, rest, ok := strings.Cut(string(b), ") "); ok && strings.HasPrefix(rest, "Z") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still runs: %s", pid, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // BenchmarkCreateStartWaitWarm is BenchmarkCreateStartWait with a warm init: each
