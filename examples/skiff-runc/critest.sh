@@ -69,7 +69,7 @@ export TMPDIR=$work/tmp
 (
 	cd "$work/tools"
 	go mod init critools >/dev/null 2>&1
-	GOFLAGS=-mod=mod go get "sigs.k8s.io/cri-tools@$crit" >/dev/null 2>&1
+	GOFLAGS=-mod=mod go get "sigs.k8s.io/cri-tools@$crit" >get.log 2>&1 || { cat get.log >&2; exit 1; }
 	GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$work/bin/crictl" sigs.k8s.io/cri-tools/cmd/crictl
 	GOFLAGS=-mod=mod CGO_ENABLED=0 go test -c -o "$work/bin/critest" sigs.k8s.io/cri-tools/cmd/critest
 	# nonewprivs' stand-in: a setuid-root program that prints its effective uid.
