@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +93,10 @@ func TestDockerCLIDisconnect(t *testing.T) {
 		}
 		return n
 	}
+	// With --warm, skiffd keeps a monitor started ahead (and a socket to it) once it ran
+	// a detached container: count with that one in place.
+	e.ok("run", "--rm", img, "true")
+	waitFor(t, "skiffd's warm monitor", func() bool { return warmMonitor(e.cmd.Process.Pid) })
 	base := sockets()
 	cmd := exec.Command(e.docker, "run", "--name", "quiet", img, "sleep", "60")
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+e.sock, "DOCKER_CONFIG="+e.dockerCf)
@@ -111,4 +117,24 @@ func TestDockerCLIDisconnect(t *testing.T) {
 		t.Errorf("after the CLI died: %q", out)
 	}
 	e.ok("rm", "-f", "quiet")
+}
+
+// warmMonitor reports whether the process pid has a monitor started ahead of its
+// container (command line "skiff-monitor" alone) as a child.
+func warmMonitor(pid int) bool {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(string(b), ") ")
+		if f := strings.Fields(rest); len(f) < 2 || f[1] != strconv.Itoa(pid) {
+			continue
+		}
+		if cl, _ := os.ReadFile(filepath.Join(filepath.Dir(st), "cmdline")); string(cl) == "skiff-monitor\x00" {
+			return true
+		}
+	}
+	return false
 }
