@@ -67,7 +67,7 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 					}
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s ago\t%s\t%s\t%s\n", id, st.Image,
-					units.HumanDuration(time.Since(st.Created)), statusText(st), strings.Join(ports, ", "), st.Name)
+					units.HumanDuration(time.Since(st.Created)), dockeropts.StatusText(st, time.Now()), strings.Join(ports, ", "), st.Name)
 			}
 			return w.Flush()
 		},
@@ -152,18 +152,4 @@ func psFilter(filters []string) (psMatch, error) {
 		}
 		return true
 	}}, nil
-}
-
-// statusText renders a state as docker ps does: "Up 3 seconds", "Exited (0) 2 minutes ago".
-func statusText(st skiff.State) string {
-	switch st.Status {
-	case skiff.StatusRunning:
-		return "Up " + units.HumanDuration(time.Since(st.Started)) + dockeropts.HealthSuffix(st)
-	case skiff.StatusPaused:
-		return "Up " + units.HumanDuration(time.Since(st.Started)) + " (Paused)"
-	case skiff.StatusExited:
-		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(time.Since(st.Finished)))
-	default:
-		return strings.ToUpper(string(st.Status[:1])) + string(st.Status[1:])
-	}
 }

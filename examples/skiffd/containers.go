@@ -287,28 +287,6 @@ func (d *daemon) container(ctx context.Context, ref string) (*skiff.Container, e
 	return c, nil
 }
 
-// humanDuration renders d as docker's status column does ("5 seconds", "2 minutes").
-func humanDuration(d time.Duration) string {
-	switch s := int(d.Seconds()); {
-	case s < 1:
-		return "Less than a second"
-	case s == 1:
-		return "1 second"
-	case s < 60:
-		return fmt.Sprintf("%d seconds", s)
-	case s < 120:
-		return "About a minute"
-	case s < 3600:
-		return fmt.Sprintf("%d minutes", s/60)
-	case s < 7200:
-		return "About an hour"
-	case s < 48*3600:
-		return fmt.Sprintf("%d hours", s/3600)
-	default:
-		return fmt.Sprintf("%d days", s/86400)
-	}
-}
-
 // dockerStatus is the container's status in Docker's words: "restarting" while its
 // restart policy is about to run it again.
 func dockerStatus(st skiff.State) string {
@@ -316,22 +294,6 @@ func dockerStatus(st skiff.State) string {
 		return "restarting"
 	}
 	return string(st.Status)
-}
-
-func statusText(st skiff.State) string {
-	now := time.Now()
-	if st.Status == skiff.StatusExited && st.Restarting {
-		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.Finished)))
-	}
-	switch st.Status {
-	case skiff.StatusRunning:
-		return "Up " + humanDuration(now.Sub(st.Started)) + dockeropts.HealthSuffix(st)
-	case skiff.StatusPaused:
-		return "Up " + humanDuration(now.Sub(st.Started)) + " (Paused)"
-	case skiff.StatusExited:
-		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(now.Sub(st.Finished)))
-	}
-	return "Created"
 }
 
 // ports lists the container's published ports in the API's form.
@@ -372,7 +334,7 @@ func (d *daemon) containerSummary(ctx context.Context, c *skiff.Container) map[s
 	return map[string]any{
 		"Id": st.ID, "Names": []string{"/" + st.Name}, "Image": st.Image, "ImageID": st.ImageID,
 		"Command": command(req), "Created": st.Created.Unix(), "State": dockerStatus(st),
-		"Status": statusText(st), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": d.inspectMounts(ctx, c),
+		"Status": dockeropts.StatusText(st, time.Now()), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": d.inspectMounts(ctx, c),
 		"HostConfig":      map[string]string{"NetworkMode": st.Network},
 		"NetworkSettings": map[string]any{"Networks": summaryNetworks(ctx, c)},
 	}
