@@ -42,7 +42,10 @@ func TestDockerCLIConcurrent(t *testing.T) {
 		t.Errorf("containers left after parallel run --rm: %q", out)
 	}
 
-	e.ok("run", "-d", "--name", "ticker", img, "sh", "-c", "i=0; while [ $i -lt 30 ]; do echo tick-$i; i=$((i+1)); sleep 0.05; done")
+	// The ticker lives until the execs are done (they are what is tested, not a race
+	// with its exit), then ends, which ends logs -f.
+	e.ok("run", "-d", "--name", "ticker", img, "sh", "-c",
+		"i=0; while [ $i -lt 30 ]; do echo tick-$i; i=$((i+1)); sleep 0.05; done; while [ ! -e /tmp/done ]; do sleep 0.05; done")
 	logs := make(chan string, 1)
 	go func() { out, _, _ := e.run("logs", "-f", "ticker"); logs <- out }()
 	for range 3 {
@@ -50,6 +53,7 @@ func TestDockerCLIConcurrent(t *testing.T) {
 			t.Errorf("exec during logs -f = %q", out)
 		}
 	}
+	e.ok("exec", "ticker", "touch", "/tmp/done")
 	select {
 	case out := <-logs:
 		if !strings.HasPrefix(out, "tick-0\n") || !strings.HasSuffix(out, "tick-29\n") || strings.Count(out, "\n") != 30 {
