@@ -230,9 +230,17 @@ func TestComposeApp(t *testing.T) {
 		t.Errorf("worker restart count %d after a failure", st.RestartCount)
 	}
 
+	// The restart is counted before the restarted worker writes its line: await it.
 	var logs strings.Builder
-	if err := app.Logs(ctx, &logs, compose.LogsOptions{Services: []string{"worker"}, Log: skiff.LogOptions{Tail: -1}}); err != nil {
-		t.Fatal(err)
+	for {
+		logs.Reset()
+		if err := app.Logs(ctx, &logs, compose.LogsOptions{Services: []string{"worker"}, Log: skiff.LogOptions{Tail: -1}}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(logs.String(), worker+" | worker ") >= 3 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if want := worker + " | worker crashing\n"; !strings.Contains(logs.String(), want) ||
 		strings.Count(logs.String(), worker+" | worker ") != 3 {
