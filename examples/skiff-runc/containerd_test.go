@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -110,17 +109,7 @@ func unmountUnder(t *testing.T, dir string) {
 func (e *ctrEnv) ctr(args ...string) (string, string, int) {
 	e.t.Helper()
 	cmd := exec.Command("ctr", append([]string{"--address", e.sock, "--namespace", e.ns}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("ctr %q: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
+	return output(e.t, cmd)
 }
 
 func (e *ctrEnv) ok(args ...string) string {

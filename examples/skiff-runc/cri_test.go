@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -249,17 +247,7 @@ func freeSubnet(t *testing.T) *net.IPNet {
 func (e *criEnv) run(args ...string) (string, string, int) {
 	e.t.Helper()
 	cmd := exec.Command(e.crictl, append([]string{"--config", filepath.Join(e.dir, "crictl.yaml")}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatalf("crictl %q: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
+	return output(e.t, cmd)
 }
 
 // ok runs crictl and fails the test unless it exits 0; it returns stdout.

@@ -84,15 +84,31 @@ func (r *runtime) run(stdin string, args ...string) (string, string, int) {
 	defer stdout.Close()
 	defer stderr.Close()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	code := exitCode(r.t, cmd)
+	return readAll(r.t, stdout), readAll(r.t, stderr), code
+}
+
+// exitCode runs cmd and returns its exit status; failing to run it at all fails the
+// test.
+func exitCode(t testing.TB, cmd *exec.Cmd) int {
+	t.Helper()
 	err := cmd.Run()
-	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		code = ee.ExitCode()
+		return ee.ExitCode()
 	} else if err != nil {
-		r.t.Fatalf("skiff-runc %q: %v", args, err)
+		t.Fatalf("%q: %v", cmd.Args, err)
 	}
-	return readAll(r.t, stdout), readAll(r.t, stderr), code
+	return 0
+}
+
+// output runs cmd and returns its stdout, stderr and exit status (see exitCode).
+func output(t testing.TB, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	code := exitCode(t, cmd)
+	return stdout.String(), stderr.String(), code
 }
 
 // tempFile returns an unlinked temp file.
