@@ -3,9 +3,6 @@ package skiff
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/opencontainers/go-digest"
 
@@ -111,7 +108,7 @@ func (e *Engine) dropNewLayers(ctx context.Context, had map[digest.Digest]bool) 
 		return err
 	}
 	defer unlock()
-	keep, err := e.referencedLayers(ctx)
+	keep, err := e.referencedLayers(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -128,8 +125,10 @@ func (e *Engine) dropNewLayers(ctx context.Context, had map[digest.Digest]bool) 
 }
 
 // referencedLayers returns the chain IDs that images and containers of the root use.
-// The caller holds the GC and root locks.
-func (e *Engine) referencedLayers(ctx context.Context) (map[digest.Digest]bool, error) {
+// A container whose state cannot be read (being created, or half-created) is an error
+// when strict (the caller then keeps every layer, to be safe), and is skipped
+// otherwise (Check removes it). The caller holds the GC and root locks.
+func (e *Engine) referencedLayers(ctx context.Context, strict bool) (map[digest.Digest]bool, error) {
 	keep := map[digest.Digest]bool{}
 	imgs, err := e.images.List(ctx)
 	if err != nil {
@@ -140,18 +139,17 @@ func (e *Engine) referencedLayers(ctx context.Context) (map[digest.Digest]bool, 
 			keep[c] = true
 		}
 	}
-	dirs, err := os.ReadDir(filepath.Join(e.root, "containers"))
+	ids, err := e.ctrs.ids()
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range dirs {
-		if strings.HasPrefix(d.Name(), ".") {
-			continue
-		}
-		st, err := e.ctrs.load(d.Name())
+	for _, id := range ids {
+		st, err := e.ctrs.load(id)
 		if err != nil {
-			// A container being created or half-created: keep every layer, to be safe.
-			return nil, err
+			if strict {
+				return nil, err
+			}
+			continue
 		}
 		for _, l := range st.Layers {
 			keep[digest.Digest(l)] = true

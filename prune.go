@@ -122,31 +122,9 @@ func (e *Engine) collectLayers(ctx context.Context) (*PruneReport, error) {
 	}
 	defer unlock()
 
-	keep := map[digest.Digest]bool{}
-	imgs, err := e.images.List(ctx)
+	keep, err := e.referencedLayers(ctx, false)
 	if err != nil {
 		return rep, err
-	}
-	for _, img := range imgs {
-		for _, c := range img.ChainIDs() {
-			keep[c] = true
-		}
-	}
-	dirs, err := os.ReadDir(filepath.Join(e.root, "containers"))
-	if err != nil {
-		return rep, err
-	}
-	for _, d := range dirs {
-		if strings.HasPrefix(d.Name(), ".") {
-			continue
-		}
-		st, err := e.ctrs.load(d.Name())
-		if err != nil {
-			continue // half-created: Check removes it
-		}
-		for _, l := range st.Layers {
-			keep[digest.Digest(l)] = true
-		}
 	}
 	layers, err := e.layers.List()
 	if err != nil {
