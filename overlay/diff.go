@@ -106,7 +106,11 @@ func (d *differ) walk(dirfd int, dir string) error {
 	}
 	names, err := readDirNames(dirfd)
 	if err != nil {
-		return fmt.Errorf("read dir %q: %w", dir, err)
+		name := dir
+		if name == "" {
+			name = "."
+		}
+		return fmt.Errorf("read dir %q: %w", name, err)
 	}
 	kids := make([]child, 0, len(names))
 	for _, n := range names {
