@@ -2,10 +2,13 @@ package skiff_test
 
 import (
 	"go/build"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/skiffrt/skiff/internal/testutil"
 )
 
 // TestImportDirection pins the layering of DESIGN.md: packages depend downward only,
@@ -52,5 +55,30 @@ func TestImportDirection(t *testing.T) {
 				t.Errorf("package %s imports %s: not allowed by the layering", dir, imp)
 			}
 		}
+	}
+}
+
+// TestInitBinaryDeps keeps examples/skiff-nsinit, the program containers' inits and
+// exec helpers can run from, free of the heavy packages whose inits it exists to
+// avoid: no HTTP or TLS stack, no registry client, no protobuf, no cgroup statistics.
+func TestInitBinaryDeps(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		testutil.Require(t, "needs the go tool", false)
+	}
+	out, err := exec.Command("go", "list", "-deps", "./examples/skiff-nsinit").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	for _, d := range deps {
+		for _, heavy := range []string{"net/http", "crypto/tls", "google.golang.org/protobuf", "github.com/google/go-containerregistry",
+			"github.com/containerd/cgroups", "github.com/vishvananda/netlink", "github.com/skiffrt/skiff/registry"} {
+			if d == heavy || strings.HasPrefix(d, heavy+"/") {
+				t.Errorf("skiff-nsinit links %s", d)
+			}
+		}
+	}
+	if len(deps) > 120 {
+		t.Errorf("skiff-nsinit links %d packages; it should stay near 90", len(deps))
 	}
 }

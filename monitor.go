@@ -154,7 +154,7 @@ func startMonitor(name string) (*monitorProc, error) {
 		cmd.Args, mode = cmd.Args[:1], monitorWarmMode
 	}
 	// One P: the monitor copies two pipes and waits; it needs no parallelism.
-	cmd.Env = []string{monitorEnv + "=" + mode, "PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
+	cmd.Env = append([]string{monitorEnv + "=" + mode, "PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}, initBinaryEnv()...)
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/" // pin no directory (and its filesystem) of the caller for the container's life
@@ -176,6 +176,15 @@ func startMonitor(name string) (*monitorProc, error) {
 	// Reap the monitor when it ends, if this process lives that long.
 	go func() { cmd.Wait(); close(m.done) }()
 	return m, nil
+}
+
+// initBinaryEnv passes namespace.SetInitBinary's choice on to a monitor or restart
+// helper, which create containers too.
+func initBinaryEnv() []string {
+	if p := namespace.InitBinary(); p != "" {
+		return []string{namespace.InitBinaryEnv + "=" + p}
+	}
+	return nil
 }
 
 // runMonitor is the monitor process's main; it returns the process's exit code.
@@ -521,6 +530,7 @@ func reexecWaiter(req monitorRequest, pid int, logf *os.File, outs []*os.File) e
 	env := []string{monitorEnv + "=" + monitorWaitMode, monitorReqEnv + "=" + string(b),
 		monitorPidEnv + "=" + strconv.Itoa(pid), monitorFdsEnv + "=" + strings.Join(nums, ","),
 		"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
+	env = append(env, initBinaryEnv()...) // for the restart helpers it starts
 	return syscall.Exec("/proc/self/exe", []string{"skiff-monitor", shortID(req.ID)}, env)
 }
 

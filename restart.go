@@ -265,7 +265,7 @@ func scheduleRestart(req monitorRequest, ctrs containerStore, final *State) bool
 	}
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{"skiff-restart", shortID(req.ID)}
-	cmd.Env = []string{monitorEnv + "=restart", policyRestartEnv + "=" + string(data), "PATH=" + os.Getenv("PATH")}
+	cmd.Env = append([]string{monitorEnv + "=restart", policyRestartEnv + "=" + string(data), "PATH=" + os.Getenv("PATH")}, initBinaryEnv()...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Dir = "/"
 	if err := cmd.Start(); err != nil {

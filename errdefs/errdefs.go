@@ -9,9 +9,21 @@
 // HTTPStatus), which is how skiffd answers the Docker Engine API.
 package errdefs
 
-import (
-	"errors"
-	"net/http"
+import "errors"
+
+// HTTP statuses, as numbers: importing net/http for its constants would put the
+// HTTP stack's package inits into every program that uses Skiff, the container init
+// included.
+const (
+	statusOK                  = 200
+	statusBadRequest          = 400
+	statusUnauthorized        = 401
+	statusForbidden           = 403
+	statusNotFound            = 404
+	statusConflict            = 409
+	statusInternalServerError = 500
+	statusNotImplemented      = 501
+	statusServiceUnavailable  = 503
 )
 
 // The classes. Test with errors.Is; never compare error strings.
@@ -61,21 +73,21 @@ func (e *classed) Unwrap() error { return e.class }
 func HTTPStatus(err error) int {
 	switch {
 	case err == nil:
-		return http.StatusOK
+		return statusOK
 	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound
+		return statusNotFound
 	case errors.Is(err, ErrConflict):
-		return http.StatusConflict
+		return statusConflict
 	case errors.Is(err, ErrInvalidArgument):
-		return http.StatusBadRequest
+		return statusBadRequest
 	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized
+		return statusUnauthorized
 	case errors.Is(err, ErrPermissionDenied):
-		return http.StatusForbidden
+		return statusForbidden
 	case errors.Is(err, ErrNotImplemented):
-		return http.StatusNotImplemented
+		return statusNotImplemented
 	case errors.Is(err, ErrUnavailable):
-		return http.StatusServiceUnavailable
+		return statusServiceUnavailable
 	}
-	return http.StatusInternalServerError
+	return statusInternalServerError
 }

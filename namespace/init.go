@@ -78,6 +78,9 @@ func runInit(sync *os.File) (int, error) {
 	if m.Type != msgGo || m.Spec == nil {
 		return 1, fmt.Errorf("unexpected message %q", m.Type)
 	}
+	if err := checkProto(m); err != nil {
+		return 1, err
+	}
 	s := m.Spec
 	// The exec fifo is a host path: open it first, with host root's identity (in a
 	// user namespace the mapped root may not reach the state dir).
@@ -162,6 +165,9 @@ func runExec(sync *os.File) (int, error) {
 	}
 	if m.Type != msgExec || m.Spec == nil || m.Spec.Process == nil {
 		return 1, fmt.Errorf("unexpected message %q", m.Type)
+	}
+	if err := checkProto(m); err != nil {
+		return 1, err
 	}
 	if m.Spec.Process.Terminal {
 		if err := setupTerminal(m.Spec.Process, true); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -17,10 +18,18 @@ const (
 	msgExec  = "exec"  // parent → exec helper: the process to run
 )
 
+// protoVersion is the version of this protocol. It changes with any change of the
+// messages' meaning, so that an init binary of another Skiff version (SetInitBinary)
+// is refused rather than misread.
+const protoVersion = 1
+
 // syncMsg is one JSON message on the sync socket.
 type syncMsg struct {
-	Type string      `json:"type"`
-	Spec *specs.Spec `json:"spec,omitempty"`
+	Type string `json:"type"`
+	// Proto is the parent's protoVersion, in the messages that start the child's work
+	// (msgGo, msgExec).
+	Proto int         `json:"proto,omitempty"`
+	Spec  *specs.Spec `json:"spec,omitempty"`
 	// Fifo is the host path of the exec fifo; init opens it before pivot_root.
 	Fifo string `json:"fifo,omitempty"`
 	// Chroot says init has no mount namespace of its own (cloned without
@@ -31,12 +40,25 @@ type syncMsg struct {
 }
 
 func writeMsg(w io.Writer, m *syncMsg) error {
+	if m.Type == msgGo || m.Type == msgExec {
+		m.Proto = protoVersion
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// checkProto refuses a message m of a parent that speaks another protocol version.
+func checkProto(m *syncMsg) error {
+	if m.Proto != protoVersion {
+		exe, _ := os.Readlink("/proc/self/exe")
+		return fmt.Errorf("init binary %s speaks protocol version %d, its parent %d: build both from the same Skiff version",
+			exe, protoVersion, m.Proto)
+	}
+	return nil
 }
 
 // readMsg reads one message; io.EOF means the peer closed the socket (or exec'd).

@@ -37,6 +37,13 @@ func skiffBin(t *testing.T) string {
 		binPath = filepath.Join(buildDir, "skiff")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err == nil {
+			// The init binary, next to skiff where skiff finds it: the CLI's
+			// containers' inits and exec helpers run from it, as installed.
+			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, "skiff-nsinit"), "../skiff-nsinit")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			out, err = cmd.CombinedOutput()
+		}
+		if err == nil {
 			// The compose plugin, next to skiff where `skiff compose` looks for it.
 			out, err = exec.Command("go", "build", "-o", filepath.Join(buildDir, "skiff-compose"), "../skiff-compose").CombinedOutput()
 		}

@@ -28,6 +28,7 @@ import (
 	"syscall"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/namespace"
 )
 
 // DefaultSocket is where skiffd listens when -H is not given.
@@ -48,6 +49,7 @@ func run(args []string) int {
 	bridge := fs.String("bridge", "skiff0", "bridge device of the default network")
 	cgParent := fs.String("cgroup-parent", "skiff", "cgroup under which containers' cgroups are made")
 	debug := fs.Bool("debug", false, "log every request")
+	initBinary := fs.String("init-binary", "", "program containers' inits and exec helpers run from (default: skiff-nsinit beside skiffd, if there is one, else skiffd itself)")
 	warm := fs.Bool("warm", true, "keep a container init and a monitor started ahead, so that creating a container starts no process")
 	var insecure stringList
 	fs.Var(&insecure, "insecure-registry", "allow plain HTTP to this registry host[:port] (repeatable)")
@@ -59,6 +61,18 @@ func run(args []string) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if *initBinary != "" {
+		if err := namespace.SetInitBinary(*initBinary); err != nil {
+			log.Error("--init-binary", "err", err)
+			return 2
+		}
+	} else if _, err := namespace.UseInitBinaryBeside("skiff-nsinit"); err != nil {
+		log.Error("init binary", "err", err)
+		return 1
+	}
+	if p := namespace.InitBinary(); p != "" {
+		log.Info("containers' inits run from", "path", p)
+	}
 
 	opts := []skiff.Option{skiff.WithRoot(*root), skiff.WithLogger(log),
 		skiff.WithInsecureRegistries(insecure...), skiff.WithNetworkNames(*table, *bridge), skiff.WithCgroupParent(*cgParent)}
