@@ -40,6 +40,11 @@ const attachSockName = "attach.sock"
 // stays open for its attach socket (ContainerConfig.OpenStdin).
 const annotationOpenStdin = "skiff.open-stdin"
 
+// annotationHealthcheck marks the spec of a container with a health check: its
+// monitor stays the whole program, which runs the probes (no small waiter, see
+// execWaiter).
+const annotationHealthcheck = "skiff.healthcheck"
+
 // Kinds of client → monitor frames.
 const (
 	attachStdin      = 0

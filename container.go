@@ -274,6 +274,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 	if cfg.OpenStdin && cfg.Detach {
 		spec.Annotations[annotationOpenStdin] = "true"
 	}
+	if cfg.Healthcheck.Enabled() {
+		spec.Annotations[annotationHealthcheck] = "true" // the monitor probes it (no small waiter)
+	}
 	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, name: name, host: hostname, aliases: cfg.Aliases, ports: cfg.Ports, links: links.net}
 	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)

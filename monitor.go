@@ -194,6 +194,8 @@ func runMonitor() int {
 		return restartByPolicy() // restart.go
 	case monitorWaitMode:
 		return runMonitorWait()
+	case monitorFinishMode:
+		return runMonitorFinish()
 	}
 	catchSignals()
 	debug.SetGCPercent(20) // a long-lived, mostly idle process: stay small
@@ -315,6 +317,9 @@ func runMonitor() int {
 		enc.Encode(monitorMsg{Type: "created", Pid: proc.Pid})
 		sock.Close()
 		sock = nil
+		if namespace.InitBinary() != "" && spec.Annotations[annotationHealthcheck] != "true" {
+			_ = execWaiter(req, proc.Pid, logf, outs) // returns only if the exec failed
+		}
 		_ = reexecWaiter(req, proc.Pid, logf, outs) // returns only if the exec failed
 	}
 	for i, r := range outs {
@@ -367,7 +372,13 @@ func monitorContainer(req monitorRequest, wait func() (namespace.ExitStatus, err
 	case <-time.After(2 * time.Second):
 	}
 	logf.Close()
+	return afterExit(req, ctrs, ws, waitErr, srv)
+}
 
+// afterExit is the monitor's work once its container's init is gone and its output
+// logged: the exit recorded, then --rm or the restart policy. It returns the
+// monitor's exit code.
+func afterExit(req monitorRequest, ctrs containerStore, ws namespace.ExitStatus, waitErr error, srv *attachServer) int {
 	oom := false
 	if st, err := ctrs.load(req.ID); err == nil {
 		if cg, err := cgroup.Load(st.Cgroup); err == nil {
@@ -440,7 +451,7 @@ func removeAfterExit(req monitorRequest, ctrs containerStore, st *State) {
 // isMonitor reports whether this process is a container monitor.
 func isMonitor() bool {
 	m := os.Getenv(monitorEnv)
-	return m == "1" || m == "restart" || m == monitorWaitMode || m == monitorWarmMode
+	return m == "1" || m == "restart" || m == monitorWaitMode || m == monitorWarmMode || m == monitorFinishMode
 }
 
 // catchSignals catches (not ignores: an ignored disposition would be inherited by the
@@ -463,30 +474,7 @@ func shrink(freeHeap bool) {
 	if freeHeap {
 		debug.FreeOSMemory()
 	}
-	exe, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return
-	}
-	maps, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(maps), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 6 || f[5] != exe {
-			continue
-		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			continue
-		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
-	}
+	namespace.ReleaseBinaryPages()
 }
 
 // The monitor of a container without a terminal or an open stdin re-executes itself
@@ -494,11 +482,12 @@ func shrink(freeHeap bool) {
 // waiting monitor gets the request, the init's pid and the fds of the log and of the
 // output pipes in its environment, and holds only what waiting needs.
 const (
-	monitorWaitMode = "wait"               // monitorEnv of the waiting monitor
-	monitorWarmMode = "warm"               // monitorEnv of a monitor started ahead (startMonitor)
-	monitorReqEnv   = "_SKIFF_MONITOR_REQ" // the monitorRequest, JSON
-	monitorPidEnv   = "_SKIFF_MONITOR_PID" // the container init's pid
-	monitorFdsEnv   = "_SKIFF_MONITOR_FDS" // fds of the log, the stdout and the stderr pipes
+	monitorWaitMode   = "wait"               // monitorEnv of the waiting monitor
+	monitorWarmMode   = "warm"               // monitorEnv of a monitor started ahead (startMonitor)
+	monitorFinishMode = "finish"             // monitorEnv of the monitor a waiter execve's (execWaiter)
+	monitorReqEnv     = "_SKIFF_MONITOR_REQ" // the monitorRequest, JSON
+	monitorPidEnv     = "_SKIFF_MONITOR_PID" // the container init's pid
+	monitorFdsEnv     = "_SKIFF_MONITOR_FDS" // fds of the log, the stdout and the stderr pipes
 )
 
 // reexecWaiter execve's this program as the waiting monitor of the init pid. It
@@ -532,6 +521,48 @@ func reexecWaiter(req monitorRequest, pid int, logf *os.File, outs []*os.File) e
 		"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
 	env = append(env, initBinaryEnv()...) // for the restart helpers it starts
 	return syscall.Exec("/proc/self/exe", []string{"skiff-monitor", shortID(req.ID)}, env)
+}
+
+// execWaiter execve's the init binary (namespace.SetInitBinary) as the waiter of the
+// init pid (namespace.ExecWaiter): a small program that logs the output and waits,
+// then execve's this program again, as the finishing monitor (runMonitorFinish), to
+// record the exit and do --rm or the restart policy. It returns only on failure; the
+// caller then re-executes this program to wait (reexecWaiter).
+func execWaiter(req monitorRequest, pid int, logf *os.File, outs []*os.File) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return err
+	}
+	env := []string{monitorEnv + "=" + monitorFinishMode, monitorReqEnv + "=" + string(b),
+		"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=1"}
+	env = append(env, initBinaryEnv()...) // for the restart helpers it starts
+	err = namespace.ExecWaiter(&namespace.Waiter{
+		Pid: pid, Log: logf, Stdout: outs[0], Stderr: outs[1],
+		Fifo: filepath.Join(req.Root, "containers", req.ID, namespace.FifoName),
+		Exe:  self, Then: []string{"skiff-monitor", shortID(req.ID)}, Env: env,
+		Args: []string{"skiff-monitor", shortID(req.ID)},
+	})
+	self.Close()
+	return err
+}
+
+// runMonitorFinish is the main of the monitor that a waiter (execWaiter) execve's
+// once the container's init is gone: the exit status is in namespace.WaitStatusEnv.
+func runMonitorFinish() int {
+	catchSignals()
+	var req monitorRequest
+	if err := json.Unmarshal([]byte(os.Getenv(monitorReqEnv)), &req); err != nil {
+		return 1
+	}
+	ws, waitErr := namespace.ParseWaitStatus(os.Getenv(namespace.WaitStatusEnv))
+	for _, k := range []string{monitorEnv, monitorReqEnv, namespace.WaitStatusEnv} {
+		os.Unsetenv(k)
+	}
+	return afterExit(req, containerStore{dir: filepath.Join(req.Root, "containers")}, ws, waitErr, nil)
 }
 
 // runMonitorWait is the waiting monitor's main (see reexecWaiter).

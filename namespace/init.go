@@ -40,9 +40,13 @@ func init() {
 
 // Init must be called first thing in main (skiff.Init calls it), and in TestMain of
 // tests that start containers. In a container init re-exec'd by Create it sets up the
-// container and execve's its command: it never returns. In any other process it
-// returns at once.
+// container and execve's its command, in an exec helper the same for Exec, and in a
+// waiter (ExecWaiter) it waits: it never returns. In any other process it returns at
+// once.
 func Init() {
+	if isWaiter() {
+		runWaiter() // waiter.go; never returns
+	}
 	if !isInit() {
 		return
 	}
