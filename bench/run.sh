@@ -10,9 +10,11 @@
 # container: skiff's monitor (run -d) against conmon (the monitor podman uses, here
 # driving runc directly), as RSS and PSS (shared pages divided among their users),
 # with the ratios, and an empty Go program (which only sleeps) as the floor of any Go
-# process. Skiff's init, exec helper and monitor are the embedding binary re-executed:
-# the time from its start to main (GODEBUG=inittrace=1) is printed beside the empty
-# program's, as is what its package inits cost.
+# process. Skiff's init, exec helper and waiting monitor run from skiff-nsinit, built
+# beside skiff (a small program: namespace.SetInitBinary); each figure is also given
+# for skiff alone, where all of them are skiff re-executed. The time from each
+# binary's start to main (GODEBUG=inittrace=1) is printed beside the empty program's,
+# as is what its package inits cost.
 # Root only. Usage: bench/run.sh [N]   (default 30)
 #
 # On this hybrid-cgroup host crun only runs when /sys/fs/cgroup/unified is not
@@ -34,7 +36,12 @@ done
 
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-(cd "$here" && CGO_ENABLED=0 go build -o "$work/skiff" ./examples/skiff && CGO_ENABLED=0 go test -c -o "$work/skiff.test" .)
+# skiff with skiff-nsinit beside it (as installed: inits, exec helpers and waiting
+# monitors run from the small program), and the same skiff alone in self/ (all of them
+# are skiff re-executed).
+mkdir -p "$work/self"
+(cd "$here" && CGO_ENABLED=0 go build -o "$work/skiff" ./examples/skiff && CGO_ENABLED=0 go build -o "$work/skiff-nsinit" ./examples/skiff-nsinit &&
+	cp "$work/skiff" "$work/self/skiff" && CGO_ENABLED=0 go test -c -o "$work/skiff.test" .)
 # The floor of a Go process: a static program that only sleeps.
 mkdir -p "$work/gofloor"
 printf 'module gofloor\n\ngo 1.22\n' >"$work/gofloor/go.mod"
@@ -62,12 +69,13 @@ measure() { # name, command...
 }
 
 skiff_ms=$(measure skiff "$work/skiff" --root "$root" run --rm --network none bench/busybox:latest /bin/true)
+self_ms=$(measure "skiff (self)" "$work/self/skiff" --root "$root" run --rm --network none bench/busybox:latest /bin/true)
 runc_ms=$(measure runc runc --root "$work/runc-state" run --bundle "$bundle" "skiff-bench-runc-$$")
 crun_ms=$(measure crun crun --root "$work/crun-state" run --bundle "$bundle" "skiff-bench-crun-$$")
 
 printf 'start→exit of /bin/true, median of %d runs (ms)\n' "$N"
-printf '  skiff run --rm  %8s\n  runc run        %8s\n  crun run        %8s\n' "$skiff_ms" "$runc_ms" "$crun_ms"
-awk -v s="$skiff_ms" -v r="$runc_ms" -v c="$crun_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n", s/r, s/c }'
+printf '  skiff run --rm  %8s\n  (no nsinit)     %8s\n  runc run        %8s\n  crun run        %8s\n' "$skiff_ms" "$self_ms" "$runc_ms" "$crun_ms"
+awk -v s="$skiff_ms" -v n="$self_ms" -v r="$runc_ms" -v c="$crun_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n  no nsinit/crun  %8.2f\n", s/r, s/c, n/c }'
 
 # The library in a long-lived program: Engine.Create+Start+Wait (no Delete), cold and
 # with WithWarmInit (mean of N; the refill between runs is not timed).
@@ -84,17 +92,19 @@ awk -v c="$cold_ms" -v w="$warm_ms" -v k="$crun_ms" 'BEGIN { printf "  warm/cold
 inittrace() { # command...: prints "ms-to-main inits-ms bytes allocs packages", times as medians of N runs
 	local i out=$work/inittrace.txt
 	for i in $(seq "$N"); do
-		GODEBUG=inittrace=1 "$@" 2>&1 >/dev/null | awk '$1 == "init" { n++; c += $5; b += $8; a += $10; at = substr($3, 2) }
+		{ GODEBUG=inittrace=1 "$@" 2>&1 >/dev/null || true; } | awk '$1 == "init" { n++; c += $5; b += $8; a += $10; at = substr($3, 2) }
 			END { printf "%s %s %d %d %d\n", at, c, b, a, n }'
 	done >"$out"
 	printf '%s %s %s\n' "$(cut -d' ' -f1 "$out" | median1)" "$(cut -d' ' -f2 "$out" | median1)" "$(tail -1 "$out" | cut -d' ' -f3-)"
 }
 median1() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m}'; }
 read -r s_main s_clock s_bytes s_allocs s_pkgs <<<"$(inittrace "$work/skiff" --help)"
+read -r n_main n_clock n_bytes n_allocs n_pkgs <<<"$(inittrace "$work/skiff-nsinit")"
 read -r f_main f_clock f_bytes f_allocs f_pkgs <<<"$(inittrace "$work/gofloor/gofloor" exit)"
 printf 're-executed binary: process start → main (GODEBUG=inittrace=1), median of %d runs\n' "$N"
 printf '                  %8s %8s %9s %7s %5s\n' "→main ms" "inits ms" "bytes" allocs pkgs
 printf '  skiff           %8s %8s %9s %7s %5s\n' "$s_main" "$s_clock" "$s_bytes" "$s_allocs" "$s_pkgs"
+printf '  skiff-nsinit    %8s %8s %9s %7s %5s\n' "$n_main" "$n_clock" "$n_bytes" "$n_allocs" "$n_pkgs"
 printf '  empty Go        %8s %8s %9s %7s %5s\n' "$f_main" "$f_clock" "$f_bytes" "$f_allocs" "$f_pkgs"
 printf '  skiff: Skiff'"'"'s own packages: %s\n' "$(GODEBUG=inittrace=1 "$work/skiff" --help 2>&1 >/dev/null |
 	awk '$1 == "init" && $2 ~ /^github.com\/skiffrt\/skiff/ { b += $8; a += $10; n++ } END { printf "%d bytes, %d allocs in %d packages", b, a, n }')"
@@ -113,11 +123,12 @@ cleanup_exec() {
 }
 trap 'cleanup_exec; rm -rf "$work"' EXIT
 skiff_exec_ms=$(measure "skiff exec" "$work/skiff" --root "$root" exec "$sid" /bin/true)
+self_exec_ms=$(measure "skiff exec (self)" "$work/self/skiff" --root "$root" exec "$sid" /bin/true)
 runc_exec_ms=$(measure "runc exec" runc --root "$work/runc-state" exec skiff-bench-runc-exec-$$ /bin/true)
 crun_exec_ms=$(measure "crun exec" crun --root "$work/crun-state" exec skiff-bench-crun-exec-$$ /bin/true)
 printf 'exec of /bin/true into a running container, median of %d runs (ms)\n' "$N"
-printf '  skiff exec      %8s\n  runc exec       %8s\n  crun exec       %8s\n' "$skiff_exec_ms" "$runc_exec_ms" "$crun_exec_ms"
-awk -v s="$skiff_exec_ms" -v r="$runc_exec_ms" -v c="$crun_exec_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n", s/r, s/c }'
+printf '  skiff exec      %8s\n  (no nsinit)     %8s\n  runc exec       %8s\n  crun exec       %8s\n' "$skiff_exec_ms" "$self_exec_ms" "$runc_exec_ms" "$crun_exec_ms"
+awk -v s="$skiff_exec_ms" -v n="$self_exec_ms" -v r="$runc_exec_ms" -v c="$crun_exec_ms" 'BEGIN { printf "  skiff/runc      %8.2f\n  skiff/crun      %8.2f\n  no nsinit/crun  %8.2f\n", s/r, s/c, n/c }'
 
 # Monitor memory: skiff's monitor of the running detached container against conmon
 # monitoring a runc container (conmon daemonizes; runc create, then start).
@@ -129,6 +140,10 @@ kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/${3:-status}"; }
 "$work/skiff" --root "$root" rm -f "$sid" >/dev/null
 mid=$("$work/skiff" --root "$root" run -d --network none bench/busybox:latest sleep 1000)
 mpid=$(pgrep -f "^skiff-monitor ${mid:0:12}")
+# The same without skiff-nsinit: the monitor waits as skiff re-executed.
+mid2=$("$work/self/skiff" --root "$root" run -d --network none bench/busybox:latest sleep 1000)
+mpid2=$(pgrep -f "^skiff-monitor ${mid2:0:12}")
+mid="$mid $mid2"
 if command -v conmon >/dev/null; then
 	cm=$work/conmon
 	mkdir -p "$cm/exit" "$cm/sock"
@@ -148,6 +163,7 @@ sleep 1.5 # let all settle after start (the monitor gives memory back 1 s after 
 printf 'memory of the monitor of a running detached container (KiB)\n'
 printf '                  %8s %8s %8s %8s\n' RSS PSS RssAnon RssFile
 printf '  skiff-monitor   %8s %8s %8s %8s\n' "$(kb "$mpid" VmRSS)" "$(kb "$mpid" Pss smaps_rollup)" "$(kb "$mpid" RssAnon)" "$(kb "$mpid" RssFile)"
+printf '  (no nsinit)     %8s %8s %8s %8s\n' "$(kb "$mpid2" VmRSS)" "$(kb "$mpid2" Pss smaps_rollup)" "$(kb "$mpid2" RssAnon)" "$(kb "$mpid2" RssFile)"
 if [ -n "${cpid:-}" ]; then
 	printf '  conmon          %8s %8s %8s %8s\n' "$(kb "$cpid" VmRSS)" "$(kb "$cpid" Pss smaps_rollup)" "$(kb "$cpid" RssAnon)" "$(kb "$cpid" RssFile)"
 else
@@ -157,5 +173,6 @@ printf '  empty Go        %8s %8s %8s %8s\n' "$(kb "$fpid" VmRSS)" "$(kb "$fpid"
 if [ -n "${cpid:-}" ]; then
 	awk -v sr="$(kb "$mpid" VmRSS)" -v sp="$(kb "$mpid" Pss smaps_rollup)" -v cr="$(kb "$cpid" VmRSS)" -v cp="$(kb "$cpid" Pss smaps_rollup)" \
 		-v fr="$(kb "$fpid" VmRSS)" -v fp="$(kb "$fpid" Pss smaps_rollup)" \
-		'BEGIN { printf "  skiff/conmon    %8.2f %8.2f\n  empty Go/conmon %8.2f %8.2f\n", sr/cr, sp/cp, fr/cr, fp/cp }'
+		-v nr="$(kb "$mpid2" VmRSS)" -v np="$(kb "$mpid2" Pss smaps_rollup)" \
+		'BEGIN { printf "  skiff/conmon    %8.2f %8.2f\n  no nsinit/conmon %7.2f %8.2f\n  empty Go/conmon %8.2f %8.2f\n", sr/cr, sp/cp, nr/cr, np/cp, fr/cr, fp/cp }'
 fi
