@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -118,10 +119,13 @@ func isWaiter() bool {
 
 // runWaiter is the waiter's main: it never returns.
 func runWaiter() {
-	// An idle waiter allocates a line at a time: no collection until the heap grew by
-	// 1 MB over what the start left.
+	// An idle waiter allocates a line at a time: no collection until its memory grew
+	// by 2 MB over what the start left (a collection scans stacks, which reads the
+	// binary's tables back in).
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(4 << 20)
+	debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + 2<<20)
 	// Caught, not ignored (an ignored disposition would pass to Then): the waiter
 	// outlives a terminal's hangup and a Ctrl-C of its process group, as the monitor.
 	sigs := make(chan os.Signal, 8)
@@ -142,16 +146,16 @@ func runWaiter() {
 		_, _ = unix.FcntlInt(uintptr(w.Fds[i]), unix.F_SETFD, unix.FD_CLOEXEC)
 		files[i] = os.NewFile(uintptr(w.Fds[i]), name)
 	}
-	// The start's pages of the binary are not needed again: give them back once the
-	// engine's process that started the container has had time to exit, and later.
-	for _, d := range []time.Duration{time.Second, 10 * time.Second} {
-		time.AfterFunc(d, ReleaseBinaryPages)
-	}
 	lw := &jsonLog{f: files[0]}
 	var copiers sync.WaitGroup
 	for i, stream := range []string{"stdout", "stderr"} {
 		copiers.Add(1)
 		go func() { defer copiers.Done(); lw.copyFrom(stream, files[i+1]); files[i+1].Close() }()
+	}
+	// The start's pages of the binary are not needed again (the copy and the wait
+	// touch few): give them back once the start is over, and later.
+	for _, d := range []time.Duration{time.Second, 10 * time.Second} {
+		time.AfterFunc(d, ReleaseBinaryPages)
 	}
 	status := waitPid(w.Pid)
 	if w.Fifo != "" {
@@ -239,10 +243,12 @@ func (l *jsonLog) copyFrom(stream string, r io.Reader) {
 	}
 }
 
-// ReleaseBinaryPages gives back the resident pages of this program's own file
-// (madvise MADV_PAGEOUT over its mappings; pages other processes map too stay): for
-// a long-lived, mostly idle process such as a container's monitor or waiter, which
-// touched much of its binary while starting and little of it since.
+// ReleaseBinaryPages unmaps the resident pages of the read-only mappings of this
+// program's own file (madvise MADV_DONTNEED: they stay in the page cache, and a page
+// used again faults back in), so they no longer count in its RSS: for a long-lived,
+// mostly idle process such as a container's monitor or waiter, which touched much of
+// its binary while starting and little of it since. Writable mappings (the data
+// segment) are left alone.
 func ReleaseBinaryPages() {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -254,7 +260,7 @@ func ReleaseBinaryPages() {
 	}
 	for _, line := range strings.Split(string(maps), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 6 || f[5] != exe {
+		if len(f) < 6 || f[5] != exe || strings.Contains(f[1], "w") {
 			continue
 		}
 		lo, hi, ok := strings.Cut(f[0], "-")
@@ -266,6 +272,6 @@ func ReleaseBinaryPages() {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
 	}
 }
