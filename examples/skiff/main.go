@@ -54,7 +54,9 @@ func newRootCommand() *cobra.Command {
 		Short:         "A daemonless container engine",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(), // --version and -v, as docker's
 	}
+	root.SetVersionTemplate("Skiff version {{.Version}}\n")
 	defRoot := os.Getenv("SKIFF_ROOT")
 	if defRoot == "" {
 		defRoot = defaultRoot()
