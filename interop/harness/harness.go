@@ -41,7 +41,9 @@ var (
 	buildOut  []byte
 )
 
-// skiffd builds examples/skiffd once per test binary.
+// skiffd builds examples/skiffd once per test binary, with examples/skiff-nsinit
+// beside it, where skiffd finds it: as installed, containers' inits, exec helpers and
+// waiting monitors run from the small program.
 func skiffd(t testing.TB) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "skiffd-interop-")
@@ -53,6 +55,11 @@ func skiffd(t testing.TB) string {
 		cmd := exec.Command("go", "build", "-o", binary, "github.com/skiffrt/skiff/examples/skiffd")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		buildOut, buildErr = cmd.CombinedOutput()
+		if buildErr == nil {
+			cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "skiff-nsinit"), "github.com/skiffrt/skiff/examples/skiff-nsinit")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			buildOut, buildErr = cmd.CombinedOutput()
+		}
 	})
 	if buildErr != nil {
 		t.Fatalf("build skiffd: %v\n%s", buildErr, buildOut)
