@@ -109,7 +109,11 @@ func runInit(sync *os.File) (int, error) {
 			return 1, err
 		}
 	}
-	exe, sec, err := setupProcess(s)
+	filter, err := m.Filter.filter()
+	if err != nil {
+		return 1, err
+	}
+	exe, sec, err := setupProcess(s, filter)
 	if err != nil {
 		return 1, err
 	}
@@ -178,7 +182,11 @@ func runExec(sync *os.File) (int, error) {
 			return 1, err
 		}
 	}
-	exe, sec, err := prepareProcess(m.Spec)
+	filter, err := m.Filter.filter()
+	if err != nil {
+		return 1, err
+	}
+	exe, sec, err := prepareProcess(m.Spec, filter)
 	if err != nil {
 		return 1, err
 	}

@@ -72,7 +72,8 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 	if cwd := cfg.Process.Cwd; cwd != "" && !filepath.IsAbs(cwd) {
 		return nil, fmt.Errorf("%w: exec: process.cwd %q is not absolute", ErrInvalidSpec, cwd)
 	}
-	if _, err := newSecurity(cfg.Process, cfg.Seccomp); err != nil {
+	sec, err := newSecurity(cfg.Process, cfg.Seccomp)
+	if err != nil {
 		return nil, fmt.Errorf("%w: exec: %w", ErrInvalidSpec, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -119,8 +120,9 @@ func Exec(ctx context.Context, pid int, cfg *ExecConfig) (*Process, error) {
 		}
 		return nil, fmt.Errorf("exec in pid %d: %w", pid, err)
 	}
-	spec := &specs.Spec{Process: cfg.Process, Linux: &specs.Linux{Seccomp: cfg.Seccomp}}
-	if err := writeMsg(p.sync, &syncMsg{Type: msgExec, Spec: spec}); err != nil {
+	// The seccomp profile travels compiled, as to an init (see goMessage).
+	spec := &specs.Spec{Process: cfg.Process}
+	if err := writeMsg(p.sync, &syncMsg{Type: msgExec, Spec: spec, Filter: sec.seccomp.toWire()}); err != nil {
 		return fail(fmt.Errorf("send process to exec helper (pid %d): %w", p.Pid, err))
 	}
 	rep, err := p.awaitMsg(ctx)

@@ -23,7 +23,7 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // security settings (see security.go for the order); then it resolves the command.
 // It returns the path to execve and the security settings whose last step
 // (beforeExec) is still to run.
-func setupProcess(s *specs.Spec) (string, *security, error) {
+func setupProcess(s *specs.Spec, filter *seccompFilter) (string, *security, error) {
 	if s.Hostname != "" {
 		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 			return "", nil, inField("hostname", fmt.Errorf("sethostname %q: %w", s.Hostname, err))
@@ -34,12 +34,14 @@ func setupProcess(s *specs.Spec) (string, *security, error) {
 			return "", nil, inField("domainname", fmt.Errorf("setdomainname %q: %w", s.Domainname, err))
 		}
 	}
-	return prepareProcess(s)
+	return prepareProcess(s, filter)
 }
 
 // prepareProcess sets the rlimits, umask, security settings, user, cwd and
 // no_new_privs of the calling thread, then resolves the command (see setupProcess).
-func prepareProcess(s *specs.Spec) (string, *security, error) {
+// filter, if not nil, is the seccomp filter the parent compiled from the profile
+// (which s then lacks).
+func prepareProcess(s *specs.Spec, filter *seccompFilter) (string, *security, error) {
 	p := s.Process
 	late, err := setRlimits(p.Rlimits)
 	if err != nil {
@@ -53,6 +55,9 @@ func prepareProcess(s *specs.Spec) (string, *security, error) {
 	sec, err := newSecurity(p, specSeccomp(s))
 	if err != nil {
 		return "", nil, err
+	}
+	if filter != nil {
+		sec.seccomp = filter
 	}
 	sec.lateRlimits = late
 	if err := sec.applyWithUser(p.User); err != nil {

@@ -98,7 +98,8 @@ type ExitStatus struct {
 // While Create runs, init dies with its parent (Pdeathsig); once created, it outlives
 // the creator and can be started from another OS process (see Load).
 func Create(ctx context.Context, cfg *Config) (*Process, error) {
-	if err := validate(cfg); err != nil {
+	filter, err := validate(cfg)
+	if err != nil {
 		return nil, err
 	}
 	flags, err := cloneFlags(cfg.Spec)
@@ -119,7 +120,7 @@ func Create(ctx context.Context, cfg *Config) (*Process, error) {
 		_ = os.Remove(fifo)
 		return nil, err
 	}
-	p, err := spawn(ctx, cfg, flags, exe, fifo)
+	p, err := spawn(ctx, cfg, flags, exe, fifo, filter)
 	if err != nil {
 		_ = os.Remove(fifo)
 		return nil, err
@@ -127,7 +128,7 @@ func Create(ctx context.Context, cfg *Config) (*Process, error) {
 	return p, nil
 }
 
-func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo string) (*Process, error) {
+func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo string, filter *seccompFilter) (*Process, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sync socketpair: %w", err)
@@ -205,7 +206,7 @@ func spawn(ctx context.Context, cfg *Config, flags uintptr, exe *os.File, fifo s
 			return fail(fmt.Errorf("before init (pid %d): %w", p.Pid, err))
 		}
 	}
-	if err := writeMsg(parentSock, &syncMsg{Type: msgGo, Spec: cfg.Spec, Fifo: fifo, Chroot: flags&unix.CLONE_NEWNS == 0}); err != nil {
+	if err := writeMsg(parentSock, goMessage(cfg.Spec, filter, fifo, flags&unix.CLONE_NEWNS == 0)); err != nil {
 		return fail(fmt.Errorf("send spec to init (pid %d): %w", p.Pid, err))
 	}
 	r, err := p.awaitMsg(ctx)
@@ -374,26 +375,27 @@ func (p *Process) Signal(sig os.Signal) error {
 	return nil
 }
 
-func validate(cfg *Config) error {
+func validate(cfg *Config) (*seccompFilter, error) {
 	switch {
 	case cfg == nil || cfg.Spec == nil:
-		return fmt.Errorf("%w: no spec", ErrInvalidSpec)
+		return nil, fmt.Errorf("%w: no spec", ErrInvalidSpec)
 	case cfg.Spec.Root == nil || cfg.Spec.Root.Path == "":
-		return fmt.Errorf("%w: root.path is empty", ErrInvalidSpec)
+		return nil, fmt.Errorf("%w: root.path is empty", ErrInvalidSpec)
 	case !filepath.IsAbs(cfg.Spec.Root.Path):
-		return fmt.Errorf("%w: root.path %q is not absolute", ErrInvalidSpec, cfg.Spec.Root.Path)
+		return nil, fmt.Errorf("%w: root.path %q is not absolute", ErrInvalidSpec, cfg.Spec.Root.Path)
 	case cfg.Spec.Process == nil || len(cfg.Spec.Process.Args) == 0:
-		return fmt.Errorf("%w: process.args is empty", ErrInvalidSpec)
+		return nil, fmt.Errorf("%w: process.args is empty", ErrInvalidSpec)
 	case cfg.StateDir == "":
-		return fmt.Errorf("%w: no state dir", ErrInvalidSpec)
+		return nil, fmt.Errorf("%w: no state dir", ErrInvalidSpec)
 	}
 	if cwd := cfg.Spec.Process.Cwd; cwd != "" && !filepath.IsAbs(cwd) {
-		return fmt.Errorf("%w: process.cwd %q is not absolute", ErrInvalidSpec, cwd)
+		return nil, fmt.Errorf("%w: process.cwd %q is not absolute", ErrInvalidSpec, cwd)
 	}
-	if _, err := newSecurity(cfg.Spec.Process, specSeccomp(cfg.Spec)); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	sec, err := newSecurity(cfg.Spec.Process, specSeccomp(cfg.Spec))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
-	return validateIDMaps(cfg.Spec)
+	return sec.seccomp, validateIDMaps(cfg.Spec)
 }
 
 var nsFlags = map[specs.LinuxNamespaceType]uintptr{

@@ -2,12 +2,14 @@ package namespace
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Message types on the sync socket (see the protocol in doc.go).
@@ -35,8 +37,60 @@ type syncMsg struct {
 	// Chroot says init has no mount namespace of its own (cloned without
 	// CLONE_NEWNS): it must chroot, never pivot_root, in its creator's. Sent apart
 	// from Spec, whose empty Linux.Namespaces list does not survive JSON.
-	Chroot bool        `json:"chroot,omitempty"`
+	Chroot bool `json:"chroot,omitempty"`
+	// Filter is Spec's seccomp profile compiled by the parent (which compiles it
+	// anyway, to validate it): Spec travels without it, so the child neither decodes
+	// nor compiles it again.
+	Filter *wireFilter `json:"filter,omitempty"`
 	Err    *childError `json:"err,omitempty"`
+}
+
+// wireFilter is a compiled seccomp filter on the sync socket.
+type wireFilter struct {
+	Prog  []byte  `json:"prog"` // the instructions, 8 bytes each in host order
+	Flags uintptr `json:"flags,omitempty"`
+}
+
+// toWire returns f for the sync socket; nil for nil.
+func (f *seccompFilter) toWire() *wireFilter {
+	if f == nil {
+		return nil
+	}
+	b := make([]byte, 0, 8*len(f.prog))
+	for _, ins := range f.prog {
+		b = binary.NativeEndian.AppendUint16(b, ins.Code)
+		b = append(b, ins.Jt, ins.Jf)
+		b = binary.NativeEndian.AppendUint32(b, ins.K)
+	}
+	return &wireFilter{Prog: b, Flags: f.flags}
+}
+
+// filter returns the filter w carries; nil for nil.
+func (w *wireFilter) filter() (*seccompFilter, error) {
+	if w == nil {
+		return nil, nil
+	}
+	if len(w.Prog) == 0 || len(w.Prog)%8 != 0 {
+		return nil, fmt.Errorf("linux.seccomp: compiled filter of %d bytes", len(w.Prog))
+	}
+	f := &seccompFilter{prog: make([]unix.SockFilter, len(w.Prog)/8), flags: w.Flags}
+	for i := range f.prog {
+		b := w.Prog[8*i:]
+		f.prog[i] = unix.SockFilter{Code: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:])}
+	}
+	return f, nil
+}
+
+// goMessage is the "go" message of spec: the spec without its seccomp profile, which
+// travels compiled (filter, from validate).
+func goMessage(spec *specs.Spec, filter *seccompFilter, fifo string, chroot bool) *syncMsg {
+	if filter != nil && spec.Linux != nil && spec.Linux.Seccomp != nil {
+		s, l := *spec, *spec.Linux
+		l.Seccomp = nil
+		s.Linux = &l
+		spec = &s
+	}
+	return &syncMsg{Type: msgGo, Spec: spec, Fifo: fifo, Chroot: chroot, Filter: filter.toWire()}
 }
 
 func writeMsg(w io.Writer, m *syncMsg) error {

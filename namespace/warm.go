@@ -129,7 +129,8 @@ func (w *Warm) Create(ctx context.Context, cfg *Config) (*Process, error) {
 		w.follow(cfg)
 		return Create(ctx, cfg)
 	}
-	if err := validate(cfg); err != nil {
+	filter, err := validate(cfg)
+	if err != nil {
 		return nil, err
 	}
 	wi := w.take(flags)
@@ -137,7 +138,7 @@ func (w *Warm) Create(ctx context.Context, cfg *Config) (*Process, error) {
 		return Create(ctx, cfg)
 	}
 	reply := make(chan warmReply, 1)
-	wi.req <- warmRequest{ctx: ctx, cfg: cfg, reply: reply}
+	wi.req <- warmRequest{ctx: ctx, cfg: cfg, filter: filter, reply: reply}
 	r := <-reply
 	if !r.used {
 		return Create(ctx, cfg)
@@ -285,7 +286,7 @@ func (w *Warm) hold(flags uintptr) {
 	}
 	select {
 	case req := <-wi.req:
-		req.reply <- wi.handoff(req.ctx, req.cfg)
+		req.reply <- wi.handoff(req.ctx, req.cfg, req.filter)
 	case <-wi.quit:
 		wi.kill()
 	}
@@ -301,9 +302,10 @@ type warmInit struct {
 }
 
 type warmRequest struct {
-	ctx   context.Context
-	cfg   *Config
-	reply chan<- warmReply
+	ctx    context.Context
+	cfg    *Config
+	filter *seccompFilter // cfg's, compiled by validate
+	reply  chan<- warmReply
 }
 
 type warmReply struct {
@@ -370,7 +372,7 @@ func (wi *warmInit) kill() {
 
 // handoff gives the warm init cfg's stdio, then runs the rest of Create's protocol
 // (see spawn) on the holder's thread.
-func (wi *warmInit) handoff(ctx context.Context, cfg *Config) (r warmReply) {
+func (wi *warmInit) handoff(ctx context.Context, cfg *Config, filter *seccompFilter) (r warmReply) {
 	p := wi.p
 	fifo := filepath.Join(cfg.StateDir, FifoName)
 	var stdin *stdinCopy
@@ -412,7 +414,7 @@ func (wi *warmInit) handoff(ctx context.Context, cfg *Config) (r warmReply) {
 			return fail(fmt.Errorf("before init (pid %d): %w", p.Pid, err))
 		}
 	}
-	if err := writeMsg(p.sync, &syncMsg{Type: msgGo, Spec: cfg.Spec, Fifo: fifo}); err != nil {
+	if err := writeMsg(p.sync, goMessage(cfg.Spec, filter, fifo, false)); err != nil {
 		return fail(fmt.Errorf("send spec to init (pid %d): %w", p.Pid, err))
 	}
 	reply, err := p.awaitMsg(ctx)
