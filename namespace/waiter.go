@@ -177,6 +177,7 @@ func runWaiter() {
 
 // waitPid reaps the child pid and returns its status as WaitStatusEnv spells it.
 func waitPid(pid int) string {
+	awaitExit(pid)
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return "error: " + err.Error()
@@ -274,4 +275,28 @@ func ReleaseBinaryPages() {
 		}
 		_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
 	}
+}
+
+// awaitExit returns once the process pid has exited (or at once if that cannot be
+// watched): it waits for its pidfd to become readable in the runtime's poller, so no
+// OS thread sits blocked in a wait system call (each costs the waiter memory).
+func awaitExit(pid int) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	first := true
+	_ = rc.Read(func(fd uintptr) bool {
+		if first { // the poller reports readiness: ask it once before the check
+			first = false
+			return false
+		}
+		return true
+	})
 }
