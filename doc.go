@@ -59,7 +59,10 @@
 // With ContainerConfig.Detach the container's init is the child of a monitor — this
 // same binary re-executed, a few MB of memory — instead of the creating program. The
 // monitor logs the container's output as JSON lines (Container.Logs), reaps it and
-// records its exit status, so the container outlives the program that made it.
+// records its exit status, so the container outlives the program that made it. With
+// namespace.SetInitBinary, the monitor of a container without a terminal, open stdin
+// or health check waits as that small program (namespace.ExecWaiter: about conmon's
+// RSS) and execve's this binary again only to record the exit.
 //
 // A detached container created with OpenStdin or Tty also gets an attach socket from its
 // monitor: Container.Attach connects stdin, output and terminal size from any process
