@@ -31,7 +31,7 @@ func TestCLIAttach(t *testing.T) {
 	if code := tm.wait(); code != 0 {
 		t.Errorf("attach, ^P^Q: exit %d, want 0", code)
 	}
-	if out := c.ok("inspect", "-f", "{{.status}}", "shell"); out != "running\n" {
+	if out := c.ok("inspect", "-f", "{{.State.Status}}", "shell"); out != "running\n" {
 		t.Fatalf("after detaching: %q", out)
 	}
 
@@ -42,7 +42,7 @@ func TestCLIAttach(t *testing.T) {
 	if code := tm.wait(); code != 5 {
 		t.Errorf("attach, exit 5: exit %d, want 5", code)
 	}
-	if out := c.ok("inspect", "-f", "{{.status}} {{.exit_code}}", "shell"); out != "exited 5\n" {
+	if out := c.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "shell"); out != "exited 5\n" {
 		t.Errorf("after exit 5: %q", out)
 	}
 	c.ok("rm", "shell")

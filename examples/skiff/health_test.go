@@ -29,7 +29,7 @@ func TestCLIHealthcheck(t *testing.T) {
 	if out := c.ok("ps", "-q", "--filter", "health=none"); strings.TrimSpace(out) != "" {
 		t.Errorf("ps --filter health=none = %q", out)
 	}
-	out := c.ok("inspect", "-f", "{{.health.status}} {{.health.failing_streak}} {{index .config.Healthcheck.Test 0}}", "probed")
+	out := c.ok("inspect", "-f", "{{.State.Health.Status}} {{.State.Health.FailingStreak}} {{index .Config.Healthcheck.Test 0}}", "probed")
 	if out != "healthy 0 CMD-SHELL\n" {
 		t.Errorf("inspect = %q", out)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 	"github.com/skiffrt/skiff/registry"
 )
 
@@ -100,9 +102,12 @@ func newInspectCommandFor(g *globalFlags, kind string) *cobra.Command {
 			if tmpl != nil {
 				for _, v := range found {
 					// Templates address docker's field names: go through JSON.
+					// Numbers stay as written (67108864, not 6.7108864e+07).
 					var m any
 					b, _ := json.Marshal(v)
-					json.Unmarshal(b, &m)
+					dec := json.NewDecoder(bytes.NewReader(b))
+					dec.UseNumber()
+					dec.Decode(&m)
 					var sb strings.Builder
 					if err := tmpl.Execute(&sb, m); err != nil {
 						return err
@@ -133,7 +138,9 @@ func inspectOne(cmd *cobra.Command, e *skiff.Engine, ref, typ string) (any, erro
 	if typ == "" || typ == "container" {
 		c, err := e.Container(cmd.Context(), ref)
 		if err == nil {
-			return c.State(), nil
+			// Docker's fields ({{.State.Pid}}, {{.NetworkSettings.IPAddress}}, ...);
+			// the library's own record under .Skiff.
+			return dockeropts.ContainerInspect(cmd.Context(), e, c), nil
 		}
 		if !errors.Is(err, skiff.ErrNotFound) || typ == "container" {
 			return nil, err

@@ -14,8 +14,8 @@ func TestCLIRestartPolicy(t *testing.T) {
 	c.ok("run", "-d", "--name", "flaky", "--network", "none", "--restart", "on-failure:1", "busybox", "sh", "-c", "echo try; exit 2")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		out := c.ok("inspect", "-f", "{{.status}} {{.restart_count}} {{.restarting}} {{.exit_code}} {{.config.RestartPolicy.Name}}", "flaky")
-		if out == "exited 1 <no value> 2 on-failure\n" {
+		out := c.ok("inspect", "-f", "{{.State.Status}} {{.RestartCount}} {{.State.Restarting}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}}", "flaky")
+		if out == "exited 1 false 2 on-failure\n" {
 			break
 		}
 		if time.Now().After(deadline) {

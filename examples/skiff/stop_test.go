@@ -19,7 +19,7 @@ func TestCLIStopTimeoutAndSignal(t *testing.T) {
 	if took := time.Since(began); took < time.Second || took >= 9*time.Second {
 		t.Errorf("stop of a container with --stop-timeout 1 took %s", took)
 	}
-	if out := c.ok("inspect", "-f", "{{.status}} {{.exit_code}}", "deaf"); out != "exited 137\n" {
+	if out := c.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "deaf"); out != "exited 137\n" {
 		t.Errorf("after stop: %q, want killed", out)
 	}
 
@@ -27,7 +27,7 @@ func TestCLIStopTimeoutAndSignal(t *testing.T) {
 		"sh", "-c", "trap 'exit 3' USR1; echo ready; while :; do sleep 0.05; done")
 	awaitReady(t, c, "polite")
 	c.ok("stop", "polite")
-	if out := c.ok("inspect", "-f", "{{.status}} {{.exit_code}}", "polite"); out != "exited 3\n" {
+	if out := c.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "polite"); out != "exited 3\n" {
 		t.Errorf("after stop with --stop-signal USR1: %q, want the trap's exit 3", out)
 	}
 	c.ok("rm", "deaf", "polite")

@@ -11,7 +11,7 @@ import (
 // monitorExe returns the base name of the program the monitor of container name runs.
 func monitorExe(t *testing.T, c *cli, name string) string {
 	t.Helper()
-	id := strings.TrimSpace(c.ok("inspect", "-f", "{{.id}}", name))
+	id := strings.TrimSpace(c.ok("inspect", "-f", "{{.Id}}", name))
 	out, err := exec.Command("pgrep", "-f", "^skiff-monitor "+id[:12]).Output()
 	if err != nil {
 		t.Fatalf("no monitor of %s: %v", name, err)
@@ -41,7 +41,7 @@ func TestCLIDetachedWaiter(t *testing.T) {
 	if code != 0 || out != "out\n" || errOut != "err\n" {
 		t.Errorf("logs: %d %q %q", code, out, errOut)
 	}
-	if out := c.ok("inspect", "-f", "{{.status}} {{.exit_code}}", "waited"); out != "exited 3\n" {
+	if out := c.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "waited"); out != "exited 3\n" {
 		t.Errorf("inspect = %q", out)
 	}
 	c.ok("rm", "waited")
@@ -54,4 +54,21 @@ func TestCLIDetachedWaiter(t *testing.T) {
 		t.Errorf("the monitor of a container with a health check runs skiff-nsinit, which cannot probe")
 	}
 	c.ok("rm", "-f", "probed")
+}
+
+// TestCLIInspectDockerFields: inspect answers Docker's template fields, with the
+// library's record under .Skiff.
+func TestCLIInspectDockerFields(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	c.ok("run", "-d", "--name", "shaped", "--network", "none", "--memory", "64m", "-l", "k=v", "busybox", "sleep", "60")
+	out := c.ok("inspect", "-f", "{{.Name}} {{.State.Status}} {{.State.Running}} {{.Config.Image}} {{.HostConfig.Memory}} {{.HostConfig.NetworkMode}} {{index .Config.Labels \"k\"}} {{.Path}} {{index .Args 0}} {{.Skiff.status}}", "shaped")
+	if out != "/shaped running true busybox 67108864 none v sleep 60 running\n" {
+		t.Errorf("inspect = %q", out)
+	}
+	pid := strings.TrimSpace(c.ok("inspect", "-f", "{{.State.Pid}}", "shaped"))
+	if _, err := os.Stat("/proc/" + pid + "/ns/pid"); err != nil || pid == "0" {
+		t.Errorf("State.Pid %q is not a live process: %v", pid, err)
+	}
+	c.ok("rm", "-f", "shaped")
 }

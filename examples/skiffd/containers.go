@@ -287,14 +287,6 @@ func (d *daemon) container(ctx context.Context, ref string) (*skiff.Container, e
 	return c, nil
 }
 
-// dockerStatus is the container's status in Docker's words: "restarting" while its
-// restart policy is about to run it again.
-func dockerStatus(st skiff.State) string {
-	if st.Status == skiff.StatusExited && st.Restarting {
-		return "restarting"
-	}
-	return string(st.Status)
-}
 
 // ports lists the container's published ports in the API's form.
 func (d *daemon) ports(ctx context.Context, c *skiff.Container) []map[string]any {
@@ -333,8 +325,8 @@ func (d *daemon) containerSummary(ctx context.Context, c *skiff.Container) map[s
 	}
 	return map[string]any{
 		"Id": st.ID, "Names": []string{"/" + st.Name}, "Image": st.Image, "ImageID": st.ImageID,
-		"Command": command(req), "Created": st.Created.Unix(), "State": dockerStatus(st),
-		"Status": dockeropts.StatusText(st, time.Now()), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": d.inspectMounts(ctx, c),
+		"Command": command(req), "Created": st.Created.Unix(), "State": dockeropts.ContainerStatus(st),
+		"Status": dockeropts.StatusText(st, time.Now()), "Ports": d.ports(ctx, c), "Labels": labels, "Mounts": dockeropts.InspectMounts(ctx, d.e, c),
 		"HostConfig":      map[string]string{"NetworkMode": st.Network},
 		"NetworkSettings": map[string]any{"Networks": summaryNetworks(ctx, c)},
 	}
@@ -358,7 +350,7 @@ func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
 		if !all && len(f["status"]) == 0 && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused && !st.Restarting {
 			continue
 		}
-		if !matches(f["status"], dockerStatus(st)) || !matchesName(f["name"], st.Name) ||
+		if !matches(f["status"], dockeropts.ContainerStatus(st)) || !matchesName(f["name"], st.Name) ||
 			!matchesPrefix(f["id"], st.ID) || !matchLabels(f["label"], st.Labels) || !onNetworks(ctx, c, f["network"]) ||
 			!matches(f["health"], dockeropts.HealthFilterValue(st)) {
 			continue
@@ -428,12 +420,6 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	}
 	st := c.State()
 	req := request(c)
-	fmtTime := func(t time.Time) string {
-		if t.IsZero() {
-			return "0001-01-01T00:00:00Z"
-		}
-		return t.Format(time.RFC3339Nano)
-	}
 	var path string
 	var args []string
 	if im, err := d.e.Image(ctx, st.ImageID); err == nil {
@@ -461,7 +447,7 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	ipAddr := ""
 	if eps, err := c.Endpoints(ctx); err == nil {
 		for _, ep := range eps {
-			entry := endpointJSON(ep)
+			entry := dockeropts.EndpointJSON(ep)
 			if ec := req.NetworkingConfig.EndpointsConfig[ep.Network]; ec != nil && len(ec.Links) > 0 {
 				entry["Links"] = ec.Links
 			}
@@ -483,26 +469,15 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	if h := c.Config().Healthcheck; h != nil { // merged with the image's, as Docker shows it
 		config["Healthcheck"] = h
 	}
-	state := map[string]any{
-		"Status": dockerStatus(st), "Running": st.Status == skiff.StatusRunning || st.Status == skiff.StatusPaused,
-		"Paused": st.Status == skiff.StatusPaused, "Restarting": st.Restarting, "OOMKilled": st.OOMKilled, "Dead": false,
-		"Pid": st.Pid, "ExitCode": st.ExitCode, "Error": "", "StartedAt": fmtTime(st.Started), "FinishedAt": fmtTime(st.Finished),
-	}
-	if h := st.Health; h != nil {
-		log := make([]map[string]any, 0, len(h.Log))
-		for _, r := range h.Log {
-			log = append(log, map[string]any{"Start": fmtTime(r.Start), "End": fmtTime(r.End), "ExitCode": r.ExitCode, "Output": r.Output})
-		}
-		state["Health"] = map[string]any{"Status": h.Status, "FailingStreak": h.FailingStreak, "Log": log}
-	}
+	state := dockeropts.InspectState(st)
 	hc := req.HostConfig
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"Id": st.ID, "Created": fmtTime(st.Created), "Path": path, "Args": nonNil(args), "Name": "/" + st.Name,
+		"Id": st.ID, "Created": dockeropts.InspectTime(st.Created), "Path": path, "Args": nonNil(args), "Name": "/" + st.Name,
 		"State": state,
 		"Image": st.ImageID, "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "", "LogPath": "",
 		"RestartCount": st.RestartCount, "Driver": "overlay", "Platform": "linux", "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "",
 		"HostConfig": inspectHostConfig(c, st, hc),
-		"Config":     config, "Mounts": d.inspectMounts(ctx, c),
+		"Config":     config, "Mounts": dockeropts.InspectMounts(ctx, d.e, c),
 		"NetworkSettings": map[string]any{"Ports": ports, "Networks": networks, "IPAddress": ipAddr},
 	})
 }

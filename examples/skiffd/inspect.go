@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -106,49 +105,6 @@ func inspectHostConfig(c *skiff.Container, st skiff.State, hc hostConfig) map[st
 	return out
 }
 
-// inspectMounts is the container's Mounts as inspect shows them, from its recorded
-// config: anonymous volumes by the names the engine gave them.
-func (d *daemon) inspectMounts(ctx context.Context, c *skiff.Container) []map[string]any {
-	out := []map[string]any{}
-	cfg := c.Config()
-	var named []string
-	for _, m := range cfg.Mounts {
-		if m.Type == skiff.MountVolume && m.Source != "" {
-			named = append(named, m.Source)
-		}
-	}
-	var anonymous []string
-	for _, v := range c.Volumes() {
-		if !slices.Contains(named, v) {
-			anonymous = append(anonymous, v)
-		}
-	}
-	for _, m := range cfg.Mounts {
-		e := map[string]any{"Type": m.Type, "Source": m.Source, "Destination": m.Target, "RW": !m.ReadOnly,
-			"Mode": "", "Propagation": ""}
-		switch m.Type {
-		case skiff.MountBind:
-			e["Propagation"] = m.Propagation
-			if m.Propagation == "" {
-				e["Propagation"] = "rprivate"
-			}
-		case skiff.MountVolume:
-			name := m.Source
-			if name == "" && len(anonymous) > 0 {
-				name, anonymous = anonymous[0], anonymous[1:]
-			}
-			e["Name"], e["Driver"], e["Mode"] = name, "local", "z"
-			e["Source"] = ""
-			if v, err := d.e.Volume(ctx, name); err == nil {
-				e["Source"] = v.Mountpoint
-			}
-		case skiff.MountTmpfs:
-			e["Source"] = ""
-		}
-		out = append(out, e)
-	}
-	return out
-}
 
 // legacyLinks renders HostConfig.Links ("name[:alias]") as Docker's inspect shows
 // them: "/name:/container/alias".

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 	"github.com/skiffrt/skiff/netbridge"
 )
 
@@ -266,38 +267,13 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, map[string]string{"Id": n.ID, "Warning": ""})
 }
 
-// endpointJSON is a container's entry in NetworkSettings.Networks.
-func endpointJSON(ep netbridge.Endpoint) map[string]any {
-	aliases := ep.Aliases
-	if aliases == nil {
-		aliases = []string{}
-	}
-	var dns []string
-	if ep.Network != netbridge.DefaultNetwork {
-		dns = append(dns, ep.Name)
-		if len(ep.ContainerID) >= 12 && ep.ContainerID[:12] != ep.Name {
-			dns = append(dns, ep.ContainerID[:12])
-		}
-		dns = append(dns, ep.Aliases...)
-	}
-	var ipam any
-	if ep.RequestedIP.IsValid() {
-		ipam = map[string]string{"IPv4Address": ep.RequestedIP.String()}
-	}
-	return map[string]any{
-		"IPAMConfig": ipam, "Links": nil, "Aliases": aliases, "MacAddress": ep.MAC, "DriverOpts": nil,
-		"GwPriority": 0, "NetworkID": ep.NetworkID, "EndpointID": ep.ID(), "Gateway": ep.Gateway.String(),
-		"IPAddress": ep.IP().String(), "IPPrefixLen": ep.Address.Bits(), "IPv6Gateway": "",
-		"GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": dns,
-	}
-}
 
 // summaryNetworks is a container's NetworkSettings.Networks, as docker ps lists it.
 func summaryNetworks(ctx context.Context, c *skiff.Container) map[string]any {
 	out := map[string]any{}
 	if eps, err := c.Endpoints(ctx); err == nil {
 		for _, ep := range eps {
-			out[ep.Network] = endpointJSON(ep)
+			out[ep.Network] = dockeropts.EndpointJSON(ep)
 		}
 	}
 	return out
