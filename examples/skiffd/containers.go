@@ -287,7 +287,6 @@ func (d *daemon) container(ctx context.Context, ref string) (*skiff.Container, e
 	return c, nil
 }
 
-
 // ports lists the container's published ports in the API's form.
 func (d *daemon) ports(ctx context.Context, c *skiff.Container) []map[string]any {
 	out := []map[string]any{}

@@ -105,7 +105,6 @@ func inspectHostConfig(c *skiff.Container, st skiff.State, hc hostConfig) map[st
 	return out
 }
 
-
 // legacyLinks renders HostConfig.Links ("name[:alias]") as Docker's inspect shows
 // them: "/name:/container/alias".
 func legacyLinks(links []string, container string) []string {

@@ -267,7 +267,6 @@ func (d *daemon) networkCreate(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, map[string]string{"Id": n.ID, "Warning": ""})
 }
 
-
 // summaryNetworks is a container's NetworkSettings.Networks, as docker ps lists it.
 func summaryNetworks(ctx context.Context, c *skiff.Container) map[string]any {
 	out := map[string]any{}
