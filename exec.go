@@ -79,7 +79,7 @@ func (c *Container) Exec(ctx context.Context, cfg ExecConfig) (*ExecProcess, err
 	if len(cfg.Cmd) == 0 {
 		return nil, fmt.Errorf("exec in container %s: %w", shortID(st.ID), ErrNoCommand)
 	}
-	spec, err := c.e.loadSpec(st.ID)
+	spec, err := c.e.ctrs.loadProcessSpec(st.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -249,6 +249,34 @@ func (s containerStore) loadSpec(id string) (*specs.Spec, error) {
 	return &spec, nil
 }
 
+// loadProcessSpec reads only Process and Linux.Seccomp of the container's
+// config.json, what an exec needs: decoding into the whole spec type would first
+// build the decoder's field tables of every type the file holds (mounts, devices,
+// namespaces, ...), the larger part of an exec's own work in a short-lived program.
+func (s containerStore) loadProcessSpec(id string) (*specs.Spec, error) {
+	data, err := os.ReadFile(filepath.Join(s.path(id), "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	var view struct {
+		Process *specs.Process `json:"process"`
+		Linux   *struct {
+			Seccomp *specs.LinuxSeccomp `json:"seccomp"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal(data, &view); err != nil {
+		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	}
+	if view.Process == nil {
+		return nil, fmt.Errorf("container %s: config.json: no process", shortID(id))
+	}
+	spec := &specs.Spec{Process: view.Process}
+	if view.Linux != nil {
+		spec.Linux = &specs.Linux{Seccomp: view.Linux.Seccomp}
+	}
+	return spec, nil
+}
+
 // watch wakes a waiter on the next change of the container's directory.
 func (s containerStore) watch(id string) *dirWatch { return watchDir(s.path(id)) }
 

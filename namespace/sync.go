@@ -93,11 +93,27 @@ func goMessage(spec *specs.Spec, filter *seccompFilter, fifo string, chroot bool
 	return &syncMsg{Type: msgGo, Spec: spec, Fifo: fifo, Chroot: chroot, Filter: filter.toWire()}
 }
 
+// execSpec is the spec of an msgExec as it is written: only the process. Encoding a
+// *specs.Spec would first build the encoders of every type the spec type reaches
+// (all platforms, all resources), whatever the value holds.
+type execSpec struct {
+	Process *specs.Process `json:"process"`
+}
+
 func writeMsg(w io.Writer, m *syncMsg) error {
 	if m.Type == msgGo || m.Type == msgExec {
 		m.Proto = protoVersion
 	}
-	b, err := json.Marshal(m)
+	var v any = m
+	if m.Type == msgExec && m.Spec != nil {
+		// The same JSON as m, with the spec encoded through the narrow view.
+		type wire syncMsg
+		v = &struct {
+			*wire
+			Spec *execSpec `json:"spec,omitempty"`
+		}{(*wire)(m), &execSpec{Process: m.Spec.Process}}
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
