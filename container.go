@@ -695,7 +695,11 @@ func (c *Container) reap() {
 			c.exit.OOMKilled = oom
 		}
 	}
-	releasePorts(context.Background(), c.e.net, c.e.log, c.id)
+	// A container on the none or host network has no endpoint (ConnectWith refuses
+	// them): nothing to release, and no need of the networks' lock.
+	if net := c.State().Network; net != NetworkNone && net != NetworkHost {
+		releasePorts(context.Background(), c.e.net, c.e.log, c.id)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, err := c.e.ctrs.update(c.id, func(st *State) error {

@@ -277,6 +277,28 @@ func (s containerStore) loadProcessSpec(id string) (*specs.Spec, error) {
 	return spec, nil
 }
 
+// specMount is the part of a config.json mount that loadMounts reads.
+type specMount struct {
+	Type   string `json:"type"`
+	Source string `json:"source"`
+}
+
+// loadMounts reads only the mounts' types and sources of the container's
+// config.json (see loadProcessSpec for why not the whole spec).
+func (s containerStore) loadMounts(id string) ([]specMount, error) {
+	data, err := os.ReadFile(filepath.Join(s.path(id), "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	var view struct {
+		Mounts []specMount `json:"mounts"`
+	}
+	if err := json.Unmarshal(data, &view); err != nil {
+		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	}
+	return view.Mounts, nil
+}
+
 // watch wakes a waiter on the next change of the container's directory.
 func (s containerStore) watch(id string) *dirWatch { return watchDir(s.path(id)) }
 

@@ -230,13 +230,13 @@ func (vs *volumeStore) volumeUsers() (map[string][]string, error) {
 // containerVolumes returns the names of the volumes the container mounts, read from
 // its config.json.
 func (vs *volumeStore) containerVolumes(id string) []string {
-	spec, err := vs.ctrs.loadSpec(id)
+	mounts, err := vs.ctrs.loadMounts(id)
 	if err != nil {
 		return nil
 	}
 	prefix := vs.dir + string(filepath.Separator)
 	var names []string
-	for _, m := range spec.Mounts {
+	for _, m := range mounts {
 		rest, ok := strings.CutPrefix(m.Source, prefix)
 		if !ok || m.Type != "bind" {
 			continue
