@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/skiffrt/skiff/errdefs"
+	"github.com/skiffrt/skiff/internal/jsonlog"
 
 	"golang.org/x/sys/unix"
 )
@@ -476,8 +477,8 @@ func (s *attachServer) end(wait time.Duration) {
 
 // teeOutput copies a container's output stream to the attached clients as it comes
 // and to the log line by line (long lines in 16 KiB pieces), until r ends.
-func teeOutput(stream string, r io.Reader, lw *logWriter, s *attachServer) {
-	const maxLine = 16 << 10
+func teeOutput(stream string, r io.Reader, lw *jsonlog.Writer, s *attachServer) {
+	const maxLine = jsonlog.MaxLine
 	buf := make([]byte, 32<<10)
 	var line []byte
 	for {
@@ -494,14 +495,14 @@ func teeOutput(stream string, r io.Reader, lw *logWriter, s *attachServer) {
 				if i < 0 || i >= maxLine {
 					i = maxLine - 1
 				}
-				lw.write(stream, rest[:i+1])
+				lw.WriteLine(stream, rest[:i+1])
 				rest = rest[i+1:]
 			}
 			line = append(line[:0], rest...)
 		}
 		if err != nil {
 			if len(line) > 0 {
-				lw.write(stream, line)
+				lw.WriteLine(stream, line)
 			}
 			return
 		}

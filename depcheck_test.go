@@ -31,8 +31,8 @@ func TestImportDirection(t *testing.T) {
 		"compose": {"netbridge"}, // and the root package
 	}
 	// The tree's shared helpers: one error-class package (and the marking of
-	// exhausted-host errors), one atomic write, one lock.
-	shared := []string{"errdefs", "internal/exhausted", "internal/atomicfile", "internal/lockfile", "internal/dirwatch"}
+	// exhausted-host errors), one atomic write, one lock, one container-log writer.
+	shared := []string{"errdefs", "internal/exhausted", "internal/atomicfile", "internal/lockfile", "internal/dirwatch", "internal/jsonlog"}
 	for dir, may := range allowed {
 		if dir != "errdefs" && dir != "dockerfile" {
 			may = append(slices.Clone(may), shared...)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 )
 
@@ -23,42 +22,6 @@ type LogEntry struct {
 	Log    string    `json:"log"`
 	Stream string    `json:"stream"`
 	Time   time.Time `json:"time"`
-}
-
-// logWriter appends entries to a log file; entries of concurrent streams never
-// interleave inside a line.
-type logWriter struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-func (w *logWriter) Write(p []byte) (int, error) { return w.write("stdout", p) }
-
-func (w *logWriter) write(stream string, p []byte) (int, error) {
-	line, err := json.Marshal(LogEntry{Log: string(p), Stream: stream, Time: time.Now().UTC()})
-	if err != nil {
-		return 0, err
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, err := w.f.Write(append(line, '\n')); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// copyFrom logs r line by line (long lines in 16 KiB pieces) until EOF.
-func (w *logWriter) copyFrom(stream string, r io.Reader) {
-	br := bufio.NewReaderSize(r, 16<<10)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			w.write(stream, line)
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return
-		}
-	}
 }
 
 // LogOptions select what Container.Logs returns (docker logs flags).

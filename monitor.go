@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrt/skiff/cgroup"
+	"github.com/skiffrt/skiff/internal/jsonlog"
 	"github.com/skiffrt/skiff/namespace"
 	"github.com/skiffrt/skiff/netbridge"
 )
@@ -237,7 +238,7 @@ func runMonitor() int {
 	if err != nil {
 		return report(err)
 	}
-	lw := &logWriter{f: logf}
+	lw := jsonlog.New(logf)
 
 	cfg := &namespace.Config{
 		Spec:     &spec,
@@ -270,7 +271,7 @@ func runMonitor() int {
 		if srv != nil {
 			teeOutput(stream, r, lw, srv)
 		} else {
-			lw.copyFrom(stream, r)
+			lw.CopyFrom(stream, r)
 		}
 	}
 	var copiers sync.WaitGroup
@@ -465,8 +466,6 @@ func catchSignals() {
 	}()
 }
 
-var _ io.Writer = (*logWriter)(nil)
-
 // shrink gives back what the monitor no longer needs once its container runs: the heap
 // freed after setup, and the pages of the program's own file (the monitor is the whole
 // embedding binary; it only copies output and waits from now on, touching few of them).
@@ -597,11 +596,11 @@ func runMonitorWait() int {
 	for _, k := range []string{monitorEnv, monitorReqEnv, monitorPidEnv, monitorFdsEnv} {
 		os.Unsetenv(k)
 	}
-	lw := &logWriter{f: files[0]}
+	lw := jsonlog.New(files[0])
 	var copiers sync.WaitGroup
 	for i, stream := range []string{"stdout", "stderr"} {
 		copiers.Add(1)
-		go func() { defer copiers.Done(); lw.copyFrom(stream, files[i+1]); files[i+1].Close() }()
+		go func() { defer copiers.Done(); lw.CopyFrom(stream, files[i+1]); files[i+1].Close() }()
 	}
 	stateDir := filepath.Join(req.Root, "containers", req.ID)
 	wait := func() (namespace.ExitStatus, error) { return waitChild(pid, stateDir) }

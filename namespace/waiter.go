@@ -1,10 +1,8 @@
 package namespace
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrt/skiff/internal/jsonlog"
 )
 
 // A waiter is the process that stays with a detached container for its whole life:
@@ -146,11 +146,11 @@ func runWaiter() {
 		_, _ = unix.FcntlInt(uintptr(w.Fds[i]), unix.F_SETFD, unix.FD_CLOEXEC)
 		files[i] = os.NewFile(uintptr(w.Fds[i]), name)
 	}
-	lw := &jsonLog{f: files[0]}
+	lw := jsonlog.New(files[0])
 	var copiers sync.WaitGroup
 	for i, stream := range []string{"stdout", "stderr"} {
 		copiers.Add(1)
-		go func() { defer copiers.Done(); lw.copyFrom(stream, files[i+1]); files[i+1].Close() }()
+		go func() { defer copiers.Done(); lw.CopyFrom(stream, files[i+1]); files[i+1].Close() }()
 	}
 	// The start's pages of the binary are not needed again (the copy and the wait
 	// touch few): give them back once the start is over, and later.
@@ -205,43 +205,6 @@ func ParseWaitStatus(s string) (ExitStatus, error) {
 		return ExitStatus{}, fmt.Errorf("%w: waiter: status %q", ErrInvalidSpec, s)
 	}
 	return ExitStatus{Code: c, Signal: syscall.Signal(n)}, nil
-}
-
-// jsonLog appends lines to a log in Docker's json-file format; lines of concurrent
-// streams never interleave.
-type jsonLog struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-type jsonLogEntry struct {
-	Log    string    `json:"log"`
-	Stream string    `json:"stream"`
-	Time   time.Time `json:"time"`
-}
-
-func (l *jsonLog) write(stream string, p []byte) {
-	line, err := json.Marshal(jsonLogEntry{Log: string(p), Stream: stream, Time: time.Now().UTC()})
-	if err != nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = l.f.Write(append(line, '\n'))
-}
-
-// copyFrom logs r line by line (long lines in 16 KiB pieces) until EOF.
-func (l *jsonLog) copyFrom(stream string, r io.Reader) {
-	br := bufio.NewReaderSize(r, 16<<10)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			l.write(stream, line)
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return
-		}
-	}
 }
 
 // ReleaseBinaryPages unmaps the resident pages of the read-only mappings of this
