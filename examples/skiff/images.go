@@ -14,6 +14,7 @@ func init() { commands = append(commands, newImagesCommand) }
 
 func newImagesCommand(g *globalFlags) *cobra.Command {
 	var quiet, digests, noTrunc bool
+	var format string
 	cmd := &cobra.Command{
 		Use:   "images [OPTIONS]",
 		Short: "List images",
@@ -28,7 +29,12 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-			if !quiet {
+			var rows *rowFormat
+			if format != "" && !quiet {
+				if rows, err = newRowFormat(format, imagesHeaders, cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			} else if !quiet {
 				head := "REPOSITORY\tTAG\t"
 				if digests {
 					head += "DIGEST\t"
@@ -59,6 +65,17 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 				for _, n := range names {
 					repo, tag := splitRef(n)
 					repo = strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/library/"), "docker.io/")
+					if rows != nil {
+						createdAt := ""
+						if !img.Config.Created.IsZero() {
+							createdAt = img.Config.Created.Time.Local().Format("2006-01-02 15:04:05 -0700 MST")
+						}
+						if err := rows.row(map[string]any{"ID": id, "Repository": repo, "Tag": tag, "Digest": img.Digest.String(),
+							"CreatedSince": created, "CreatedAt": createdAt, "Size": units.HumanSize(float64(img.Size))}); err != nil {
+							return err
+						}
+						continue
+					}
 					row := repo + "\t" + tag + "\t"
 					if digests {
 						row += img.Digest.String() + "\t"
@@ -66,13 +83,23 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 					fmt.Fprintf(w, "%s%s\t%s\t%s\n", row, id, created, units.HumanSize(float64(img.Size)))
 				}
 			}
+			if rows != nil {
+				return rows.flush()
+			}
 			return w.Flush()
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "", "format output using a Go template ({{.Repository}} {{.Tag}} {{.ID}} ...; \"table TEMPLATE\", \"json\")")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	cmd.Flags().BoolVar(&digests, "digests", false, "show digests")
 	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	return cmd
+}
+
+// imagesHeaders are the column titles of images --format "table ...".
+var imagesHeaders = map[string]string{
+	"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
 }
 
 // splitRef splits "host/repo:tag" or "host/repo@sha256:…" into repository and tag.

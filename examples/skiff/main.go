@@ -100,7 +100,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGPIPE)
 	defer stop()
-	err := newRootCommand().ExecuteContext(ctx)
+	root := newRootCommand()
+	root.SetArgs(rewriteManagementCommand(os.Args[1:]))
+	err := root.ExecuteContext(ctx)
 	var ee exitError
 	switch {
 	case err == nil:

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +20,7 @@ func init() { commands = append(commands, newPsCommand) }
 func newPsCommand(g *globalFlags) *cobra.Command {
 	var all, quiet, noTrunc bool
 	var filters []string
+	var format string
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS]",
 		Short: "List containers",
@@ -37,7 +40,12 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-			if !quiet {
+			var rows *rowFormat
+			if format != "" && !quiet {
+				if rows, err = newRowFormat(format, psHeaders, cmd.OutOrStdout()); err != nil {
+					return err
+				}
+			} else if !quiet {
 				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCREATED\tSTATUS\tPORTS\tNAMES")
 			}
 			for _, c := range cs {
@@ -66,8 +74,17 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 						}
 					}
 				}
+				if rows != nil {
+					if err := rows.row(psFields(c, st, id, ports, noTrunc)); err != nil {
+						return err
+					}
+					continue
+				}
 				fmt.Fprintf(w, "%s\t%s\t%s ago\t%s\t%s\t%s\n", id, st.Image,
 					units.HumanDuration(time.Since(st.Created)), dockeropts.StatusText(st, time.Now()), strings.Join(ports, ", "), st.Name)
+			}
+			if rows != nil {
+				return rows.flush()
 			}
 			return w.Flush()
 		},
@@ -75,8 +92,45 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show all containers (default shows just running)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display container IDs")
 	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
+	cmd.Flags().StringVar(&format, "format", "", "format output using a Go template ({{.ID}} {{.Names}} {{.Status}} ...; \"table TEMPLATE\", \"json\")")
 	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, label=, health=)")
 	return cmd
+}
+
+// psHeaders are the column titles of ps --format "table ...".
+var psHeaders = map[string]string{
+	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+	"RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE",
+	"Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+}
+
+// psFields are a container's fields for ps --format, as docker's.
+func psFields(c *skiff.Container, st skiff.State, id string, ports []string, noTrunc bool) map[string]any {
+	command := strings.Join(st.Cmd, " ")
+	if !noTrunc && len([]rune(command)) > 20 {
+		command = string([]rune(command)[:19]) + "…"
+	}
+	labels := make([]string, 0, len(st.Labels))
+	for k, v := range st.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	sort.Strings(labels)
+	var mounts []string
+	for _, m := range c.Config().Mounts {
+		if m.Type == skiff.MountVolume && m.Source != "" {
+			mounts = append(mounts, m.Source)
+		} else {
+			mounts = append(mounts, m.Target)
+		}
+	}
+	return map[string]any{
+		"ID": id, "Image": st.Image, "Command": strconv.Quote(command),
+		"CreatedAt":  st.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+		"RunningFor": units.HumanDuration(time.Since(st.Created)) + " ago",
+		"Ports":      strings.Join(ports, ", "), "State": dockeropts.ContainerStatus(st),
+		"Status": dockeropts.StatusText(st, time.Now()), "Size": "", "Names": st.Name,
+		"Labels": strings.Join(labels, ","), "Mounts": strings.Join(mounts, ","), "Networks": st.Network,
+	}
 }
 
 func portText(hostIP string, hostPort, containerPort uint16, proto string) string {

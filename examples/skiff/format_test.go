@@ -1,0 +1,67 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestCLIFormats: ps and images take docker's --format (a template per row, "table
+// ..." with its header, "json"); docker container ls/inspect/prune, rename and update
+// work as docker's.
+func TestCLIFormats(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	c.ok("run", "-d", "--name", "fmt", "--network", "none", "-l", "b=2", "-l", "a=1", "busybox", "sleep", "60")
+	if out := c.ok("ps", "--format", "{{.Names}}|{{.Image}}|{{.Command}}|{{.Labels}}|{{.State}}"); out != "fmt|busybox|\"sleep 60\"|a=1,b=2|running\n" {
+		t.Errorf("ps --format = %q", out)
+	}
+	out := c.ok("ps", "--format", `table {{.Names}}\t{{.Status}}`)
+	if !regexp.MustCompile(`^NAMES\s+STATUS\nfmt\s+Up `).MatchString(out) {
+		t.Errorf("ps --format table = %q", out)
+	}
+	var row map[string]string
+	if err := json.Unmarshal([]byte(c.ok("ps", "--format", "json")), &row); err != nil || row["Names"] != "fmt" || len(row["ID"]) != 12 {
+		t.Errorf("ps --format json: %v %v", row, err)
+	}
+	c.expect(125, "", "", "template parsing error", "ps", "--format", "{{.Names")
+	if out := c.ok("images", "--format", "{{.Repository}}:{{.Tag}}"); out != "busybox:latest\n" {
+		t.Errorf("images --format = %q", out)
+	}
+	if out := c.ok("images", "--format", `table {{.Repository}}\t{{.Tag}}`); !regexp.MustCompile(`^REPOSITORY\s+TAG\nbusybox\s+latest\n$`).MatchString(out) {
+		t.Errorf("images --format table = %q", out)
+	}
+
+	// docker container ...
+	if out := c.ok("container", "ls", "--format", "{{.Names}}"); out != "fmt\n" {
+		t.Errorf("container ls = %q", out)
+	}
+	if out := c.ok("container", "inspect", "-f", "{{.State.Running}}", "fmt"); out != "true\n" {
+		t.Errorf("container inspect = %q", out)
+	}
+	c.expect(125, "", "", `unknown command "bogus"`, "container", "bogus")
+
+	// rename and update.
+	c.ok("rename", "fmt", "fmt2")
+	if out := c.ok("ps", "--format", "{{.Names}}"); out != "fmt2\n" {
+		t.Errorf("after rename, ps = %q", out)
+	}
+	c.expect(1, "", "", "No such container: fmt", "rename", "fmt", "x")
+	c.ok("update", "--memory", "48m", "--pids-limit", "40", "--restart", "on-failure:3", "fmt2")
+	if out := c.ok("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}", "fmt2"); out != "50331648 40 on-failure 3\n" {
+		t.Errorf("after update, inspect = %q", out)
+	}
+	c.expect(125, "", "", "you must provide one or more flags", "update", "fmt2")
+
+	// docker container prune removes the stopped ones only.
+	c.ok("run", "--name", "done", "--network", "none", "busybox", "true")
+	out = c.ok("container", "prune", "-f")
+	if !strings.Contains(out, "Deleted Containers:") || !strings.Contains(out, "Total reclaimed space:") {
+		t.Errorf("container prune = %q", out)
+	}
+	if out := c.ok("ps", "-a", "--format", "{{.Names}}"); out != "fmt2\n" {
+		t.Errorf("after prune, ps -a = %q", out)
+	}
+	c.ok("rm", "-f", "fmt2")
+}
