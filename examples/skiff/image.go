@@ -36,16 +36,16 @@ func newImageCommand(g *globalFlags) *cobra.Command {
 }
 
 func newImagePruneCommand(g *globalFlags) *cobra.Command {
-	return newPruneCommand(g, "Remove unused images, and the layers and blobs nothing references",
+	return newPruneCommand(g, "Remove unused images, and the layers and blobs nothing references", true,
 		func(all bool) string { return "WARNING! This will remove " + imagesToPrune(all) + "." },
 		func(ctx context.Context, e *skiff.Engine, all bool) (*skiff.PruneReport, error) {
 			return e.PruneImages(ctx, skiff.PruneImagesOptions{All: all})
 		})
 }
 
-// newPruneCommand is image and system prune: -a/--all, -f/--force, docker's warning
-// (from warning(all)) unless forced, then prune's report.
-func newPruneCommand(g *globalFlags, short string, warning func(all bool) string,
+// newPruneCommand is image, system and container prune: -a/--all (with withAll),
+// -f/--force, docker's warning (from warning(all)) unless forced, then prune's report.
+func newPruneCommand(g *globalFlags, short string, withAll bool, warning func(all bool) string,
 	prune func(ctx context.Context, e *skiff.Engine, all bool) (*skiff.PruneReport, error)) *cobra.Command {
 	var all, force bool
 	cmd := &cobra.Command{
@@ -67,7 +67,9 @@ func newPruneCommand(g *globalFlags, short string, warning func(all bool) string
 			return err
 		},
 	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
+	if withAll {
+		cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
+	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	return cmd
 }

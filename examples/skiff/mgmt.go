@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/skiffrt/skiff"
 )
 
 func init() { commands = append(commands, newContainerCommand, newContainerPruneCommand) }
@@ -78,30 +81,13 @@ func newContainerCommand(g *globalFlags) *cobra.Command {
 }
 
 // newContainerPruneCommand is docker container prune [-f] (reached as `skiff container
-// prune`): removes every stopped container.
+// prune`): removes every stopped container. It has no -a (nothing to widen).
 func newContainerPruneCommand(g *globalFlags) *cobra.Command {
-	var force bool
-	cmd := &cobra.Command{
-		Use:    "container-prune [OPTIONS]",
-		Short:  "Remove all stopped containers",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !force && !confirm(cmd, "WARNING! This will remove all stopped containers.") {
-				return nil
-			}
-			e, err := g.engine()
-			if err != nil {
-				return err
-			}
-			rep, err := e.PruneContainers(cmd.Context())
-			if err != nil {
-				return err
-			}
-			printPruneReport(cmd.OutOrStdout(), rep)
-			return nil
-		},
-	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	cmd := newPruneCommand(g, "Remove all stopped containers", false,
+		func(bool) string { return "WARNING! This will remove all stopped containers." },
+		func(ctx context.Context, e *skiff.Engine, _ bool) (*skiff.PruneReport, error) {
+			return e.PruneContainers(ctx)
+		})
+	cmd.Use, cmd.Hidden = "container-prune [OPTIONS]", true
 	return cmd
 }

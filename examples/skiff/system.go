@@ -147,7 +147,7 @@ func newSystemDfCommand(g *globalFlags) *cobra.Command {
 }
 
 func newSystemPruneCommand(g *globalFlags) *cobra.Command {
-	return newPruneCommand(g, "Remove stopped containers, unused networks and dangling images",
+	return newPruneCommand(g, "Remove stopped containers, unused networks and dangling images", true,
 		func(all bool) string {
 			return "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - " + imagesToPrune(all)
 		},
