@@ -90,6 +90,17 @@ type ContainerConfig struct {
 	Resources Resources
 	// ReadonlyRootfs mounts the container's root filesystem read-only.
 	ReadonlyRootfs bool
+	// ShmSize is the size in bytes of the container's /dev/shm (docker --shm-size); 0
+	// means 64 MiB.
+	ShmSize int64 `json:",omitempty"`
+	// Sysctls are kernel parameters set in the container's own namespaces before its
+	// command runs (docker --sysctl): only namespaced ones (net.* with a network
+	// namespace of its own, the IPC ones, kernel.hostname/domainname); any other is
+	// refused, naming the key, as it would change the host.
+	Sysctls map[string]string `json:",omitempty"`
+	// GroupAdd are supplementary groups of the container's process (docker
+	// --group-add): names of its /etc/group, or numeric ids.
+	GroupAdd []string `json:",omitempty"`
 	// Labels are free-form metadata recorded with the container.
 	Labels map[string]string
 	// Extensions are a client's own data about the container, opaque to the engine and
@@ -282,6 +293,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}
 	e.rootlessSpec(spec)
+	if err := namespace.CheckSysctls(spec); err != nil {
+		return nil, fmt.Errorf("container %s: Sysctls: %w", shortID(id), err)
+	}
 	if err := e.ctrs.saveSpec(id, spec); err != nil {
 		return nil, err
 	}
@@ -298,7 +312,10 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		if err := cg.AddProc(pid); err != nil {
 			return err
 		}
-		return e.attachNetwork(ctx, plan, pid)
+		if err := e.attachNetwork(ctx, plan, pid); err != nil {
+			return err
+		}
+		return namespace.ApplySysctls(pid, spec)
 	}
 	var proc *namespace.Process
 	var pid, owner int

@@ -76,11 +76,18 @@ func (c *Container) restartLocked(ctx context.Context, byPolicy bool) error {
 		return fail(err)
 	}
 	plan := &netPlan{mode: st.Network, dir: dir, id: st.ID, name: st.Name, host: st.Hostname, aliases: st.Aliases, ports: st.Ports, publish: true, extra: extra}
+	sysctls, err := e.ctrs.loadSysctlSpec(st.ID)
+	if err != nil {
+		return fail(err)
+	}
 	pid, owner, err := e.spawnMonitor(ctx, st.ID, st.AutoRemove, func(pid int) error {
 		if err := cg.AddProc(pid); err != nil {
 			return err
 		}
-		return e.attachNetwork(ctx, plan, pid)
+		if err := e.attachNetwork(ctx, plan, pid); err != nil {
+			return err
+		}
+		return namespace.ApplySysctls(pid, sysctls)
 	})
 	if err != nil {
 		e.detachNetwork(context.WithoutCancel(ctx), st.ID)

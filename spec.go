@@ -2,8 +2,10 @@ package skiff
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
@@ -63,9 +65,20 @@ func buildSpec(ic v1.Config, cfg ContainerConfig, rootfs, hostname string) (*spe
 		return nil, fmt.Errorf("%w: WorkingDir %q is not an absolute path", ErrInvalidConfig, cwd)
 	}
 
-	gids := make([]uint32, 0, len(u.Sgids))
+	gids := make([]uint32, 0, len(u.Sgids)+len(cfg.GroupAdd))
 	for _, g := range u.Sgids {
 		gids = append(gids, uint32(g))
+	}
+	if len(cfg.GroupAdd) > 0 {
+		extra, err := resolveGroups(rootfs, cfg.GroupAdd)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range extra {
+			if !slices.Contains(gids, g) {
+				gids = append(gids, g)
+			}
+		}
 	}
 	caps, err := capabilities(cfg)
 	if err != nil {
@@ -94,6 +107,20 @@ func buildSpec(ic v1.Config, cfg ContainerConfig, rootfs, hostname string) (*spe
 			ReadonlyPaths: slices.Clone(namespace.DefaultReadonlyPaths),
 		},
 		Annotations: map[string]string{},
+	}
+	if cfg.ShmSize < 0 {
+		return nil, fmt.Errorf("%w: ShmSize %d: must not be negative", ErrInvalidConfig, cfg.ShmSize)
+	}
+	if cfg.ShmSize > 0 {
+		for i, m := range spec.Mounts {
+			if m.Destination == "/dev/shm" {
+				opts := slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return strings.HasPrefix(o, "size=") })
+				spec.Mounts[i].Options = append(opts, "size="+strconv.FormatInt(cfg.ShmSize, 10))
+			}
+		}
+	}
+	if len(cfg.Sysctls) > 0 {
+		spec.Linux.Sysctl = maps.Clone(cfg.Sysctls)
 	}
 	p := spec.Process
 	p.Terminal = cfg.Tty
@@ -174,6 +201,24 @@ func resolveUser(rootfs, spec string) (*user.ExecUser, error) {
 		return nil, fmt.Errorf("%w: User %q: %w", ErrInvalidConfig, spec, err)
 	}
 	return u, nil
+}
+
+// resolveGroups resolves GroupAdd entries (names in rootfs's /etc/group, or numeric
+// ids) to group ids.
+func resolveGroups(rootfs string, groups []string) ([]uint32, error) {
+	path, err := securejoin.SecureJoin(rootfs, "/etc/group")
+	if err != nil {
+		return nil, fmt.Errorf("%w: GroupAdd: %w", ErrInvalidConfig, err)
+	}
+	ids, err := user.GetAdditionalGroupsPath(groups, path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GroupAdd %q: %w", ErrInvalidConfig, groups, err)
+	}
+	out := make([]uint32, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, uint32(id))
+	}
+	return out, nil
 }
 
 // mergeEnv merges KEY=VALUE lists; a later list replaces the keys of earlier ones and

@@ -365,3 +365,46 @@ func TestMergeEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildSpecShmSysctlGroups: ShmSize sizes /dev/shm, Sysctls go into the spec,
+// GroupAdd adds groups by name or id (once each), and bad values are refused naming
+// the field.
+func TestBuildSpecShmSysctlGroups(t *testing.T) {
+	root := fakeRootfs(t)
+	ic := v1.Config{Cmd: []string{"true"}}
+	spec, err := buildSpec(ic, ContainerConfig{Image: "x", User: "app", ShmSize: 16 << 20,
+		Sysctls: map[string]string{"net.core.somaxconn": "512"}, GroupAdd: []string{"other", "4000", "extra"}}, root, "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shm []string
+	for _, m := range spec.Mounts {
+		if m.Destination == "/dev/shm" {
+			shm = m.Options
+		}
+	}
+	if !slices.Contains(shm, "size=16777216") || slices.Contains(shm, "size=65536k") {
+		t.Errorf("/dev/shm options %v, want size=16777216 alone", shm)
+	}
+	if spec.Linux.Sysctl["net.core.somaxconn"] != "512" {
+		t.Errorf("sysctl %v", spec.Linux.Sysctl)
+	}
+	if got := spec.Process.User.AdditionalGids; !slices.Equal(got, []uint32{2000, 3000, 4000}) {
+		t.Errorf("additional gids %v, want 2000 (app's own) then 3000, 4000", got)
+	}
+	if err := namespace.CheckSysctls(spec); err != nil {
+		t.Errorf("CheckSysctls of a net.* sysctl with a network namespace: %v", err)
+	}
+	spec.Linux.Sysctl["kernel.panic"] = "1"
+	if err := namespace.CheckSysctls(spec); !errors.Is(err, namespace.ErrInvalidSpec) || !strings.Contains(err.Error(), "kernel.panic") {
+		t.Errorf("CheckSysctls of kernel.panic: %v", err)
+	}
+	for _, bad := range []ContainerConfig{
+		{Image: "x", ShmSize: -1},
+		{Image: "x", GroupAdd: []string{"nosuchgroup"}},
+	} {
+		if _, err := buildSpec(ic, bad, root, "h"); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%+v: %v, want ErrInvalidConfig", bad, err)
+		}
+	}
+}

@@ -277,6 +277,29 @@ func (s containerStore) loadProcessSpec(id string) (*specs.Spec, error) {
 	return spec, nil
 }
 
+// loadSysctlSpec reads only Linux.Sysctl and Linux.Namespaces of the container's
+// config.json: what namespace.ApplySysctls needs when the container starts again.
+func (s containerStore) loadSysctlSpec(id string) (*specs.Spec, error) {
+	data, err := os.ReadFile(filepath.Join(s.path(id), "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
+	var view struct {
+		Linux *struct {
+			Sysctl     map[string]string      `json:"sysctl"`
+			Namespaces []specs.LinuxNamespace `json:"namespaces"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal(data, &view); err != nil {
+		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	}
+	spec := &specs.Spec{Linux: &specs.Linux{}}
+	if view.Linux != nil {
+		spec.Linux.Sysctl, spec.Linux.Namespaces = view.Linux.Sysctl, view.Linux.Namespaces
+	}
+	return spec, nil
+}
+
 // specMount is the part of a config.json mount that loadMounts reads.
 type specMount struct {
 	Type   string `json:"type"`

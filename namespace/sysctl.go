@@ -2,9 +2,11 @@ package namespace
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,6 +51,9 @@ func ApplySysctls(pid int, spec *specs.Spec) error {
 	if spec == nil || spec.Linux == nil || len(spec.Linux.Sysctl) == 0 {
 		return nil
 	}
+	if err := CheckSysctls(spec); err != nil {
+		return err
+	}
 	own := map[specs.LinuxNamespaceType]bool{}
 	paths := map[specs.LinuxNamespaceType]string{}
 	for _, ns := range spec.Linux.Namespaces {
@@ -84,6 +89,28 @@ func ApplySysctls(pid int, spec *specs.Spec) error {
 		errc <- err
 	}()
 	return <-errc
+}
+
+// CheckSysctls reports, as ApplySysctls would, the first of spec's Linux.Sysctl keys
+// that is not namespaced or whose namespace spec does not make or join: to refuse a
+// spec before any process starts.
+func CheckSysctls(spec *specs.Spec) error {
+	if spec == nil || spec.Linux == nil {
+		return nil
+	}
+	own := map[specs.LinuxNamespaceType]bool{}
+	for _, ns := range spec.Linux.Namespaces {
+		own[ns.Type] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(spec.Linux.Sysctl)) {
+		switch ns := sysctlNamespace(k); {
+		case ns == "":
+			return fmt.Errorf("%w: linux.sysctl %q is not namespaced: it would change the host", ErrInvalidSpec, k)
+		case !own[ns]:
+			return fmt.Errorf("%w: linux.sysctl %q needs a %s namespace in linux.namespaces", ErrInvalidSpec, k, ns)
+		}
+	}
+	return nil
 }
 
 // nsFiles names the /proc/<pid>/ns file and setns flag of each namespace type.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,4 +65,32 @@ func TestCLIFormats(t *testing.T) {
 		t.Errorf("after prune, ps -a = %q", out)
 	}
 	c.ok("rm", "-f", "fmt2")
+}
+
+// TestCLIRunKernelFlags: --shm-size, --sysctl, --group-add, --label-file and
+// --cpu-shares reach the container; a sysctl that would change the host is refused
+// before anything runs.
+func TestCLIRunKernelFlags(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	labels := t.TempDir() + "/labels"
+	if err := os.WriteFile(labels, []byte("team=a\n# comment\nbare\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("run", "--name", "k", "--network", "none", "--shm-size", "16m", "--sysctl", "net.ipv4.ip_unprivileged_port_start=80",
+		"--sysctl", "kernel.shmmax=1234567", "--group-add", "10", "--label-file", labels, "-l", "team=b", "-c", "512",
+		"busybox", "sh", "-c", "df -k /dev/shm | tail -1; cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmax; id -G")
+	f := strings.Fields(out)
+	if len(f) < 9 || f[1] != "16384" || f[6] != "80" || f[7] != "1234567" || f[9] != "10" {
+		t.Errorf("inside the container: %q", out)
+	}
+	if got := c.ok("inspect", "-f", `{{.HostConfig.ShmSize}} {{.HostConfig.CpuShares}} {{index .Config.Labels "team"}} {{index .Config.Labels "bare"}}|`, "k"); got != "16777216 512 b |\n" {
+		t.Errorf("inspect = %q", got)
+	}
+	c.ok("rm", "k")
+	c.expect(125, "", "", `"kernel.panic" is not namespaced`, "run", "--rm", "--network", "none", "--sysctl", "kernel.panic=1", "busybox", "true")
+	c.expect(125, "", "", "needs a network namespace", "run", "--rm", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", "busybox", "true")
+	if out := c.ok("ps", "-a", "-q"); out != "" {
+		t.Errorf("refused runs left containers: %q", out)
+	}
 }

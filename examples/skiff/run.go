@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -30,6 +33,9 @@ type containerFlags struct {
 	stopSignal                                                 string
 	links                                                      []string
 	stopTimeout                                                int
+	shmSize                                                    string
+	sysctls, groupAdd, labelFiles                              []string
+	cpuShares                                                  int64
 	changed                                                    func(name string) bool // a flag given, not defaulted
 }
 
@@ -74,6 +80,11 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.links, "link", nil, "add link to another container (name[:alias])")
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "timeout (in seconds) to stop a container (default 10; -1: no limit)")
+	fl.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm (bytes, or with unit: 128m; default 64m)")
+	fl.StringArrayVar(&f.sysctls, "sysctl", nil, "sysctl options (net.ipv4.ip_forward=1; namespaced ones only)")
+	fl.StringArrayVar(&f.groupAdd, "group-add", nil, "add additional groups to join")
+	fl.StringArrayVar(&f.labelFiles, "label-file", nil, "read in a line delimited file of labels")
+	fl.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	fl.Bool("help", false, "help for "+cmd.Name())
 	f.changed = fl.Changed
 }
@@ -190,7 +201,37 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 		}
 		cfg.Ulimits = append(cfg.Ulimits, rl)
 	}
-	cfg.Labels = dockeropts.ParseLabels(f.labels)
+	labels := f.labels
+	for _, path := range f.labelFiles {
+		lines, err := dockeropts.ReadLabelFile(path)
+		if err != nil {
+			return cfg, err
+		}
+		labels = append(lines, labels...) // --label wins over --label-file
+	}
+	cfg.Labels = dockeropts.ParseLabels(labels)
+	if f.shmSize != "" {
+		n, err := units.RAMInBytes(f.shmSize)
+		if err != nil || n <= 0 {
+			return cfg, flagError("--shm-size", f.shmSize, fmt.Errorf("invalid size"))
+		}
+		cfg.ShmSize = n
+	}
+	for _, kv := range f.sysctls {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return cfg, flagError("--sysctl", kv, fmt.Errorf("sysctl must be KEY=VALUE"))
+		}
+		if cfg.Sysctls == nil {
+			cfg.Sysctls = map[string]string{}
+		}
+		cfg.Sysctls[k] = v
+	}
+	cfg.GroupAdd = f.groupAdd
+	if f.cpuShares < 0 {
+		return cfg, flagError("--cpu-shares", strconv.FormatInt(f.cpuShares, 10), fmt.Errorf("must not be negative"))
+	}
+	cfg.Resources.CPUShares = uint64(f.cpuShares)
 	policy, err := dockeropts.ParseRestartPolicy(f.restart)
 	if err != nil {
 		return cfg, err

@@ -75,6 +75,9 @@ type hostConfig struct {
 	SecurityOpt   []string
 	RestartPolicy dockeropts.RestartPolicy
 	Links         []string // "container:alias" (or Docker's "/db:/web/alias")
+	ShmSize       int64
+	Sysctls       map[string]string
+	GroupAdd      []string
 
 	all hostConfigFields // every field the client sent (inspect.go)
 }
@@ -99,6 +102,7 @@ func request(c *skiff.Container) *createRequest {
 			AutoRemove: cfg.AutoRemove, NetworkMode: cfg.Network, Memory: cfg.Resources.MemoryLimit,
 			MemorySwap: cfg.Resources.MemorySwap, Privileged: cfg.Privileged, CapAdd: cfg.CapAdd, CapDrop: cfg.CapDrop,
 			ReadonlyRootfs: cfg.ReadonlyRootfs, RestartPolicy: dockeropts.RestartPolicy(cfg.RestartPolicy),
+			ShmSize: cfg.ShmSize, Sysctls: cfg.Sysctls, GroupAdd: cfg.GroupAdd,
 		},
 	}
 	if cfg.Init {
@@ -131,6 +135,7 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 		Image: req.Image, Name: name, Cmd: req.Cmd, Env: req.Env, WorkingDir: req.WorkingDir,
 		User: req.User, Hostname: req.Hostname, Tty: req.Tty, Privileged: hc.Privileged,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop, ReadonlyRootfs: hc.ReadonlyRootfs, Labels: req.Labels,
+		ShmSize: hc.ShmSize, Sysctls: hc.Sysctls, GroupAdd: hc.GroupAdd,
 	}
 	if req.Entrypoint != nil {
 		cfg.Entrypoint = []string{}

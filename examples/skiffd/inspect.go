@@ -95,6 +95,15 @@ func inspectHostConfig(c *skiff.Container, st skiff.State, hc hostConfig) map[st
 	if res.PidsLimit > 0 {
 		out["PidsLimit"] = res.PidsLimit
 	}
+	if cfg.ShmSize > 0 {
+		out["ShmSize"] = cfg.ShmSize
+	}
+	if len(cfg.Sysctls) > 0 {
+		out["Sysctls"] = cfg.Sysctls
+	}
+	if len(cfg.GroupAdd) > 0 {
+		out["GroupAdd"] = cfg.GroupAdd
+	}
 	if hc.NanoCpus > 0 && res.CPUPeriod > 0 { // asked for as --cpus: shown so, as Docker does
 		out["NanoCpus"] = res.CPUQuota * 1e9 / int64(res.CPUPeriod)
 		out["CpuQuota"], out["CpuPeriod"] = 0, 0

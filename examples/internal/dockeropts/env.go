@@ -47,6 +47,21 @@ func ParseEnvFile(r io.Reader, lookup func(string) (string, bool)) ([]string, er
 	return ExpandEnv(lines, lookup), nil
 }
 
+// ReadLabelFile reads a --label-file: the --env-file format, a bare KEY being a label
+// with an empty value.
+func ReadLabelFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	labels, err := ParseEnvFile(f, func(string) (string, bool) { return "", true })
+	if err != nil {
+		return nil, fmt.Errorf("label file %s: %w", path, err)
+	}
+	return labels, nil
+}
+
 // ReadEnvFile reads the --env-file at path, bare keys from the host's environment.
 func ReadEnvFile(path string) ([]string, error) {
 	f, err := os.Open(path)

@@ -1,6 +1,7 @@
 package dockeropts
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -183,6 +184,7 @@ func ContainerInspect(ctx context.Context, e *skiff.Engine, c *skiff.Container) 
 		"AutoRemove": st.AutoRemove, "Privileged": cfg.Privileged, "ReadonlyRootfs": cfg.ReadonlyRootfs, "Init": cfg.Init,
 		"Memory": res.MemoryLimit, "MemorySwap": res.MemorySwap, "CpuShares": res.CPUShares,
 		"CpuQuota": res.CPUQuota, "CpuPeriod": res.CPUPeriod, "PidsLimit": nil, "Ulimits": cfg.Ulimits,
+		"ShmSize": cmp.Or(cfg.ShmSize, 64<<20), "Sysctls": cfg.Sysctls, "GroupAdd": cfg.GroupAdd,
 	}
 	if res.PidsLimit > 0 {
 		hostConfig["PidsLimit"] = res.PidsLimit
