@@ -101,6 +101,15 @@ type ContainerConfig struct {
 	// GroupAdd are supplementary groups of the container's process (docker
 	// --group-add): names of its /etc/group, or numeric ids.
 	GroupAdd []string `json:",omitempty"`
+	// ExtraHosts are lines added to the container's /etc/hosts (docker --add-host):
+	// "name:ip" (or "name=ip"); the ip "host-gateway" is the gateway of the
+	// container's network, the host as the container reaches it.
+	ExtraHosts []string `json:",omitempty"`
+	// DNS, DNSSearch and DNSOptions replace the nameserver, search and options lines
+	// of the container's /etc/resolv.conf (docker --dns, --dns-search, --dns-option).
+	DNS        []string `json:",omitempty"`
+	DNSSearch  []string `json:",omitempty"`
+	DNSOptions []string `json:",omitempty"`
 	// Labels are free-form metadata recorded with the container.
 	Labels map[string]string
 	// Extensions are a client's own data about the container, opaque to the engine and
@@ -289,6 +298,9 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *Container,
 		spec.Annotations[annotationHealthcheck] = "true" // the monitor probes it (no small waiter)
 	}
 	plan := &netPlan{mode: networkMode(cfg.Network), dir: dir, id: id, name: name, host: hostname, aliases: cfg.Aliases, ports: cfg.Ports, links: links.net}
+	if err := plan.setNames(cfg); err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+	}
 	if err := e.prepareNetwork(ctx, plan, spec); err != nil {
 		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
 	}

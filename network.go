@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -107,6 +108,69 @@ type netPlan struct {
 	// onlyExisting mounts /etc/hosts, /etc/hostname and /etc/resolv.conf only over
 	// files the root filesystem has (build steps: nothing new lands in the layer).
 	onlyExisting string
+	// extraHosts are ContainerConfig.ExtraHosts (a zero IP: host-gateway); dns,
+	// dnsSearch and dnsOptions its DNS settings (see setNames).
+	extraHosts                 []netbridge.HostsEntry
+	dns, dnsSearch, dnsOptions []string
+}
+
+// setNames records cfg's ExtraHosts and DNS settings in the plan, checked: errors
+// name the field and entry.
+func (p *netPlan) setNames(cfg ContainerConfig) error {
+	for i, h := range cfg.ExtraHosts {
+		name, addr, ok := strings.Cut(h, ":")
+		if n, a, eq := strings.Cut(h, "="); eq && (!ok || len(n) < len(name)) {
+			name, addr, ok = n, a, true
+		}
+		if !ok || name == "" || addr == "" {
+			return fmt.Errorf("%w: ExtraHosts[%d] %q: want name:ip", ErrInvalidConfig, i, h)
+		}
+		e := netbridge.HostsEntry{Names: []string{name}}
+		if addr != "host-gateway" {
+			ip, err := netip.ParseAddr(strings.Trim(addr, "[]"))
+			if err != nil {
+				return fmt.Errorf("%w: ExtraHosts[%d] %q: %w", ErrInvalidConfig, i, h, err)
+			}
+			e.IP = ip
+		} else if p.mode == NetworkNone {
+			return fmt.Errorf("%w: ExtraHosts[%d] %q: host-gateway needs a network, not Network \"none\"", ErrInvalidConfig, i, h)
+		}
+		p.extraHosts = append(p.extraHosts, e)
+	}
+	for i, s := range cfg.DNS {
+		if _, err := netip.ParseAddr(s); err != nil {
+			return fmt.Errorf("%w: DNS[%d] %q: %w", ErrInvalidConfig, i, s, err)
+		}
+	}
+	p.dns, p.dnsSearch, p.dnsOptions = cfg.DNS, cfg.DNSSearch, cfg.DNSOptions
+	return nil
+}
+
+// resolvWith returns resolv with the plan's DNS settings: each of nameserver, search
+// and options replaced where the plan sets it.
+func (p *netPlan) resolvWith(resolv []byte) []byte {
+	if len(p.dns) == 0 && len(p.dnsSearch) == 0 && len(p.dnsOptions) == 0 {
+		return resolv
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(string(resolv), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && (f[0] == "nameserver" && len(p.dns) > 0 || f[0] == "search" && len(p.dnsSearch) > 0 ||
+			f[0] == "options" && len(p.dnsOptions) > 0) || line == "" {
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	for _, ns := range p.dns {
+		b.WriteString("nameserver " + ns + "\n")
+	}
+	if len(p.dnsSearch) > 0 {
+		b.WriteString("search " + strings.Join(p.dnsSearch, " ") + "\n")
+	}
+	if len(p.dnsOptions) > 0 {
+		b.WriteString("options " + strings.Join(p.dnsOptions, " ") + "\n")
+	}
+	return []byte(b.String())
 }
 
 // networkMode normalises ContainerConfig.Network.
@@ -152,6 +216,19 @@ func (e *Engine) prepareNetwork(ctx context.Context, p *netPlan, spec *specs.Spe
 		}
 	} else {
 		resolv = netbridge.ResolvConf(resolv)
+	}
+	resolv = p.resolvWith(resolv)
+	if p.mode == NetworkHost || p.mode == NetworkNone {
+		// No endpoint carries them (bridge networks: attach writes them). On the
+		// host's network, the host is the loopback.
+		var extra []netbridge.HostsEntry
+		for _, h := range p.extraHosts {
+			if !h.IP.IsValid() {
+				h.IP = netip.MustParseAddr("127.0.0.1")
+			}
+			extra = append(extra, h)
+		}
+		hosts = append(hosts, netbridge.HostsFile(extra...)[len(netbridge.HostsFile()):]...)
 	}
 	files := []struct {
 		name string
@@ -202,6 +279,7 @@ func (e *Engine) attachNetwork(ctx context.Context, p *netPlan, pid int) error {
 	}
 	_, err := e.net.Attach(ctx, p.mode, p.id, netns, netbridge.AttachOptions{
 		IfName: "eth0", Name: p.name, Aliases: p.aliases, Hostname: p.host, Ports: ports, IP: ip, Links: links,
+		ExtraHosts: p.extraHosts,
 	})
 	if err != nil {
 		return err

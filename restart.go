@@ -76,6 +76,11 @@ func (c *Container) restartLocked(ctx context.Context, byPolicy bool) error {
 		return fail(err)
 	}
 	plan := &netPlan{mode: st.Network, dir: dir, id: st.ID, name: st.Name, host: st.Hostname, aliases: st.Aliases, ports: st.Ports, publish: true, extra: extra}
+	if st.Config != nil {
+		if err := plan.setNames(*st.Config); err != nil {
+			return fail(err)
+		}
+	}
 	sysctls, err := e.ctrs.loadSysctlSpec(st.ID)
 	if err != nil {
 		return fail(err)

@@ -35,6 +35,9 @@ type AttachOptions struct {
 	// Links are legacy links (docker run --link) to containers on the same network:
 	// HostsFor lists each linked container under its alias.
 	Links []Link
+	// ExtraHosts are entries HostsFor adds to the container's /etc/hosts (docker
+	// --add-host); an entry without IP gets the network's gateway (host-gateway).
+	ExtraHosts []HostsEntry
 }
 
 // Link is a legacy link of one container to another on the same network (docker run
@@ -79,6 +82,8 @@ type Endpoint struct {
 	RequestedIP netip.Addr `json:"requested_ip,omitzero"`
 	// Links are AttachOptions.Links, less those RemoveLink removed.
 	Links []Link `json:"links,omitempty"`
+	// ExtraHosts are AttachOptions.ExtraHosts, host-gateway resolved.
+	ExtraHosts []HostsEntry `json:"extra_hosts,omitempty"`
 }
 
 // IP returns the endpoint's address without prefix length.
@@ -173,6 +178,12 @@ func (m *Manager) Attach(ctx context.Context, network, containerID, netnsPath st
 		Address:  netip.PrefixFrom(ip, nf.Network.Subnet.Bits()),
 		Gateway:  nf.Network.Gateway, MAC: macFor(ip).String(), Netns: netnsPath, Ports: ports,
 		RequestedIP: opts.IP, Links: slices.Clone(opts.Links),
+	}
+	for _, h := range opts.ExtraHosts {
+		if !h.IP.IsValid() {
+			h.IP = nf.Network.Gateway
+		}
+		ep.ExtraHosts = append(ep.ExtraHosts, HostsEntry{IP: h.IP, Names: slices.Clone(h.Names)})
 	}
 	nf.Endpoints[containerID] = ep
 	if err := m.save(nf); err != nil {

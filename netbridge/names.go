@@ -14,8 +14,8 @@ import (
 
 // HostsEntry is one line of /etc/hosts: an address and its names.
 type HostsEntry struct {
-	IP    netip.Addr
-	Names []string
+	IP    netip.Addr `json:"ip"`
+	Names []string   `json:"names"`
 }
 
 // hostsHeader is what Docker writes at the top of every container's /etc/hosts.
@@ -63,7 +63,7 @@ func (m *Manager) HostsFor(ctx context.Context, containerID string) ([]byte, err
 		return nil, err
 	}
 	defer unlock()
-	var own, peers []HostsEntry
+	var own, peers, extra []HostsEntry
 	for _, name := range sortedNames(nets) {
 		nf := nets[name]
 		self, ok := nf.Endpoints[containerID]
@@ -71,6 +71,11 @@ func (m *Manager) HostsFor(ctx context.Context, containerID string) ([]byte, err
 			continue
 		}
 		own = append(own, HostsEntry{self.IP(), append([]string{self.Hostname, self.Name}, self.Aliases...)})
+		for _, h := range self.ExtraHosts { // each once, whichever network brought it
+			if !slices.ContainsFunc(extra, func(x HostsEntry) bool { return slices.Equal(x.Names, h.Names) }) {
+				extra = append(extra, h)
+			}
+		}
 		for _, l := range self.Links { // as Docker: the alias, the hostname, the name
 			if linked, ok := nf.Endpoints[l.Container]; ok {
 				peers = append(peers, HostsEntry{linked.IP(), []string{l.Alias, linked.Hostname, linked.Name}})
@@ -88,7 +93,7 @@ func (m *Manager) HostsFor(ctx context.Context, containerID string) ([]byte, err
 	if len(own) == 0 {
 		return nil, fmt.Errorf("hosts for %s: %w on any network", containerID, ErrEndpointNotFound)
 	}
-	return HostsFile(append(own, peers...)...), nil
+	return HostsFile(append(append(own, peers...), extra...)...), nil
 }
 
 // Neighbors returns the ids of the other containers sharing a user network (not

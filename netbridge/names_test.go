@@ -165,3 +165,33 @@ func TestForeignBridgeNotTakenOver(t *testing.T) {
 		t.Errorf("the foreign bridge is gone: %v", err)
 	}
 }
+
+// TestHostsForExtraHosts: a container's extra hosts (docker --add-host) come after
+// its own and its peers' entries, once each though two networks carry them.
+func TestHostsForExtraHosts(t *testing.T) {
+	m, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := []HostsEntry{{IP: netip.MustParseAddr("10.9.9.9"), Names: []string{"db"}}, {IP: netip.MustParseAddr("10.60.0.1"), Names: []string{"gw"}}}
+	a := fixtureNet("a", "skiff-a", "10.60.0.0/24", Endpoint{ContainerID: "c1", Name: "one", Hostname: "h1", ExtraHosts: extra})
+	b := fixtureNet("b", "skiff-b", "10.61.0.0/24", Endpoint{ContainerID: "c1", Name: "one", Hostname: "h1", ExtraHosts: extra[:1]},
+		Endpoint{ContainerID: "c2", Name: "two", Hostname: "h2"})
+	for _, nf := range []*netFile{a, b} {
+		if err := m.save(nf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := m.HostsFor(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := hostsHeader + "10.60.0.2\th1 one\n10.61.0.2\th1 one\n10.61.0.3\ttwo\n10.9.9.9\tdb\n10.60.0.1\tgw\n"
+	if string(got) != want {
+		t.Errorf("HostsFor =\n%s\nwant\n%s", got, want)
+	}
+	// Neighbours do not see another container's extra hosts.
+	if got, _ := m.HostsFor(context.Background(), "c2"); strings.Contains(string(got), "db") {
+		t.Errorf("c2's hosts list c1's extra host:\n%s", got)
+	}
+}

@@ -94,3 +94,19 @@ func TestCLIRunKernelFlags(t *testing.T) {
 		t.Errorf("refused runs left containers: %q", out)
 	}
 }
+
+// TestCLIAddHostDNS: --add-host and --dns, --dns-search, --dns-option reach the
+// container's /etc/hosts and /etc/resolv.conf; a malformed --add-host is refused.
+func TestCLIAddHostDNS(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	out := c.ok("run", "--rm", "--network", "none", "--add-host", "db:10.1.2.3", "--add-host", "six:::1",
+		"--dns", "10.0.0.53", "--dns-search", "example.test", "--dns-option", "ndots:2", "busybox", "cat", "/etc/hosts", "/etc/resolv.conf")
+	for _, want := range []string{"10.1.2.3\tdb\n", "::1\tsix\n", "nameserver 10.0.0.53\n", "search example.test\n", "options ndots:2\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("container lacks %q:\n%s", want, out)
+		}
+	}
+	c.expect(125, "", "", `ExtraHosts[0] "nocolon"`, "run", "--rm", "--network", "none", "--add-host", "nocolon", "busybox", "true")
+	c.expect(125, "", "", "host-gateway needs a network", "run", "--rm", "--network", "none", "--add-host", "gw:host-gateway", "busybox", "true")
+}

@@ -35,6 +35,7 @@ type containerFlags struct {
 	stopTimeout                                                int
 	shmSize                                                    string
 	sysctls, groupAdd, labelFiles                              []string
+	addHosts, dns, dnsSearch, dnsOptions                       []string
 	cpuShares                                                  int64
 	changed                                                    func(name string) bool // a flag given, not defaulted
 }
@@ -85,6 +86,10 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.groupAdd, "group-add", nil, "add additional groups to join")
 	fl.StringArrayVar(&f.labelFiles, "label-file", nil, "read in a line delimited file of labels")
 	fl.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fl.StringArrayVar(&f.addHosts, "add-host", nil, "add a custom host-to-IP mapping (host:ip; ip host-gateway: the host)")
+	fl.StringArrayVar(&f.dns, "dns", nil, "set custom DNS servers")
+	fl.StringArrayVar(&f.dnsSearch, "dns-search", nil, "set custom DNS search domains")
+	fl.StringArrayVar(&f.dnsOptions, "dns-option", nil, "set DNS options")
 	fl.Bool("help", false, "help for "+cmd.Name())
 	f.changed = fl.Changed
 }
@@ -228,6 +233,7 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 		cfg.Sysctls[k] = v
 	}
 	cfg.GroupAdd = f.groupAdd
+	cfg.ExtraHosts, cfg.DNS, cfg.DNSSearch, cfg.DNSOptions = f.addHosts, f.dns, f.dnsSearch, f.dnsOptions
 	if f.cpuShares < 0 {
 		return cfg, flagError("--cpu-shares", strconv.FormatInt(f.cpuShares, 10), fmt.Errorf("must not be negative"))
 	}

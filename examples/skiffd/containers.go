@@ -78,6 +78,10 @@ type hostConfig struct {
 	ShmSize       int64
 	Sysctls       map[string]string
 	GroupAdd      []string
+	ExtraHosts    []string
+	Dns           []string
+	DnsSearch     []string
+	DnsOptions    []string
 
 	all hostConfigFields // every field the client sent (inspect.go)
 }
@@ -103,6 +107,7 @@ func request(c *skiff.Container) *createRequest {
 			MemorySwap: cfg.Resources.MemorySwap, Privileged: cfg.Privileged, CapAdd: cfg.CapAdd, CapDrop: cfg.CapDrop,
 			ReadonlyRootfs: cfg.ReadonlyRootfs, RestartPolicy: dockeropts.RestartPolicy(cfg.RestartPolicy),
 			ShmSize: cfg.ShmSize, Sysctls: cfg.Sysctls, GroupAdd: cfg.GroupAdd,
+			ExtraHosts: cfg.ExtraHosts, Dns: cfg.DNS, DnsSearch: cfg.DNSSearch, DnsOptions: cfg.DNSOptions,
 		},
 	}
 	if cfg.Init {
@@ -136,6 +141,7 @@ func toConfig(req *createRequest, name string) (skiff.ContainerConfig, error) {
 		User: req.User, Hostname: req.Hostname, Tty: req.Tty, Privileged: hc.Privileged,
 		CapAdd: hc.CapAdd, CapDrop: hc.CapDrop, ReadonlyRootfs: hc.ReadonlyRootfs, Labels: req.Labels,
 		ShmSize: hc.ShmSize, Sysctls: hc.Sysctls, GroupAdd: hc.GroupAdd,
+		ExtraHosts: hc.ExtraHosts, DNS: hc.Dns, DNSSearch: hc.DnsSearch, DNSOptions: hc.DnsOptions,
 	}
 	if req.Entrypoint != nil {
 		cfg.Entrypoint = []string{}

@@ -104,6 +104,12 @@ func inspectHostConfig(c *skiff.Container, st skiff.State, hc hostConfig) map[st
 	if len(cfg.GroupAdd) > 0 {
 		out["GroupAdd"] = cfg.GroupAdd
 	}
+	if len(cfg.ExtraHosts) > 0 {
+		out["ExtraHosts"] = cfg.ExtraHosts
+	}
+	if len(cfg.DNS) > 0 {
+		out["Dns"] = cfg.DNS
+	}
 	if hc.NanoCpus > 0 && res.CPUPeriod > 0 { // asked for as --cpus: shown so, as Docker does
 		out["NanoCpus"] = res.CPUQuota * 1e9 / int64(res.CPUPeriod)
 		out["CpuQuota"], out["CpuPeriod"] = 0, 0

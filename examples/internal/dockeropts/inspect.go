@@ -185,6 +185,7 @@ func ContainerInspect(ctx context.Context, e *skiff.Engine, c *skiff.Container) 
 		"Memory": res.MemoryLimit, "MemorySwap": res.MemorySwap, "CpuShares": res.CPUShares,
 		"CpuQuota": res.CPUQuota, "CpuPeriod": res.CPUPeriod, "PidsLimit": nil, "Ulimits": cfg.Ulimits,
 		"ShmSize": cmp.Or(cfg.ShmSize, 64<<20), "Sysctls": cfg.Sysctls, "GroupAdd": cfg.GroupAdd,
+		"ExtraHosts": cfg.ExtraHosts, "Dns": cfg.DNS, "DnsSearch": cfg.DNSSearch, "DnsOptions": cfg.DNSOptions,
 	}
 	if res.PidsLimit > 0 {
 		hostConfig["PidsLimit"] = res.PidsLimit
