@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // DefaultClaimDir is where Managers record, host-wide, which state dir uses which
@@ -145,20 +146,41 @@ func (m *Manager) unclaim(name, owner string) {
 	}
 }
 
-// sweepClaims removes the claims whose state dir is gone (engine roots deleted).
-func (m *Manager) sweepClaims() {
-	ents, err := os.ReadDir(m.claimDir)
+// sweepClaims removes the claims whose state dir is gone (engine roots deleted), with
+// what they named (see SweepClaims).
+func (m *Manager) sweepClaims() { SweepClaims(m.claimDir) }
+
+// SweepClaims removes, from the host-wide claim dir (DefaultClaimDir), the claims of
+// network state dirs that no longer exist (engine roots deleted), and the kernel
+// objects those claims named: the default bridge ("bridge-NAME") and the nftables
+// table ("table-NAME") of an engine root that is gone, which nobody else may use.
+// Every Manager sweeps when it settles its names; a program that deletes engine
+// roots (a test suite) calls it to leave no bridge or table behind. Errors are
+// ignored: a claim that cannot be read or removed is left for the next sweep.
+func SweepClaims(claimDir string) {
+	ents, err := os.ReadDir(claimDir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		path := filepath.Join(m.claimDir, e.Name())
+		path := filepath.Join(claimDir, e.Name())
 		b, err := os.ReadFile(path)
 		if err != nil || len(b) == 0 || !filepath.IsAbs(string(b)) {
 			continue
 		}
-		if _, err := os.Stat(string(b)); errors.Is(err, os.ErrNotExist) {
-			os.Remove(path)
+		if _, err := os.Stat(string(b)); !errors.Is(err, os.ErrNotExist) {
+			continue
 		}
+		switch name := e.Name(); {
+		case strings.HasPrefix(name, "bridge-"):
+			if deleteLink(strings.TrimPrefix(name, "bridge-")) != nil {
+				continue
+			}
+		case strings.HasPrefix(name, "table-"):
+			if applyRuleset(Ruleset{Table: strings.TrimPrefix(name, "table-")}) != nil {
+				continue
+			}
+		}
+		os.Remove(path)
 	}
 }

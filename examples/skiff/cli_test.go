@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/skiffrt/skiff/internal/testutil"
+	"github.com/skiffrt/skiff/netbridge"
 )
 
 var (
@@ -102,6 +103,9 @@ func (c *cli) ok(args ...string) string {
 
 func newCLI(t *testing.T) *cli {
 	testutil.RequireRoot(t)
+	// Registered first, so run last, once the root is gone: the default bridge and
+	// nft table the CLI made for it go too.
+	t.Cleanup(func() { netbridge.SweepClaims(netbridge.DefaultClaimDir) })
 	root := t.TempDir()
 	testutil.CheckLeaks(t, root)
 	return &cli{t: t, root: root, env: []string{"DOCKER_CONFIG=" + t.TempDir()}}
