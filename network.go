@@ -118,13 +118,11 @@ type netPlan struct {
 // name the field and entry.
 func (p *netPlan) setNames(cfg ContainerConfig) error {
 	for i, h := range cfg.ExtraHosts {
-		name, addr, ok := strings.Cut(h, ":")
-		if n, a, eq := strings.Cut(h, "="); eq && (!ok || len(n) < len(name)) {
-			name, addr, ok = n, a, true
-		}
-		if !ok || name == "" || addr == "" {
+		sep := strings.IndexAny(h, ":=") // name:ip or name=ip; an IPv6 address has colons
+		if sep <= 0 || sep == len(h)-1 {
 			return fmt.Errorf("%w: ExtraHosts[%d] %q: want name:ip", ErrInvalidConfig, i, h)
 		}
+		name, addr := h[:sep], h[sep+1:]
 		e := netbridge.HostsEntry{Names: []string{name}}
 		if addr != "host-gateway" {
 			ip, err := netip.ParseAddr(strings.Trim(addr, "[]"))

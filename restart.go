@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -81,9 +82,11 @@ func (c *Container) restartLocked(ctx context.Context, byPolicy bool) error {
 			return fail(err)
 		}
 	}
-	sysctls, err := e.ctrs.loadSysctlSpec(st.ID)
-	if err != nil {
-		return fail(err)
+	var sysctls *specs.Spec // read only for a container that has some (the field is recorded)
+	if st.Config != nil && len(st.Config.Sysctls) > 0 {
+		if sysctls, err = e.ctrs.loadSysctlSpec(st.ID); err != nil {
+			return fail(err)
+		}
 	}
 	pid, owner, err := e.spawnMonitor(ctx, st.ID, st.AutoRemove, func(pid int) error {
 		if err := cg.AddProc(pid); err != nil {

@@ -236,36 +236,42 @@ func (s containerStore) saveSpec(id string, spec *specs.Spec) error {
 	return nil
 }
 
-// loadSpec reads the container's OCI runtime spec, config.json.
-func (s containerStore) loadSpec(id string) (*specs.Spec, error) {
+// readSpec decodes the container's config.json into v: a *specs.Spec, or a narrower
+// view of it. Decoding into the whole spec type first builds the decoder's field
+// tables of every type the file holds (mounts, devices, namespaces, ...), the larger
+// part of an exec's own work in a short-lived program: callers that need one part
+// decode only that.
+func (s containerStore) readSpec(id string, v any) error {
 	data, err := os.ReadFile(filepath.Join(s.path(id), "config.json"))
 	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
+		return fmt.Errorf("container %s: %w", shortID(id), err)
 	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	}
+	return nil
+}
+
+// loadSpec reads the container's OCI runtime spec, config.json.
+func (s containerStore) loadSpec(id string) (*specs.Spec, error) {
 	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	if err := s.readSpec(id, &spec); err != nil {
+		return nil, err
 	}
 	return &spec, nil
 }
 
-// loadProcessSpec reads only Process and Linux.Seccomp of the container's
-// config.json, what an exec needs: decoding into the whole spec type would first
-// build the decoder's field tables of every type the file holds (mounts, devices,
-// namespaces, ...), the larger part of an exec's own work in a short-lived program.
+// loadProcessSpec reads only Process and Linux.Seccomp of config.json, what an exec
+// needs.
 func (s containerStore) loadProcessSpec(id string) (*specs.Spec, error) {
-	data, err := os.ReadFile(filepath.Join(s.path(id), "config.json"))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
-	}
 	var view struct {
 		Process *specs.Process `json:"process"`
 		Linux   *struct {
 			Seccomp *specs.LinuxSeccomp `json:"seccomp"`
 		} `json:"linux"`
 	}
-	if err := json.Unmarshal(data, &view); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	if err := s.readSpec(id, &view); err != nil {
+		return nil, err
 	}
 	if view.Process == nil {
 		return nil, fmt.Errorf("container %s: config.json: no process", shortID(id))
@@ -277,21 +283,17 @@ func (s containerStore) loadProcessSpec(id string) (*specs.Spec, error) {
 	return spec, nil
 }
 
-// loadSysctlSpec reads only Linux.Sysctl and Linux.Namespaces of the container's
-// config.json: what namespace.ApplySysctls needs when the container starts again.
+// loadSysctlSpec reads only Linux.Sysctl and Linux.Namespaces of config.json: what
+// namespace.ApplySysctls needs when the container starts again.
 func (s containerStore) loadSysctlSpec(id string) (*specs.Spec, error) {
-	data, err := os.ReadFile(filepath.Join(s.path(id), "config.json"))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
-	}
 	var view struct {
 		Linux *struct {
 			Sysctl     map[string]string      `json:"sysctl"`
 			Namespaces []specs.LinuxNamespace `json:"namespaces"`
 		} `json:"linux"`
 	}
-	if err := json.Unmarshal(data, &view); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	if err := s.readSpec(id, &view); err != nil {
+		return nil, err
 	}
 	spec := &specs.Spec{Linux: &specs.Linux{}}
 	if view.Linux != nil {
@@ -306,18 +308,13 @@ type specMount struct {
 	Source string `json:"source"`
 }
 
-// loadMounts reads only the mounts' types and sources of the container's
-// config.json (see loadProcessSpec for why not the whole spec).
+// loadMounts reads only the mounts' types and sources of config.json.
 func (s containerStore) loadMounts(id string) ([]specMount, error) {
-	data, err := os.ReadFile(filepath.Join(s.path(id), "config.json"))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", shortID(id), err)
-	}
 	var view struct {
 		Mounts []specMount `json:"mounts"`
 	}
-	if err := json.Unmarshal(data, &view); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: %w", shortID(id), err)
+	if err := s.readSpec(id, &view); err != nil {
+		return nil, err
 	}
 	return view.Mounts, nil
 }

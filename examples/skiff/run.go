@@ -94,6 +94,35 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	f.changed = fl.Changed
 }
 
+// parseResources turns docker's resource flags (run, create, update) into limits;
+// empty strings and zeros leave a limit unset.
+func parseResources(memory, memorySwap, cpus string, pidsLimit, cpuShares int64) (skiff.Resources, error) {
+	var r skiff.Resources
+	var err error
+	if memory != "" {
+		if r.MemoryLimit, err = dockeropts.ParseMemory(memory); err != nil {
+			return r, flagError("--memory", memory, err)
+		}
+	}
+	if memorySwap != "" {
+		if r.MemorySwap, err = dockeropts.ParseMemorySwap(memorySwap, r.MemoryLimit); err != nil {
+			return r, err
+		}
+	}
+	if cpus != "" {
+		nano, err := dockeropts.ParseCPUs(cpus)
+		if err != nil {
+			return r, flagError("--cpus", cpus, err)
+		}
+		r.CPUQuota, r.CPUPeriod = dockeropts.CPUQuota(nano)
+	}
+	if cpuShares < 0 {
+		return r, flagError("--cpu-shares", strconv.FormatInt(cpuShares, 10), fmt.Errorf("must not be negative"))
+	}
+	r.PidsLimit, r.CPUShares = pidsLimit, uint64(cpuShares)
+	return r, nil
+}
+
 // flagError is a malformed flag value: docker exits 125 for it, as for engine errors.
 func flagError(flag, val string, err error) error {
 	return fmt.Errorf("invalid argument %q for %q flag: %w", val, flag, err)
@@ -144,23 +173,8 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 	}
 	cfg.Env = append(cfg.Env, hostEnv(f.env)...)
 	var err error
-	if f.memory != "" {
-		if cfg.Resources.MemoryLimit, err = dockeropts.ParseMemory(f.memory); err != nil {
-			return cfg, flagError("--memory", f.memory, err)
-		}
-	}
-	if f.memorySwap != "" {
-		if cfg.Resources.MemorySwap, err = dockeropts.ParseMemorySwap(f.memorySwap, cfg.Resources.MemoryLimit); err != nil {
-			return cfg, err
-		}
-	}
-	cfg.Resources.PidsLimit = f.pidsLimit
-	if f.cpus != "" {
-		nano, err := dockeropts.ParseCPUs(f.cpus)
-		if err != nil {
-			return cfg, flagError("--cpus", f.cpus, err)
-		}
-		cfg.Resources.CPUQuota, cfg.Resources.CPUPeriod = dockeropts.CPUQuota(nano)
+	if cfg.Resources, err = parseResources(f.memory, f.memorySwap, f.cpus, f.pidsLimit, f.cpuShares); err != nil {
+		return cfg, err
 	}
 	for _, p := range f.publish {
 		pms, err := dockeropts.ParsePublish(p)
@@ -234,10 +248,6 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 	}
 	cfg.GroupAdd = f.groupAdd
 	cfg.ExtraHosts, cfg.DNS, cfg.DNSSearch, cfg.DNSOptions = f.addHosts, f.dns, f.dnsSearch, f.dnsOptions
-	if f.cpuShares < 0 {
-		return cfg, flagError("--cpu-shares", strconv.FormatInt(f.cpuShares, 10), fmt.Errorf("must not be negative"))
-	}
-	cfg.Resources.CPUShares = uint64(f.cpuShares)
 	policy, err := dockeropts.ParseRestartPolicy(f.restart)
 	if err != nil {
 		return cfg, err

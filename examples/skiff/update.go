@@ -43,25 +43,9 @@ func newUpdateCommand(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var u skiff.UpdateConfig
 			var err error
-			if memory != "" {
-				if u.Resources.MemoryLimit, err = dockeropts.ParseMemory(memory); err != nil {
-					return flagError("--memory", memory, err)
-				}
+			if u.Resources, err = parseResources(memory, memorySwap, cpus, pidsLimit, cpuShares); err != nil {
+				return err
 			}
-			if memorySwap != "" {
-				if u.Resources.MemorySwap, err = dockeropts.ParseMemorySwap(memorySwap, u.Resources.MemoryLimit); err != nil {
-					return err
-				}
-			}
-			if cpus != "" {
-				nano, err := dockeropts.ParseCPUs(cpus)
-				if err != nil {
-					return flagError("--cpus", cpus, err)
-				}
-				u.Resources.CPUQuota, u.Resources.CPUPeriod = dockeropts.CPUQuota(nano)
-			}
-			u.Resources.PidsLimit = pidsLimit
-			u.Resources.CPUShares = uint64(cpuShares)
 			if cmd.Flags().Changed("restart") {
 				p, err := dockeropts.ParseRestartPolicy(restart)
 				if err != nil {
