@@ -1,8 +1,8 @@
 package cgroup
 
 import (
-	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,33 +65,17 @@ func TestApplyExtraThrottle(t *testing.T) {
 			if err != nil || strings.TrimSpace(got) != dev+" 1048576" {
 				t.Fatalf("read_bps_device %q, %v; want %s 1048576", got, err, dev)
 			}
-			cmd := exec.Command("sh", "-c", "read go; dd if="+loop+" of=/dev/null bs=64k count=32 iflag=direct")
-			var o bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &o, &o
-			in, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-			if err := m.AddProc(cmd.Process.Pid); err != nil {
+			// The shell waits for a byte on stdin, sent once it is in the cgroup.
+			c := startCmd(t, exec.Command("sh", "-c", "exec 2>&1; head -c 1 >/dev/null; dd if="+loop+" of=/dev/null bs=64k count=32 iflag=direct"))
+			if err := m.AddProc(c.pid()); err != nil {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			_, _ = in.Write([]byte("go\n"))
-			var werr error
-			select {
-			case werr = <-done:
-				done <- werr // for the cleanup
-			case <-time.After(60 * time.Second):
-				t.Fatal("dd still running after 60 s")
-			}
+			c.release(t)
+			werr := c.wait(t, 60*time.Second)
 			if took := time.Since(start); werr != nil || took < time.Second {
-				t.Fatalf("2 MiB read at 1 MiB/s took %v (%v): %s", took, werr, o.String())
+				o, _ := io.ReadAll(c.stdout)
+				t.Fatalf("2 MiB read at 1 MiB/s took %v (%v): %s", took, werr, o)
 			}
 		})
 	}

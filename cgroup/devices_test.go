@@ -1,8 +1,8 @@
 package cgroup
 
 import (
-	"bytes"
 	"errors"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -58,31 +58,15 @@ func TestApplyExtraDevices(t *testing.T) {
 			if strings.TrimSpace(list) != "c 1:3 rw" {
 				t.Errorf("devices.list %q, want only c 1:3 rw", list)
 			}
-			// The shell waits for a line on stdin, sent once it is in the cgroup.
-			cmd := exec.Command("sh", "-c", "read go; echo x > /dev/null && echo null-ok; head -c 1 /dev/zero >/dev/null || echo zero-denied")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			in, err := cmd.StdinPipe()
-			if err != nil {
+			// The shell waits for a byte on stdin, sent once it is in the cgroup.
+			c := startCmd(t, exec.Command("sh", "-c", "exec 2>&1; head -c 1 >/dev/null; echo x > /dev/null && echo null-ok; head -c 1 /dev/zero >/dev/null || echo zero-denied"))
+			if err := m.AddProc(c.pid()); err != nil {
 				t.Fatal(err)
 			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-			if err := m.AddProc(cmd.Process.Pid); err != nil {
-				t.Fatal(err)
-			}
-			_, _ = in.Write([]byte("go\n"))
-			select {
-			case <-done:
-				done <- nil // for the cleanup
-			case <-time.After(30 * time.Second):
-				t.Fatal("shell still running after 30 s")
-			}
-			if got := out.String(); !strings.Contains(got, "null-ok\n") || !strings.Contains(got, "zero-denied\n") ||
+			c.release(t)
+			c.wait(t, 30*time.Second)
+			out, _ := io.ReadAll(c.stdout)
+			if got := string(out); !strings.Contains(got, "null-ok\n") || !strings.Contains(got, "zero-denied\n") ||
 				!strings.Contains(got, "Operation not permitted") {
 				t.Fatalf("in a cgroup allowing /dev/null only: %q", got)
 			}
