@@ -455,7 +455,12 @@ func TestHelperTooManyFiles(t *testing.T) {
 		// successful one must find the store clean).
 		if extra >= 4 {
 			what := fmt.Sprintf("a %s with %d descriptors", opName, low.Cur)
-			sameStore(t, what, before, storeListing(t, root))
+			after := storeListing(t, root)
+			// The operation may heal what an earlier try with fewer descriptors left.
+			before = slices.DeleteFunc(before, func(e string) bool {
+				return (strings.Contains(e, " .tmp-") || strings.Contains(e, "/.tmp-")) && !slices.Contains(after, e)
+			})
+			sameStore(t, what, before, after)
 			checkClean(t, e, what)
 		}
 	}

@@ -210,13 +210,17 @@ func resolveGroups(rootfs string, groups []string) ([]uint32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: GroupAdd: %w", ErrInvalidConfig, err)
 	}
-	ids, err := user.GetAdditionalGroupsPath(groups, path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: GroupAdd %q: %w", ErrInvalidConfig, groups, err)
-	}
-	out := make([]uint32, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, uint32(id))
+	// One entry at a time: the library answers a list in no stable order, and the
+	// groups are kept in the order they were given.
+	out := make([]uint32, 0, len(groups))
+	for _, g := range groups {
+		ids, err := user.GetAdditionalGroupsPath([]string{g}, path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: GroupAdd %q: %w", ErrInvalidConfig, g, err)
+		}
+		for _, id := range ids {
+			out = append(out, uint32(id))
+		}
 	}
 	return out, nil
 }
