@@ -124,10 +124,15 @@ func held(path string) bool {
 	return err == nil && !lockfile.Abandoned(path)
 }
 
-// lost reports whether a container's state says it is alive while its process and the
-// process that reaps it are gone (what Container.State shows as exited, 255).
+// lost reports whether a container's state says it is alive while the process that
+// reaps it is gone, and with it the container's process, or, for a container that is
+// not detached, whatever its process still does: a foreground container's reaper and
+// streams were the process that created it (a `run` killed between create and start,
+// or while its command ran), so nobody will start, reap or hear it. Container.State
+// shows such a container as exited, 255; Check kills what runs in it.
 func lost(st *State) bool {
-	return st.Status != StatusExited && st.Owner > 0 && gone(st.Owner) && (st.Pid == 0 || !alive(st.Pid))
+	return st.Status != StatusExited && st.Owner > 0 && gone(st.Owner) &&
+		(!st.Detached || st.Pid == 0 || !alive(st.Pid))
 }
 
 // checkContainers looks for half-created and lost containers under the root lock, so no
