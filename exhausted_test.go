@@ -86,8 +86,9 @@ func fill(t *testing.T, dir string, free int64) func() {
 }
 
 // storeListing lists what is on disk under root (type, size, path; dirs without a
-// size), leaving out the event journal and the layer store's lock files, which are
-// made once per layer and kept.
+// size), leaving out the event journal and the layer store's lock files (an unpack
+// that fails for want of descriptors may leave its layer's lock file to the next
+// Check or removal).
 func storeListing(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string

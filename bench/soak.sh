@@ -321,7 +321,7 @@ sroot=$small/root
 SS() { "$skiff" --root "$sroot" --cgroup-parent "$cgparent" "$@"; }
 ok SS pull -q "$img" || true
 # The store's files and dirs; not the event journal, nor the layer store's lock files
-# (one per layer ever unpacked, kept by design).
+# (a failed unpack may leave its layer's lock file to the next Check or removal).
 listing() { (cd "$sroot" && find . -path ./events -prune -o -path ./layers/layers/locks -prune -o -printf '%y %s %p\n' | grep -v '^d [0-9]* \.$' | sort); }
 listing >"$work/small.before"
 # Leave 36 MiB: the 24 MiB layer's blob and its unpacked copy need 48.

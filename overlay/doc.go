@@ -70,7 +70,10 @@
 // removal holds that lock while its temp dir (.tmp-<hex>-*, .rm-<hex>-*)
 // exists, so a temp dir whose lock is free was left by a killed process:
 // Store.Check reports those and short links whose layer is gone, and removes
-// them with repair.
+// them with repair. The lock file of a layer goes with the layer (Remove, a
+// failed Unpack, Check's repair), so the locks dir holds one file per layer
+// present; a locker that waited on a file removed meanwhile notices and locks
+// the path's new file.
 //
 // # Speed
 //

@@ -20,7 +20,7 @@ import (
 //	layers/<chainID hex>/diff   an unpacked layer (overlay lowerdir)
 //	layers/l/<24 hex>           short symlink → ../<chainID hex>/diff
 //	layers/empty                empty lower dir for snapshots with no layers
-//	layers/locks/<chainID hex>  flock(2) files serialising work on one layer
+//	layers/locks/<chainID hex>  flock(2) files serialising work on one layer (removed with it)
 //	layers/.tmp-*, .rm-*        in-flight unpacks and removals (never visible as layers)
 //
 // A Store holds no open files and no in-memory state, so any number of Stores
@@ -155,13 +155,14 @@ func (s *Store) Remove(ctx context.Context, chainID digest.Digest) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := s.lock(ctx, hex)
+	l, err := s.lock(ctx, hex)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer l.Unlock()
 	dir := s.layerDir(hex)
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		_ = s.dropLock(hex, l) // the lock file this call made
 		return fmt.Errorf("remove layer %s: %w", chainID, ErrLayerNotFound)
 	}
 	trash, err := os.MkdirTemp(s.root, rmPfx+hex+"-")
@@ -178,6 +179,9 @@ func (s *Store) Remove(ctx context.Context, chainID digest.Digest) error {
 	}
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("remove layer %s: %w", chainID, err)
+	}
+	if err := s.dropLock(hex, l); err != nil {
+		slog.Warn("overlay: remove layer lock", "layer", chainID, "err", err)
 	}
 	return nil
 }
@@ -219,12 +223,12 @@ func (s *Store) Check(ctx context.Context, repair bool) (*CheckReport, error) {
 		if !ok {
 			continue
 		}
-		unlock, ok, err := s.tryLock(hex)
+		l, err := s.tryLock(hex)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if !ok {
+		if l == nil {
 			continue // someone is working on it
 		}
 		p := filepath.Join(s.root, name)
@@ -238,7 +242,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (*CheckReport, error) {
 				}
 			}
 		}
-		unlock()
+		l.Unlock()
 	}
 	links, err := os.ReadDir(filepath.Join(s.root, linksDir))
 	if err != nil {
@@ -259,12 +263,12 @@ func (s *Store) Check(ctx context.Context, repair bool) (*CheckReport, error) {
 		if digest.NewDigestFromEncoded(digest.SHA256, hex).Validate() != nil {
 			continue // not a link this store made
 		}
-		unlock, ok, err := s.tryLock(hex)
+		l, err := s.tryLock(hex)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if !ok {
+		if l == nil {
 			continue
 		}
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
@@ -275,9 +279,41 @@ func (s *Store) Check(ctx context.Context, repair bool) (*CheckReport, error) {
 				}
 			}
 		}
-		unlock()
+		l.Unlock()
+	}
+	if repair {
+		errs = append(errs, s.sweepLocks(ctx))
 	}
 	return rep, errors.Join(errs...)
+}
+
+// sweepLocks deletes the lock files of layers that are gone (an unpack that failed or
+// was killed, a removal from before lock files were removed), each under its lock.
+func (s *Store) sweepLocks(ctx context.Context) error {
+	ents, err := os.ReadDir(filepath.Join(s.root, locksDir))
+	if err != nil {
+		return fmt.Errorf("check layers in %s: %w", s.root, err)
+	}
+	var errs []error
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hex := e.Name()
+		if _, err := os.Lstat(s.layerDir(hex)); !errors.Is(err, os.ErrNotExist) ||
+			digest.NewDigestFromEncoded(digest.SHA256, hex).Validate() != nil {
+			continue // a layer's, or not a file this store made
+		}
+		l, err := s.tryLock(hex)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if l != nil {
+			errs = append(errs, s.dropLock(hex, l))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // tempLayer returns the chainID hex of a temp dir name (.tmp-<hex>-* or .rm-<hex>-*).
@@ -298,23 +334,42 @@ func tempLayer(name string) (hex string, ok bool) {
 // lockPath is the flock file serialising work on the layer with this chainID hex.
 func (s *Store) lockPath(hex string) string { return filepath.Join(s.root, locksDir, hex) }
 
-// tryLock takes the layer's lock if it is free.
-func (s *Store) tryLock(hex string) (unlock func(), ok bool, err error) {
-	l, err := lockfile.TryLock(s.lockPath(hex), lockfile.Exclusive)
+// tryLock takes the layer's lock if it is free (nil, nil when it is not). The lock
+// files are removable: the one of a layer that is gone is deleted by Remove and Check.
+func (s *Store) tryLock(hex string) (*lockfile.Lock, error) {
+	l, err := lockfile.TryLockRemovable(s.lockPath(hex), lockfile.Exclusive)
 	if errors.Is(err, lockfile.ErrLocked) {
-		return nil, false, nil
+		return nil, nil
 	}
-	if err != nil {
-		return nil, false, fmt.Errorf("lock layer sha256:%s: %w", hex, err)
-	}
-	return l.Unlock, true, nil
-}
-
-// lock takes the layer's exclusive lock, waiting until ctx is done.
-func (s *Store) lock(ctx context.Context, hex string) (unlock func(), err error) {
-	l, err := lockfile.Acquire(ctx, s.lockPath(hex), lockfile.Exclusive)
 	if err != nil {
 		return nil, fmt.Errorf("lock layer sha256:%s: %w", hex, err)
 	}
-	return l.Unlock, nil
+	return l, nil
+}
+
+// lock takes the layer's exclusive lock, waiting until ctx is done.
+func (s *Store) lock(ctx context.Context, hex string) (*lockfile.Lock, error) {
+	l, err := lockfile.AcquireRemovable(ctx, s.lockPath(hex), lockfile.Exclusive)
+	if err != nil {
+		return nil, fmt.Errorf("lock layer sha256:%s: %w", hex, err)
+	}
+	return l, nil
+}
+
+// dropLock releases the layer's lock l, deleting the lock file when the layer and its
+// temp dirs are gone: a lock file per layer ever unpacked would otherwise pile up.
+func (s *Store) dropLock(hex string, l *lockfile.Lock) error {
+	if _, err := os.Lstat(s.layerDir(hex)); !errors.Is(err, os.ErrNotExist) {
+		l.Unlock()
+		return nil
+	}
+	if temps, _ := filepath.Glob(filepath.Join(s.root, tmpPfx+hex+"-*")); len(temps) > 0 {
+		l.Unlock()
+		return nil
+	}
+	if rms, _ := filepath.Glob(filepath.Join(s.root, rmPfx+hex+"-*")); len(rms) > 0 {
+		l.Unlock()
+		return nil
+	}
+	return l.Remove(s.lockPath(hex))
 }

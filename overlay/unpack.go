@@ -51,17 +51,20 @@ func (s *Store) Unpack(ctx context.Context, chainID, diffID digest.Digest, r io.
 	if s.Has(chainID) {
 		return nil
 	}
-	unlock, err := s.lock(ctx, hex)
+	l, err := s.lock(ctx, hex)
 	if err != nil {
 		return fmt.Errorf("unpack layer %s: %w", chainID, err)
 	}
-	defer unlock()
+	defer l.Unlock()
 	if s.Has(chainID) {
 		return nil
 	}
 	start := time.Now()
 	n, err := s.unpackLocked(ctx, hex, diffID, r)
 	if err != nil {
+		if derr := s.dropLock(hex, l); derr != nil {
+			slog.Debug("overlay: remove layer lock", "layer", chainID, "err", derr)
+		}
 		return fmt.Errorf("unpack layer %s: %w", chainID, exhausted.Mark(err))
 	}
 	slog.Debug("overlay: unpacked layer", "chainID", chainID, "diffID", diffID, "bytes", n, "took", time.Since(start))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/skiffrt/skiff/internal/lockfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -278,6 +279,29 @@ func TestRemoveAndCheck(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(s.Root(), linksDir)); len(ents) != 0 {
 		t.Errorf("short links left after Remove: %v", ents)
 	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Root(), locksDir)); len(ents) != 0 {
+		t.Errorf("lock files left after Remove: %v", ents)
+	}
+	// A failed unpack leaves no lock file either.
+	bad := makeTar(t, "file a x")
+	if err := s.Unpack(t.Context(), id, digest.FromString("other"), bytes.NewReader(bad)); err == nil {
+		t.Fatal("Unpack with a wrong diffID succeeded")
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Root(), locksDir)); len(ents) != 0 {
+		t.Errorf("lock files left after a failed Unpack: %v", ents)
+	}
+	// A lock file of a layer that is gone (left by a killed process) goes with Check's
+	// repair; a held one stays.
+	orphan := filepath.Join(s.Root(), locksDir, chainFor("orphan").Encoded())
+	if err := os.WriteFile(orphan, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	busy := filepath.Join(s.Root(), locksDir, chainFor("busy").Encoded())
+	held, err := lockfile.TryLockRemovable(busy, lockfile.Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
 	// A killed unpack leaves a temp dir; Check removes it.
 	stale := filepath.Join(s.Root(), tmpPfx+id.Encoded()+"-123")
 	if err := os.MkdirAll(filepath.Join(stale, "diff", "x"), 0o755); err != nil {
@@ -289,6 +313,66 @@ func TestRemoveAndCheck(t *testing.T) {
 	}
 	if len(rep.Temps) != 1 || rep.Temps[0] != stale {
 		t.Errorf("Check found temps %q, want [%s]", rep.Temps, stale)
+	}
+	noTempDirs(t, s)
+	if _, err := os.Stat(orphan); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lock file of a missing layer is still there after repair: %v", err)
+	}
+	if _, err := os.Stat(busy); err != nil {
+		t.Errorf("repair removed a held lock file: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Root(), locksDir)); len(ents) != 1 {
+		t.Errorf("lock files after repair: %v, want only the held one", ents)
+	}
+}
+
+// TestUnpackRemoveRace: Unpack and Remove of one layer from several Stores at once
+// (separate lock file descriptions, as separate processes have) while Remove deletes
+// the layer's lock file: every call succeeds (or finds the layer gone), and the store
+// ends clean, with a complete layer or none and at most its one lock file.
+func TestUnpackRemoveRace(t *testing.T) {
+	requireRoot(t)
+	root := t.TempDir()
+	b := makeTar(t, "dir d", "file d/a one", "file d/b two")
+	id := chainFor("race")
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 4 {
+		wg.Go(func() {
+			s, err := NewStore(root, WithoutSync())
+			if err != nil {
+				errs <- err
+				return
+			}
+			for range 25 {
+				if err := s.Unpack(t.Context(), id, sha(b), bytes.NewReader(b)); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.Remove(t.Context(), id); err != nil && !errors.Is(err, ErrLayerNotFound) {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	s, _ := NewStore(root)
+	if s.Has(id) {
+		if got := len(listTree(t, s.Dir(id))); got != 3 {
+			t.Errorf("layer has %d entries, want 3", got)
+		}
+	}
+	rep, err := s.Check(t.Context(), false)
+	if err != nil || !rep.Clean() {
+		t.Errorf("check: %+v, %v", rep, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Root(), locksDir)); len(ents) > 1 {
+		t.Errorf("lock files: %v", ents)
 	}
 	noTempDirs(t, s)
 }

@@ -147,3 +147,57 @@ func Hold(f *os.File) error {
 		}
 	}
 }
+
+// Removable locks: a lock file that stands for an object (one per layer, say) would
+// pile up once its object is gone, so its exclusive holder may delete it with Remove.
+// A process that opened the file before the removal may then get the flock on a file
+// no path names any more; TryLockRemovable and AcquireRemovable notice that (the path
+// names another file, or none) and lock the path's new file instead. Every locker of
+// such a path must use them.
+
+// TryLockRemovable is TryLock for a lock file that its holders may Remove.
+func TryLockRemovable(path string, m Mode) (*Lock, error) {
+	for {
+		l, err := TryLock(path, m)
+		if err != nil || l.current(path) {
+			return l, err
+		}
+		l.Unlock()
+	}
+}
+
+// AcquireRemovable is Acquire for a lock file that its holders may Remove.
+func AcquireRemovable(ctx context.Context, path string, m Mode) (*Lock, error) {
+	for {
+		l, err := Acquire(ctx, path, m)
+		if err != nil || l.current(path) {
+			return l, err
+		}
+		l.Unlock()
+	}
+}
+
+// Remove deletes the lock file at path, which l holds exclusively (from TryLockRemovable
+// or AcquireRemovable), and drops the lock. A missing file is not an error.
+func (l *Lock) Remove(path string) error {
+	defer l.Unlock()
+	if l == nil || l.f == nil {
+		return fmt.Errorf("remove lock %s: not held", path)
+	}
+	if !l.current(path) {
+		return nil // removed already; the path may name another holder's file
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove lock %s: %w", path, err)
+	}
+	return nil
+}
+
+// current reports whether path still names the file l holds.
+func (l *Lock) current(path string) bool {
+	var held, named unix.Stat_t
+	if unix.Fstat(int(l.f.Fd()), &held) != nil || unix.Stat(path, &named) != nil {
+		return false
+	}
+	return held.Dev == named.Dev && held.Ino == named.Ino
+}

@@ -3,8 +3,12 @@ package lockfile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -85,5 +89,65 @@ func TestAbandoned(t *testing.T) {
 	l.Unlock()
 	if !Abandoned(sub) {
 		t.Fatal("a released dir is not reported abandoned")
+	}
+}
+
+// TestRemovable: a locker blocked on a removable lock file while its holder removes it
+// must end up holding the file the path names afterwards, so a third locker is kept
+// out; a plain flock would hold the unlinked file and let the third one in.
+func TestRemovable(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "layer")
+	a, err := TryLockRemovable(p, Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *Lock)
+	go func() {
+		b, err := AcquireRemovable(nil, p, Exclusive) // blocks in flock on a's file
+		if err != nil {
+			t.Error(err)
+		}
+		got <- b
+	}()
+	// Wait until the second locker waits on a's file (a "->" line of /proc/locks).
+	waiting := fmt.Sprintf(":%d ", st.Ino)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b, _ := os.ReadFile("/proc/locks")
+		if slices.ContainsFunc(strings.Split(string(b), "\n"), func(l string) bool {
+			return strings.Contains(l, "->") && strings.Contains(l, waiting)
+		}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second locker never waited on the lock file:\n%s", b)
+		}
+	}
+	if err := a.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	b := <-got
+	if b == nil {
+		t.FailNow()
+	}
+	if _, err := TryLockRemovable(p, Exclusive); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a third locker got %s while the second held it: %v", p, err)
+	}
+	if err := b.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file after Remove: %v", err)
+	}
+	c, err := TryLockRemovable(p, Exclusive)
+	if err != nil {
+		t.Fatalf("lock after the file was removed: %v", err)
+	}
+	c.Unlock()
+	if err := (&Lock{}).Remove(p); err == nil {
+		t.Error("Remove of a lock not held succeeded")
 	}
 }
