@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -15,7 +16,8 @@ import (
 )
 
 // Import makes a one-layer image named ref from r, an uncompressed tar stream of a
-// root filesystem (docker import), with config as its image config (Cmd, Env, ...).
+// root filesystem (docker import), with config as its image config (Cmd, Env, ...),
+// created now, its one history step commented "Imported from -".
 // The image is stored and unpacked, ready to run.
 func (e *Engine) Import(ctx context.Context, ref string, r io.Reader, config v1.Config) (*registry.Image, error) {
 	spool, path, err := e.spool(ctx, r)
@@ -38,6 +40,10 @@ func (e *Engine) Import(ctx context.Context, ref string, r io.Reader, config v1.
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Config = config
+	// As docker import: created now, one history step for the one layer.
+	now := v1.Time{Time: time.Now().UTC()}
+	cf.Created = now
+	cf.History = []v1.History{{Created: now, Comment: "Imported from -"}}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return nil, fmt.Errorf("import %s: %w", ref, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
@@ -34,6 +35,37 @@ type Layer struct {
 	DiffID    digest.Digest
 	MediaType string
 	Size      int64
+}
+
+// HistoryStep is one step of an image's history (docker history): what made it and the
+// layer it added, if any.
+type HistoryStep struct {
+	Created   time.Time
+	CreatedBy string // the command, e.g. "/bin/sh -c #(nop)  CMD [\"sh\"]"
+	Comment   string
+	// Layer is the layer the step added; nil for a step that changed only the config.
+	Layer *Layer
+}
+
+// History returns the image's steps, bottom → top, from its config's history: each step
+// that is not marked empty_layer adds the next layer. Layers that no step accounts for
+// (an image whose config has no history, or too short a one) each get a step with no
+// command; steps claiming more layers than there are get none.
+func (im *Image) History() []HistoryStep {
+	out := make([]HistoryStep, 0, len(im.Config.History)+len(im.Layers))
+	next := 0
+	for _, h := range im.Config.History {
+		st := HistoryStep{Created: h.Created.Time, CreatedBy: h.CreatedBy, Comment: h.Comment}
+		if !h.EmptyLayer && next < len(im.Layers) {
+			st.Layer = &im.Layers[next]
+			next++
+		}
+		out = append(out, st)
+	}
+	for ; next < len(im.Layers); next++ {
+		out = append(out, HistoryStep{Created: im.Config.Created.Time, Layer: &im.Layers[next]})
+	}
+	return out
 }
 
 // ShortID is the docker-style 12 hex digits of the image ID.

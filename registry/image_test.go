@@ -150,3 +150,35 @@ func TestRemoveRepoAtDigestKeepsOtherRepositories(t *testing.T) {
 		t.Errorf("b/app:prod after rmi a/app@digest: %v, want kept", err)
 	}
 }
+
+// TestHistory: steps take the layers in order, empty steps take none, layers no step
+// accounts for get a step of their own, and surplus steps get no layer.
+func TestHistory(t *testing.T) {
+	l := []Layer{{Digest: "sha256:a", Size: 1}, {Digest: "sha256:b", Size: 2}, {Digest: "sha256:c", Size: 3}}
+	step := func(by string, empty bool) v1.History { return v1.History{CreatedBy: by, EmptyLayer: empty} }
+	for _, tc := range []struct {
+		name    string
+		history []v1.History
+		layers  []Layer
+		want    []string // CreatedBy=layer digest or "-"
+	}{
+		{"matched", []v1.History{step("ADD", false), step("CMD", true), step("RUN", false), step("COPY", false)}, l,
+			[]string{"ADD=sha256:a", "CMD=-", "RUN=sha256:b", "COPY=sha256:c"}},
+		{"no history", nil, l, []string{"=sha256:a", "=sha256:b", "=sha256:c"}},
+		{"short history", []v1.History{step("ADD", false)}, l, []string{"ADD=sha256:a", "=sha256:b", "=sha256:c"}},
+		{"long history", []v1.History{step("ADD", false), step("RUN", false)}, l[:1], []string{"ADD=sha256:a", "RUN=-"}},
+	} {
+		im := &Image{Layers: tc.layers, Config: v1.ConfigFile{History: tc.history}}
+		var got []string
+		for _, s := range im.History() {
+			d := "-"
+			if s.Layer != nil {
+				d = s.Layer.Digest.String()
+			}
+			got = append(got, s.CreatedBy+"="+d)
+		}
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/errdefs"
 )
 
 // daemonError renders an error as docker's CLI prints errors from its daemon.
@@ -16,6 +17,17 @@ func daemonError(ref string, err error) string {
 		return "Error response from daemon: No such container: " + ref
 	}
 	return "Error response from daemon: " + err.Error()
+}
+
+// imageFailure prints err as docker's daemon reports a failed image operation on ref
+// ("No such image: REF" when the image is missing) and returns exit status 1.
+func imageFailure(cmd *cobra.Command, ref string, err error) error {
+	if errors.Is(err, errdefs.ErrNotFound) && ref != "" {
+		cmd.PrintErrln("Error response from daemon: No such image: " + ref)
+	} else {
+		cmd.PrintErrln("Error response from daemon: " + err.Error())
+	}
+	return exitError{1}
 }
 
 // eachContainer runs fn on each container named in refs, as docker's multi-container

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 func init() { commands = append(commands, newExportCommand) }
@@ -20,8 +18,8 @@ func newExportCommand(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
 			if output == "" {
-				if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-					return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+				if err := refuseTerminal(out); err != nil {
+					return err
 				}
 			}
 			c, err := oneContainer(cmd, g, args[0])

@@ -11,8 +11,8 @@ import (
 
 func init() { commands = append(commands, newImageCommand) }
 
-// newImageCommand is `skiff image ls|inspect|prune|rm|tag|push|pull`, docker's management
-// command over the same code as the top-level images, rmi, tag, push and pull.
+// newImageCommand is `skiff image ls|inspect|prune|rm|tag|push|pull|history|save|load`,
+// docker's management command over the same code as the top-level commands.
 func newImageCommand(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
@@ -31,6 +31,9 @@ func newImageCommand(g *globalFlags) *cobra.Command {
 		newTagCommand(g),
 		newPushCommand(g),
 		newPullCommand(g),
+		newHistoryCommand(g),
+		newSaveCommand(g),
+		newLoadCommand(g),
 	)
 	return cmd
 }

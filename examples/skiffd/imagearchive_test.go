@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -95,9 +96,12 @@ func TestDockerCLIImageArchive(t *testing.T) {
 		if out := e.ok("run", "--rm", "committed/box:1", "sh", "-c", "cat /made; echo $STAGE"); out != "committed\ntwo\n" {
 			t.Errorf("run of the committed image = %q", out)
 		}
-		hist := e.ok("history", "--no-trunc", "--format", "{{.Comment}}", "committed/box:1")
-		if !strings.HasPrefix(hist, "made a file\n") {
-			t.Errorf("history = %q", hist)
+		hist := e.ok("history", "--no-trunc", "--format", "{{.Comment}}|{{.Size}}|{{.ID}}", "committed/box:1")
+		if !regexp.MustCompile(`^made a file\|[1-9][0-9.]*k?B\|sha256:[0-9a-f]{64}\n`).MatchString(hist) {
+			t.Errorf("history (the commit's step, with its layer's size, on top) = %q", hist)
+		}
+		if imp := e.ok("history", "--format", "{{.Comment}}|{{.CreatedSince}}", "imported/files:1"); !strings.HasPrefix(imp, "Imported from -|") || strings.Contains(imp, "N/A") {
+			t.Errorf("history of an imported image = %q", imp)
 		}
 		e.ok("rm", "tocommit")
 	})

@@ -325,14 +325,23 @@ func (d *daemon) imageHistory(w http.ResponseWriter, r *http.Request, name strin
 		return imageError(name, err)
 	}
 	out := []map[string]any{}
-	for i := len(im.Config.History) - 1; i >= 0; i-- {
-		h := im.Config.History[i]
-		id := "<missing>"
-		if i == len(im.Config.History)-1 {
-			id = im.ID.String()
+	steps := im.History()
+	for i := len(steps) - 1; i >= 0; i-- { // newest first
+		s := steps[i]
+		id, tags := "<missing>", []string(nil)
+		if i == len(steps)-1 {
+			id, tags = im.ID.String(), im.Names
 		}
-		out = append(out, map[string]any{"Id": id, "Created": h.Created.Unix(), "CreatedBy": h.CreatedBy,
-			"Tags": nil, "Size": 0, "Comment": h.Comment})
+		var size int64 // the layer's stored (compressed) size
+		if s.Layer != nil {
+			size = s.Layer.Size
+		}
+		var created int64
+		if !s.Created.IsZero() {
+			created = s.Created.Unix()
+		}
+		out = append(out, map[string]any{"Id": id, "Created": created, "CreatedBy": s.CreatedBy,
+			"Tags": tags, "Size": size, "Comment": s.Comment})
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
