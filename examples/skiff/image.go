@@ -9,7 +9,23 @@ import (
 	"github.com/skiffrt/skiff"
 )
 
-func init() { commands = append(commands, newImageCommand) }
+func init() { commands = append(commands, newImageCommand, newBuilderCommand) }
+
+// newBuilderCommand is `skiff builder prune`: the build cache is emptied whole (the
+// cache keeps no record of which steps an image still shares, so -a changes nothing).
+func newBuilderCommand(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "builder",
+		Short: "Manage builds",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newPruneCommand(g, "Remove build cache", true,
+		func(bool) string { return "WARNING! This will remove all build cache." },
+		func(ctx context.Context, e *skiff.Engine, _ bool) (*skiff.PruneReport, error) {
+			return e.PruneBuildCache(ctx)
+		}))
+	return cmd
+}
 
 // newImageCommand is `skiff image ls|inspect|prune|rm|tag|push|pull|history|save|load`,
 // docker's management command over the same code as the top-level commands.

@@ -132,3 +132,27 @@ func TestCLISaveLoadHistory(t *testing.T) {
 		t.Errorf("load of a non-archive: exit %d, %q", code, errOut)
 	}
 }
+
+// TestCLIBuilderPrune: builder prune asks first, lists the cache objects it removed and
+// the space reclaimed; the image built stays and the next prune finds nothing.
+func TestCLIBuilderPrune(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nCOPY x /x\nRUN cat /x > /y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "x"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("build", "-q", "-t", "pruned/app:1", dir)
+	c.expect(0, "n\n", "Are you sure you want to continue? [y/N]", "", "builder", "prune")
+	out := c.ok("builder", "prune", "-f")
+	if !regexp.MustCompile(`^Deleted build cache objects:\n([0-9a-f]{64}\n)+\nTotal reclaimed space: [1-9]`).MatchString(out) {
+		t.Errorf("builder prune -f:\n%s", out)
+	}
+	if out := c.ok("builder", "prune", "-af"); out != "Total reclaimed space: 0B\n" {
+		t.Errorf("second builder prune:\n%s", out)
+	}
+	c.expect(0, "", "hello\n", "", "run", "--rm", "--network", "none", "pruned/app:1", "cat", "/y")
+}

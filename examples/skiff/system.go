@@ -112,6 +112,13 @@ func printPruneReport(out io.Writer, rep *skiff.PruneReport) {
 		printEach(out, "deleted: ", rep.Layers)
 		fmt.Fprintln(out)
 	}
+	if len(rep.BuildCache) > 0 {
+		ids := make([]string, len(rep.BuildCache))
+		for i, d := range rep.BuildCache {
+			ids[i] = d.Encoded()
+		}
+		printDeleted(out, "Deleted build cache objects:", ids)
+	}
 	fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.Reclaimed)))
 }
 
