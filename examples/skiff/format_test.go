@@ -26,7 +26,7 @@ func TestCLIFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(c.ok("ps", "--format", "json")), &row); err != nil || row["Names"] != "fmt" || len(row["ID"]) != 12 {
 		t.Errorf("ps --format json: %v %v", row, err)
 	}
-	c.expect(125, "", "", "template parsing error", "ps", "--format", "{{.Names")
+	c.expect(1, "", "", "template parsing error", "ps", "--format", "{{.Names")
 	if out := c.ok("images", "--format", "{{.Repository}}:{{.Tag}}"); out != "busybox:latest\n" {
 		t.Errorf("images --format = %q", out)
 	}
@@ -53,7 +53,7 @@ func TestCLIFormats(t *testing.T) {
 	if out := c.ok("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}", "fmt2"); out != "50331648 40 on-failure 3\n" {
 		t.Errorf("after update, inspect = %q", out)
 	}
-	c.expect(125, "", "", "you must provide one or more flags", "update", "fmt2")
+	c.expect(1, "", "", "you must provide one or more flags", "update", "fmt2")
 
 	// docker container prune removes the stopped ones only.
 	c.ok("run", "--name", "done", "--network", "none", "busybox", "true")
@@ -109,4 +109,18 @@ func TestCLIAddHostDNS(t *testing.T) {
 	}
 	c.expect(125, "", "", `ExtraHosts[0] "nocolon"`, "run", "--rm", "--network", "none", "--add-host", "nocolon", "busybox", "true")
 	c.expect(125, "", "", "host-gateway needs a network", "run", "--rm", "--network", "none", "--add-host", "gw:host-gateway", "busybox", "true")
+}
+
+// TestCLIExitCodes: docker's exit status outside run: 125 for a bad command line, 1 for
+// a command that fails (here on missing objects), whatever the engine's error.
+func TestCLIExitCodes(t *testing.T) {
+	c := newCLI(t)
+	c.expect(125, "", "", "unknown flag: --bogus", "ps", "--bogus")
+	c.expect(125, "", "", `unknown command "bogus"`, "bogus")
+	c.expect(125, "", "", `invalid argument "lots" for "--memory"`, "create", "--memory", "lots", "busybox")
+	c.expect(1, "", "", "image not found", "tag", "no/such:image", "other:1")
+	c.expect(1, "", "", "image not found", "push", "no/such:image")
+	c.expect(1, "", "", "network not found", "network", "inspect", "nosuchnet")
+	c.expect(1, "", "", "requires at least 1 arg", "rm")
+	c.expect(1, "", "", "is not a timestamp or a duration", "events", "--since", "bogus")
 }

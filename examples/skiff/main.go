@@ -5,8 +5,9 @@
 //	skiff [--root DIR] run [--rm] [--name N] [-e K=V] [--memory 128m] IMAGE [CMD...]
 //	skiff [--root DIR] images | ps [-a] [-q] | rm [-f] CONTAINER...
 //
-// Exit status: the container's for run; 125 when the engine fails, 126 when the
-// command cannot be executed, 127 when it is not found (as docker's).
+// Exit status, as docker's: the container's for run; for run and create 125 when the
+// engine fails, 126 when the command cannot be executed, 127 when it is not found; 125
+// for a bad command line; 1 when any other command fails.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -57,6 +59,7 @@ func newRootCommand() *cobra.Command {
 		Version:       version(), // --version and -v, as docker's
 	}
 	root.SetVersionTemplate("Skiff version {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	defRoot := os.Getenv("SKIFF_ROOT")
 	if defRoot == "" {
 		defRoot = defaultRoot()
@@ -102,7 +105,7 @@ func main() {
 	defer stop()
 	root := newRootCommand()
 	root.SetArgs(rewriteManagementCommand(os.Args[1:]))
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	var ee exitError
 	switch {
 	case err == nil:
@@ -110,6 +113,25 @@ func main() {
 		os.Exit(ee.code)
 	default:
 		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
-		os.Exit(skiff.ExitCodeOf(err))
+		os.Exit(exitCode(cmd, err))
 	}
+}
+
+// usageError is a command line docker would refuse before doing anything (a bad flag,
+// an unknown command): exit status 125.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// exitCode is docker's exit status for a command that failed with err: 125 for a bad
+// command line; for run and create, 125 when the engine failed, 126 when the command
+// cannot be executed, 127 when it is not found; 1 for any other command's failure.
+func exitCode(cmd *cobra.Command, err error) int {
+	if errors.As(err, new(usageError)) || strings.HasPrefix(err.Error(), "unknown command ") {
+		return 125
+	}
+	if cmd != nil && cmd.HasParent() && !cmd.Parent().HasParent() && (cmd.Name() == "run" || cmd.Name() == "create") {
+		return skiff.ExitCodeOf(err)
+	}
+	return 1
 }
