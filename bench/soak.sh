@@ -202,7 +202,7 @@ for _ in $(seq 50); do
 	ip route show to match "${s%/24}" | grep -qv '^default' || { subnet=$s; break; }
 done
 ok S network create --subnet "$subnet" "$net" || true
-netbr=$(S network inspect "$net" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get("Bridge") or d.get("bridge") or "")' 2>/dev/null || true)
+netbr=$(S network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' "$net" 2>/dev/null || true)
 dids=() dports=()
 for i in $(seq "$detached"); do
 	if ok S run -d --network "$net" -p 127.0.0.1::80 "$img" sh -c "mkdir -p /w && echo hi-$i >/w/index.html && exec httpd -f -p 80 -h /w"; then

@@ -123,4 +123,24 @@ func TestCLIExitCodes(t *testing.T) {
 	c.expect(1, "", "", "network not found", "network", "inspect", "nosuchnet")
 	c.expect(1, "", "", "requires at least 1 arg", "rm")
 	c.expect(1, "", "", "is not a timestamp or a duration", "events", "--since", "bogus")
+	// Groups refuse what they do not have; docker's other spellings reach the commands.
+	c.expect(125, "", "", `unknown command "bogus" for "skiff image"`, "image", "bogus")
+	c.expect(125, "", "", `unknown command "bogus" for "skiff network"`, "network", "bogus")
+	c.expect(0, "", "Manage networks", "", "network")
+	c.expect(0, "", "Containers: 0\n", "", "system", "info")
+	c.expect(1, "", "", "accepts between 1 and 2 arg(s)", "image", "import")
+	c.expect(0, "", "", "", "system", "events", "--since", "1s", "--until", "1s")
+	// network prune asks first, as docker's does.
+	c.ok("network", "create", "unusednet")
+	c.expect(0, "n\n", "Are you sure you want to continue? [y/N]", "", "network", "prune")
+	c.expect(0, "", "unusednet\n", "", "network", "inspect", "--format", "{{.Name}}", "unusednet")
+	// inspect of networks and volumes has docker's shape and takes -f.
+	if out := c.ok("network", "inspect", "-f", `{{.Driver}} {{(index .IPAM.Config 0).Subnet}} {{index .Options "com.docker.network.bridge.name"}}`, "unusednet"); !regexp.MustCompile(`^bridge \d+\.\d+\.\d+\.\d+/\d+ \S+\n$`).MatchString(out) {
+		t.Errorf("network inspect -f: %q", out)
+	}
+	c.expect(1, "", "unusednet\n", "network not found", "network", "inspect", "-f", "{{.Name}}", "unusednet", "nosuchnet")
+	c.ok("volume", "create", "fmtvol")
+	c.expect(0, "", "fmtvol local\n", "", "volume", "inspect", "--format", "{{.Name}} {{.Driver}}", "fmtvol")
+	c.ok("volume", "rm", "fmtvol")
+	c.expect(0, "", "Deleted Networks:\nunusednet\n", "", "network", "prune", "-f")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/template"
 	"time"
@@ -72,16 +73,9 @@ func newInspectCommandFor(g *globalFlags, kind string) *cobra.Command {
 			if kind != "" {
 				typ = kind
 			}
-			var tmpl *template.Template
-			if format != "" {
-				t, err := template.New("format").Funcs(template.FuncMap{"json": func(v any) (string, error) {
-					b, err := json.Marshal(v)
-					return string(b), err
-				}}).Parse(format)
-				if err != nil {
-					return fmt.Errorf("template parsing error: %w", err)
-				}
-				tmpl = t
+			tmpl, err := inspectTemplate(format)
+			if err != nil {
+				return err
 			}
 			e, err := g.engine()
 			if err != nil {
@@ -98,32 +92,9 @@ func newInspectCommandFor(g *globalFlags, kind string) *cobra.Command {
 				}
 				found = append(found, v)
 			}
-			out := cmd.OutOrStdout()
-			if tmpl != nil {
-				for _, v := range found {
-					// Templates address docker's field names: go through JSON.
-					// Numbers stay as written (67108864, not 6.7108864e+07).
-					var m any
-					b, _ := json.Marshal(v)
-					dec := json.NewDecoder(bytes.NewReader(b))
-					dec.UseNumber()
-					dec.Decode(&m)
-					var sb strings.Builder
-					if err := tmpl.Execute(&sb, m); err != nil {
-						return err
-					}
-					fmt.Fprintln(out, sb.String())
-				}
-				return failed
-			}
-			if found == nil {
-				found = []any{}
-			}
-			b, err := json.MarshalIndent(found, "", "    ")
-			if err != nil {
+			if err := printInspect(cmd.OutOrStdout(), tmpl, found); err != nil {
 				return err
 			}
-			fmt.Fprintln(out, string(b))
 			return failed
 		},
 	}
@@ -154,4 +125,47 @@ func inspectOne(cmd *cobra.Command, e *skiff.Engine, ref, typ string) (any, erro
 		return nil, err
 	}
 	return newImageInspect(img), nil
+}
+
+// inspectTemplate parses an inspect command's --format (nil for none).
+func inspectTemplate(format string) (*template.Template, error) {
+	if format == "" {
+		return nil, nil
+	}
+	t, err := template.New("format").Funcs(templateFuncs).Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("template parsing error: %w", err)
+	}
+	return t, nil
+}
+
+// printInspect writes what an inspect command found: a line per object from tmpl, or
+// without one, docker's indented JSON array.
+func printInspect(out io.Writer, tmpl *template.Template, found []any) error {
+	if tmpl != nil {
+		for _, v := range found {
+			// Templates address docker's field names: go through JSON.
+			// Numbers stay as written (67108864, not 6.7108864e+07).
+			var m any
+			b, _ := json.Marshal(v)
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.UseNumber()
+			dec.Decode(&m)
+			var sb strings.Builder
+			if err := tmpl.Execute(&sb, m); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, sb.String())
+		}
+		return nil
+	}
+	if found == nil {
+		found = []any{}
+	}
+	b, err := json.MarshalIndent(found, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, string(b))
+	return err
 }

@@ -71,7 +71,26 @@ func newRootCommand() *cobra.Command {
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(g))
 	}
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes each group of commands (image, network, system, ...)
+// refuse a subcommand it does not have, as docker does, instead of printing its help
+// and succeeding; alone, a group prints its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c.HasParent() && c.HasSubCommands() && !c.Runnable() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		}
+	}
 }
 
 // defaultRoot is skiff.DefaultRoot for root, and $XDG_DATA_HOME/skiff (or

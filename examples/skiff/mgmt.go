@@ -18,12 +18,19 @@ var containerSubcommands = []string{"attach", "commit", "cp", "create", "diff", 
 	"kill", "logs", "ls", "pause", "port", "rename", "restart", "rm", "run", "start", "stats",
 	"stop", "top", "unpause", "update", "wait"}
 
+// groupAliases are the subcommands of docker's other management commands that are
+// top-level commands here.
+var groupAliases = map[string]string{
+	"image build": "build", "image import": "import", "system events": "events", "system info": "info",
+}
+
 // globalValueFlags are the global flags that take a value (as a separate argument).
 var globalValueFlags = map[string]bool{"--root": true, "--cgroup-parent": true, "--insecure-registry": true}
 
 // rewriteManagementCommand turns `skiff [global flags] container SUB args...` into the
-// top-level command SUB (docker container ls is docker ps), without building a second
-// command tree. Other arguments are returned as they are.
+// top-level command SUB (docker container ls is docker ps), and the groupAliases into
+// theirs, without building a second command tree. Other arguments are returned as they
+// are.
 func rewriteManagementCommand(args []string) []string {
 	i := 0
 	for i < len(args) {
@@ -36,7 +43,15 @@ func rewriteManagementCommand(args []string) []string {
 		}
 		i++
 	}
-	if i+1 >= len(args) || args[i] != "container" {
+	if i+1 >= len(args) {
+		return args
+	}
+	// docker image build|import and docker system events|info are the top-level ones.
+	if top, ok := groupAliases[args[i]+" "+args[i+1]]; ok {
+		out := append(append([]string{}, args[:i]...), top)
+		return append(out, args[i+2:]...)
+	}
+	if args[i] != "container" {
 		return args
 	}
 	sub := args[i+1]

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 	"github.com/skiffrt/skiff/netbridge"
 )
 
@@ -83,36 +83,42 @@ func newNetworkCommand(g *globalFlags) *cobra.Command {
 	}
 	ls.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
 
+	var inspectFormat string
 	inspect := &cobra.Command{
-		Use:   "inspect NETWORK [NETWORK...]",
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
 		Short: "Display detailed information on networks",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tmpl, err := inspectTemplate(inspectFormat)
+			if err != nil {
+				return err
+			}
 			e, err := g.engine()
 			if err != nil {
 				return err
 			}
-			type view struct {
-				*netbridge.Network
-				Endpoints []netbridge.Endpoint
-			}
-			var out []view
+			var found []any
+			var failed error
 			for _, name := range args {
 				n, err := e.Networks().Network(cmd.Context(), name)
-				if err != nil {
-					return err
+				var eps []netbridge.Endpoint
+				if err == nil {
+					eps, err = e.Networks().Endpoints(cmd.Context(), name)
 				}
-				eps, err := e.Networks().Endpoints(cmd.Context(), name)
 				if err != nil {
-					return err
+					cmd.PrintErrln("Error response from daemon: " + err.Error())
+					failed = exitError{1}
+					continue
 				}
-				out = append(out, view{n, eps})
+				found = append(found, dockeropts.NetworkInspect(*n, "bridge", eps))
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "    ")
-			return enc.Encode(out)
+			if err := printInspect(cmd.OutOrStdout(), tmpl, found); err != nil {
+				return err
+			}
+			return failed
 		},
 	}
+	inspect.Flags().StringVarP(&inspectFormat, "format", "f", "", "format the output using the given Go template")
 	rm := &cobra.Command{
 		Use:     "rm NETWORK [NETWORK...]",
 		Aliases: []string{"remove"},
@@ -131,6 +137,10 @@ func newNetworkCommand(g *globalFlags) *cobra.Command {
 		Short: "Remove all unused networks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if force, _ := cmd.Flags().GetBool("force"); !force &&
+				!confirm(cmd, "WARNING! This will remove all custom networks not used by at least one container.") {
+				return nil
+			}
 			e, err := g.engine()
 			if err != nil {
 				return err

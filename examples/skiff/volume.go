@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 )
 
 func init() { commands = append(commands, newVolumeCommand) }
@@ -102,16 +102,21 @@ func newVolumeLs(g *globalFlags) *cobra.Command {
 }
 
 func newVolumeInspect(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect VOLUME [VOLUME...]",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
 		Short: "Display detailed information on one or more volumes",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tmpl, err := inspectTemplate(format)
+			if err != nil {
+				return err
+			}
 			e, err := g.engine()
 			if err != nil {
 				return err
 			}
-			out := []*skiff.Volume{}
+			var found []any
 			var failed error
 			for _, name := range args {
 				v, err := e.Volume(cmd.Context(), name)
@@ -120,13 +125,16 @@ func newVolumeInspect(g *globalFlags) *cobra.Command {
 					failed = exitError{1}
 					continue
 				}
-				out = append(out, v)
+				found = append(found, dockeropts.VolumeInspect(v))
 			}
-			b, _ := json.MarshalIndent(out, "", "    ")
-			fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			if err := printInspect(cmd.OutOrStdout(), tmpl, found); err != nil {
+				return err
+			}
 			return failed
 		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "format the output using the given Go template")
+	return cmd
 }
 
 func newVolumeRm(g *globalFlags) *cobra.Command {

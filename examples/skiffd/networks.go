@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/examples/internal/dockeropts"
@@ -45,39 +44,9 @@ type netView struct {
 	driver string
 }
 
-func (v netView) json(containers map[string]any) map[string]any {
-	if containers == nil {
-		containers = map[string]any{}
-	}
-	labels := v.n.Labels
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	ipam := map[string]any{"Driver": "default", "Options": nil, "Config": []map[string]any{}}
-	opts := map[string]string{}
-	created := "0001-01-01T00:00:00Z"
-	if v.driver == "bridge" {
-		pool := map[string]any{"Subnet": v.n.Subnet.String(), "Gateway": v.n.Gateway.String()}
-		if v.n.IPRange.IsValid() {
-			pool["IPRange"] = v.n.IPRange.String()
-		}
-		if len(v.n.AuxAddresses) > 0 {
-			aux := map[string]string{}
-			for k, a := range v.n.AuxAddresses {
-				aux[k] = a.String()
-			}
-			pool["AuxiliaryAddresses"] = aux
-		}
-		ipam["Config"] = []map[string]any{pool}
-		opts["com.docker.network.bridge.name"] = v.n.Bridge
-		created = v.n.Created.Format(time.RFC3339Nano)
-	}
-	return map[string]any{
-		"Name": v.n.Name, "Id": v.n.ID, "Created": created, "Scope": "local",
-		"Driver": v.driver, "EnableIPv4": true, "EnableIPv6": false, "Internal": v.n.Internal, "Attachable": false,
-		"Ingress": false, "ConfigFrom": map[string]string{"Network": ""}, "ConfigOnly": false,
-		"IPAM": ipam, "Options": opts, "Labels": labels, "Containers": containers,
-	}
+// json is the network as Docker shows it, with eps under Containers.
+func (v netView) json(eps []netbridge.Endpoint) map[string]any {
+	return dockeropts.NetworkInspect(v.n, v.driver, eps)
 }
 
 // networks lists every network: the manager's (the default bridge made if missing, as
@@ -302,18 +271,13 @@ func (d *daemon) networkInspect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	containers := map[string]any{}
+	var eps []netbridge.Endpoint
 	if v.driver == "bridge" {
-		eps, err := d.e.Networks().Endpoints(r.Context(), v.n.ID)
-		if err != nil {
+		if eps, err = d.e.Networks().Endpoints(r.Context(), v.n.ID); err != nil {
 			return err
 		}
-		for _, ep := range eps {
-			containers[ep.ContainerID] = map[string]any{"Name": ep.Name, "EndpointID": ep.ID(),
-				"MacAddress": ep.MAC, "IPv4Address": ep.Address.String(), "IPv6Address": ""}
-		}
 	}
-	return writeJSON(w, http.StatusOK, v.json(containers))
+	return writeJSON(w, http.StatusOK, v.json(eps))
 }
 
 func (d *daemon) networkRemove(w http.ResponseWriter, r *http.Request) error {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/skiffrt/skiff"
+	"github.com/skiffrt/skiff/examples/internal/dockeropts"
 )
 
 func (d *daemon) volumeRoutes(h func(string, apiFunc)) {
@@ -36,14 +37,8 @@ func volumeError(name string, err error) error {
 	return err
 }
 
-func volumeJSON(v *skiff.Volume) map[string]any {
-	labels := v.Labels
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	return map[string]any{"Name": v.Name, "Driver": "local", "Mountpoint": v.Mountpoint, "Scope": "local",
-		"CreatedAt": v.CreatedAt.Format("2006-01-02T15:04:05Z07:00"), "Labels": labels, "Options": map[string]string{}}
-}
+// volumeJSON is the volume as Docker shows it.
+func volumeJSON(v *skiff.Volume) map[string]any { return dockeropts.VolumeInspect(v) }
 
 func (d *daemon) volumeList(ctx context.Context) ([]map[string]any, error) {
 	vols, err := d.e.Volumes(ctx)
