@@ -30,10 +30,10 @@ func newCreateCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			if err := ensureImage(ctx, e, cfg.Image); err != nil {
+			if err := f.prepare(ctx, e, &cfg); err != nil {
 				return err
 			}
-			c, err := e.Create(ctx, cfg)
+			c, err := f.createWithCIDFile(ctx, e, cfg)
 			if err != nil {
 				return err
 			}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +39,9 @@ type containerFlags struct {
 	sysctls, groupAdd, labelFiles                              []string
 	addHosts, dns, dnsSearch, dnsOptions                       []string
 	cpuShares                                                  int64
+	expose                                                     []string
+	publishAll, quiet                                          bool
+	pull, cidfile                                              string
 	changed                                                    func(name string) bool // a flag given, not defaulted
 }
 
@@ -90,6 +95,11 @@ func (f *containerFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.dns, "dns", nil, "set custom DNS servers")
 	fl.StringArrayVar(&f.dnsSearch, "dns-search", nil, "set custom DNS search domains")
 	fl.StringArrayVar(&f.dnsOptions, "dns-option", nil, "set DNS options")
+	fl.StringArrayVar(&f.expose, "expose", nil, "expose a port or a range of ports (published with -P)")
+	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "publish all exposed ports to random ports")
+	fl.StringVar(&f.pull, "pull", "missing", `pull image before running ("always", "missing", "never")`)
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "suppress the pull output")
+	fl.StringVar(&f.cidfile, "cidfile", "", "write the container ID to the file")
 	fl.Bool("help", false, "help for "+cmd.Name())
 	f.changed = fl.Changed
 }
@@ -248,6 +258,12 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 	}
 	cfg.GroupAdd = f.groupAdd
 	cfg.ExtraHosts, cfg.DNS, cfg.DNSSearch, cfg.DNSOptions = f.addHosts, f.dns, f.dnsSearch, f.dnsOptions
+	if f.pull != "always" && f.pull != "missing" && f.pull != "never" {
+		return cfg, flagError("--pull", f.pull, fmt.Errorf(`must be "always", "missing" or "never"`))
+	}
+	if _, err := dockeropts.PublishAll(nil, f.expose); err != nil {
+		return cfg, flagError("--expose", strings.Join(f.expose, ","), err)
+	}
 	policy, err := dockeropts.ParseRestartPolicy(f.restart)
 	if err != nil {
 		return cfg, err
@@ -266,22 +282,85 @@ func (f *containerFlags) config(args []string) (skiff.ContainerConfig, error) {
 // is not set.
 func hostEnv(kvs []string) []string { return dockeropts.ExpandEnv(kvs, os.LookupEnv) }
 
-// ensureImage pulls ref when it is not in the store yet, as docker run does.
-func ensureImage(ctx context.Context, e *skiff.Engine, ref string) error {
-	_, err := e.Image(ctx, ref)
-	if err == nil || !errors.Is(err, registry.ErrImageNotFound) {
+// prepare gets cfg's image as --pull says (pulled when missing, by default, as docker
+// run does) and publishes its exposed ports with -P.
+func (f *containerFlags) prepare(ctx context.Context, e *skiff.Engine, cfg *skiff.ContainerConfig) error {
+	_, err := e.Image(ctx, cfg.Image)
+	missing := errors.Is(err, registry.ErrImageNotFound)
+	if err != nil && !missing {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", ref)
-	_, err = e.Pull(ctx, ref)
-	return err
+	switch f.pull {
+	case "always":
+		if _, err := e.Pull(ctx, cfg.Image); err != nil {
+			return err
+		}
+	case "missing":
+		if missing {
+			if !f.quiet {
+				fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", cfg.Image)
+			}
+			if _, err := e.Pull(ctx, cfg.Image); err != nil {
+				return err
+			}
+		}
+	case "never":
+		if missing {
+			return fmt.Errorf("No such image: %s", cfg.Image)
+		}
+	}
+	if f.publishAll {
+		img, err := e.Image(ctx, cfg.Image)
+		if err != nil {
+			return err
+		}
+		exposed := slices.Sorted(maps.Keys(img.Config.Config.ExposedPorts))
+		if cfg.Ports, err = dockeropts.PublishAll(cfg.Ports, append(exposed, f.expose...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createWithCIDFile creates the container, writing its ID to --cidfile when given:
+// the file must not exist yet (another run may own it), and goes again when the
+// create fails.
+func (f *containerFlags) createWithCIDFile(ctx context.Context, e *skiff.Engine, cfg skiff.ContainerConfig) (*skiff.Container, error) {
+	if f.cidfile == "" {
+		return e.Create(ctx, cfg)
+	}
+	file, err := os.OpenFile(f.cidfile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", f.cidfile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the container ID file: %w", err)
+	}
+	c, err := e.Create(ctx, cfg)
+	if err == nil {
+		_, err = file.WriteString(c.ID())
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			c.Delete(context.WithoutCancel(ctx), skiff.WithForce())
+			err = fmt.Errorf("failed to write the container ID file: %w", err)
+		}
+	} else {
+		file.Close()
+	}
+	if err != nil {
+		os.Remove(f.cidfile)
+		return nil, err
+	}
+	return c, nil
 }
 
 func init() { commands = append(commands, newRunCommand) }
 
 func newRunCommand(g *globalFlags) *cobra.Command {
 	var f containerFlags
-	var rm, detach bool
+	var rm, detach, sigProxy bool
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create and run a new container from an image",
@@ -302,7 +381,7 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			if err := ensureImage(ctx, e, cfg.Image); err != nil {
+			if err := f.prepare(ctx, e, &cfg); err != nil {
 				return err
 			}
 			if detach {
@@ -310,7 +389,7 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 				// them.
 				cfg.OpenStdin = f.interactive
 				cfg.Stdin, cfg.Stdout, cfg.Stderr = nil, nil, nil
-				c, err := e.Create(ctx, cfg)
+				c, err := f.createWithCIDFile(ctx, e, cfg)
 				if err != nil {
 					return err
 				}
@@ -321,19 +400,22 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), c.ID())
 				return nil
 			}
-			return runForeground(ctx, e, cfg, f.interactive)
+			return runForeground(ctx, e, cfg, &f, sigProxy)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&rm, "rm", false, "automatically remove the container and its anonymous volumes when it exits")
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run container in background and print container ID")
+	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "proxy received signals to the process (without a TTY)")
 	return cmd
 }
 
 // runForeground runs a container attached to this process's streams (and terminal,
-// with Tty) and returns its exit status as an exitError.
-func runForeground(ctx context.Context, e *skiff.Engine, cfg skiff.ContainerConfig, interactive bool) error {
-	c, err := e.Create(ctx, cfg)
+// with Tty) and returns its exit status as an exitError. Without a terminal, the
+// signals this process gets go to the container, unless sigProxy is off.
+func runForeground(ctx context.Context, e *skiff.Engine, cfg skiff.ContainerConfig, f *containerFlags, sigProxy bool) error {
+	interactive := f.interactive
+	c, err := f.createWithCIDFile(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
@@ -343,7 +425,7 @@ func runForeground(ctx context.Context, e *skiff.Engine, cfg skiff.ContainerConf
 	if cfg.Tty {
 		restore := attachTerminal(interactive, c.Resize)
 		defer restore()
-	} else {
+	} else if sigProxy {
 		// Forward the signals a terminal sends to the container, as docker's sig-proxy.
 		sigs := make(chan os.Signal, 4)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,18 +72,21 @@ type hostConfig struct {
 		Name       string
 		Soft, Hard int64
 	}
-	Mounts        []dockeropts.APIMount
-	ConsoleSize   [2]uint
-	SecurityOpt   []string
-	RestartPolicy dockeropts.RestartPolicy
-	Links         []string // "container:alias" (or Docker's "/db:/web/alias")
-	ShmSize       int64
-	Sysctls       map[string]string
-	GroupAdd      []string
-	ExtraHosts    []string
-	Dns           []string
-	DnsSearch     []string
-	DnsOptions    []string
+	Mounts      []dockeropts.APIMount
+	ConsoleSize [2]uint
+	// PublishAllPorts publishes every exposed port (the image's and ExposedPorts) on a
+	// free host port (docker run -P).
+	PublishAllPorts bool
+	SecurityOpt     []string
+	RestartPolicy   dockeropts.RestartPolicy
+	Links           []string // "container:alias" (or Docker's "/db:/web/alias")
+	ShmSize         int64
+	Sysctls         map[string]string
+	GroupAdd        []string
+	ExtraHosts      []string
+	Dns             []string
+	DnsSearch       []string
+	DnsOptions      []string
 
 	all hostConfigFields // every field the client sent (inspect.go)
 }
@@ -272,6 +277,17 @@ func (d *daemon) create(ctx context.Context, req *createRequest, name string) (s
 	cfg, err := toConfig(req, name)
 	if err != nil {
 		return "", err
+	}
+	if req.HostConfig.PublishAllPorts {
+		im, err := d.e.Image(ctx, cfg.Image)
+		if err != nil {
+			return "", imageError(cfg.Image, err)
+		}
+		exposed := slices.Sorted(maps.Keys(im.Config.Config.ExposedPorts))
+		exposed = append(exposed, slices.Sorted(maps.Keys(req.ExposedPorts))...)
+		if cfg.Ports, err = dockeropts.PublishAll(cfg.Ports, exposed); err != nil {
+			return "", errorf(http.StatusBadRequest, "%v", err)
+		}
 	}
 	c, err := d.e.Create(ctx, cfg)
 	if err != nil {

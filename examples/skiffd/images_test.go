@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -86,6 +87,18 @@ func TestDockerCLIImages(t *testing.T) {
 		if out := e.ok("port", "p"); !strings.HasPrefix(out, "80/tcp -> 127.0.0.1:") {
 			t.Errorf("docker port = %q", out)
 		}
+		// -P publishes each exposed port on a free host port; -p ones stay as given.
+		e.ok("run", "-d", "--name", "pall", "-P", "--expose", "8080", "--expose", "53/udp", "-p", "127.0.0.1::80", img, "sleep", "60")
+		out := e.ok("port", "pall")
+		for _, re := range []string{`(?m)^8080/tcp -> 0\.0\.0\.0:\d+$`, `(?m)^53/udp -> 0\.0\.0\.0:\d+$`, `(?m)^80/tcp -> 127\.0\.0\.1:\d+$`} {
+			if !regexp.MustCompile(re).MatchString(out) {
+				t.Errorf("docker port after -P lacks %s:\n%s", re, out)
+			}
+		}
+		if pa := e.ok("inspect", "-f", "{{.HostConfig.PublishAllPorts}}", "pall"); pa != "true\n" {
+			t.Errorf("inspect PublishAllPorts = %q", pa)
+		}
+		e.ok("rm", "-f", "pall")
 		id := e.ok("inspect", "-f", "{{.Id}}", "p")
 		e.ok("restart", "-t", "1", "p")
 		if out := e.ok("inspect", "-f", "{{.State.Status}} {{.Id}}", "p"); out != "running "+id {

@@ -289,3 +289,27 @@ func TestParseRestartPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishAll: each exposed port not yet published gets a free host port (tcp by
+// default, ranges expanded, sorted), published ones are kept as given, and a bad
+// exposed port is refused naming it.
+func TestPublishAll(t *testing.T) {
+	given := []netbridge.PortMapping{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}
+	got, err := PublishAll(given, []string{"80/tcp", "53/udp", "443", "8000-8001/TCP", "53/udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, p := range got {
+		s = append(s, p.String())
+	}
+	want := "8080:80/tcp 0:53/udp 0:443/tcp 0:8000/tcp 0:8001/tcp"
+	if strings.Join(s, " ") != want {
+		t.Errorf("PublishAll = %q, want %q", strings.Join(s, " "), want)
+	}
+	for _, bad := range []string{"0", "80/sctp", "x/tcp", "90-80"} {
+		if _, err := PublishAll(nil, []string{bad}); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("PublishAll(%q): %v, want an error naming it", bad, err)
+		}
+	}
+}

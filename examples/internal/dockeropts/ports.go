@@ -1,6 +1,7 @@
 package dockeropts
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -127,6 +128,46 @@ func PortBindings(bindings map[string][]PortBinding) ([]netbridge.PortMapping, e
 			}
 			out = append(out, m)
 		}
+	}
+	return out, nil
+}
+
+// PublishAll is docker's -P (HostConfig.PublishAllPorts): for each exposed port ("80",
+// "80/tcp", "53/udp" or a range "8000-8002/tcp", as image configs and --expose give
+// them) that ports does not publish yet, a mapping to a free host port on every
+// address. The new mappings come sorted by port and protocol.
+func PublishAll(ports []netbridge.PortMapping, exposed []string) ([]netbridge.PortMapping, error) {
+	type key struct {
+		port  uint16
+		proto string
+	}
+	have := map[key]bool{}
+	for _, p := range ports {
+		have[key{p.ContainerPort, cmp.Or(p.Proto, "tcp")}] = true
+	}
+	var add []key
+	for _, e := range exposed {
+		lohi, proto, _ := strings.Cut(e, "/")
+		proto = strings.ToLower(cmp.Or(proto, "tcp"))
+		if proto != "tcp" && proto != "udp" {
+			return nil, fmt.Errorf("invalid exposed port %q: protocol %q is not tcp or udp", e, proto)
+		}
+		lo, hi, err := portRange(lohi)
+		if err != nil {
+			return nil, fmt.Errorf("invalid exposed port %q: %w", e, err)
+		}
+		for p := lo; p <= hi; p++ {
+			k := key{uint16(p), proto}
+			if !have[k] {
+				have[k] = true
+				add = append(add, k)
+			}
+		}
+	}
+	slices.SortFunc(add, func(a, b key) int { return cmp.Or(cmp.Compare(a.port, b.port), cmp.Compare(a.proto, b.proto)) })
+	out := slices.Clone(ports)
+	for _, k := range add {
+		out = append(out, netbridge.PortMapping{ContainerPort: k.port, Proto: k.proto})
 	}
 	return out, nil
 }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/skiffrt/skiff/internal/testutil"
+)
+
+// TestCLIRunPullCIDFilePublishAll: --pull never/always/missing (with -q), --cidfile
+// (written once, refused when it exists, gone when the create fails) and -P with
+// --expose (each exposed port published on a free host port, -p ones kept).
+func TestCLIRunPullCIDFilePublishAll(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	addr := testutil.StartRegistry(t)
+	ref := addr + "/skiff/busybox:latest"
+	testutil.PushImage(t, ref, testutil.Busybox(t))
+
+	c.expect(125, "", "", "No such image: "+ref, "run", "--rm", "--pull", "never", "--network", "none", ref, "true")
+	c.expect(125, "", "", `invalid argument "sometimes" for "--pull" flag`, "run", "--pull", "sometimes", "busybox", "true")
+	if _, errOut, code := c.run("", "run", "--rm", "-q", "--network", "none", ref, "true"); code != 0 || strings.Contains(errOut, "Unable to find image") {
+		t.Errorf("run -q of a missing image: exit %d, stderr %q (want no pull message)", code, errOut)
+	}
+	c.expect(0, "", "ok\n", "", "run", "--rm", "--pull", "always", "--network", "none", ref, "echo", "ok")
+	c.expect(0, "", "", "", "rmi", ref)
+	c.expect(0, "", "", "Unable to find image '"+ref+"' locally", "run", "--rm", "--network", "none", ref, "true")
+
+	dir := t.TempDir()
+	cid := filepath.Join(dir, "cid")
+	id := strings.TrimSpace(c.ok("run", "-d", "--cidfile", cid, "--network", "none", "busybox", "sleep", "600"))
+	if b, err := os.ReadFile(cid); err != nil || string(b) != id {
+		t.Errorf("cidfile holds %q (%v), want %s", b, err, id)
+	}
+	c.expect(125, "", "", "container ID file found", "run", "-d", "--cidfile", cid, "--network", "none", "busybox", "sleep", "600")
+	if ids := strings.Fields(c.ok("ps", "-aq")); len(ids) != 1 {
+		t.Errorf("containers after a refused --cidfile: %v, want only the first", ids)
+	}
+	failed := filepath.Join(dir, "failed")
+	c.expect(125, "", "", "", "create", "--cidfile", failed, "--network", "nosuchnet", "busybox", "true")
+	if _, err := os.Stat(failed); !os.IsNotExist(err) {
+		t.Errorf("the cidfile of a failed create is left: %v", err)
+	}
+	c.ok("rm", "-f", id)
+
+	c.expect(125, "", "", `invalid argument "80/sctp" for "--expose" flag`, "run", "--expose", "80/sctp", "busybox", "true")
+	pid := strings.TrimSpace(c.ok("run", "-d", "-P", "--expose", "8080", "--expose", "9000-9001/udp", "-p", "127.0.0.1:18999:9000/udp",
+		"busybox", "sleep", "600"))
+	t.Cleanup(func() { c.run("", "rm", "-f", pid) })
+	out := c.ok("port", pid)
+	for _, re := range []string{`(?m)^8080/tcp -> 0\.0\.0\.0:\d+$`, `(?m)^9000/udp -> 127\.0\.0\.1:18999$`, `(?m)^9001/udp -> 0\.0\.0\.0:\d+$`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("port after -P lacks %s:\n%s", re, out)
+		}
+	}
+	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 3 {
+		t.Errorf("port after -P lists %d mappings, want 3:\n%s", n, out)
+	}
+}
