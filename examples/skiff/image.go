@@ -40,7 +40,7 @@ func newImageCommand(g *globalFlags) *cobra.Command {
 		return c
 	}
 	cmd.AddCommand(
-		rename(newImagesCommand(g), "ls [OPTIONS]", "list", "images"),
+		rename(newImagesCommand(g), "ls [OPTIONS] [REPOSITORY[:TAG]]", "list", "images"),
 		rename(newRmiCommand(g), "rm [OPTIONS] IMAGE [IMAGE...]", "remove", "rmi"),
 		newInspectCommandFor(g, "image"),
 		newImagePruneCommand(g),

@@ -2,24 +2,37 @@ package main
 
 import (
 	"fmt"
+	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
+
+	"github.com/skiffrt/skiff/registry"
 )
 
 func init() { commands = append(commands, newImagesCommand) }
 
 func newImagesCommand(g *globalFlags) *cobra.Command {
-	var quiet, digests, noTrunc bool
+	var quiet, digests, noTrunc, all bool
 	var format string
+	var filters []string
 	cmd := &cobra.Command{
-		Use:   "images [OPTIONS]",
+		Use:   "images [OPTIONS] [REPOSITORY[:TAG]]",
 		Short: "List images",
-		Args:  cobra.NoArgs,
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 { // as docker: a reference filter
+				filters = append(filters, "reference="+args[0])
+			}
+			match, err := imagesFilter(filters)
+			if err != nil {
+				return err
+			}
 			e, err := g.engine()
 			if err != nil {
 				return err
@@ -43,6 +56,10 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 			}
 			seen := map[string]bool{}
 			for _, img := range imgs {
+				names, ok := match(img)
+				if !ok {
+					continue
+				}
 				id := img.ShortID()
 				if noTrunc {
 					id = img.ID.String()
@@ -58,7 +75,6 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 				if !img.Config.Created.IsZero() {
 					created = units.HumanDuration(time.Since(img.Config.Created.Time)) + " ago"
 				}
-				names := img.Names
 				if len(names) == 0 {
 					names = []string{"<none>:<none>"}
 				}
@@ -93,7 +109,72 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	cmd.Flags().BoolVar(&digests, "digests", false, "show digests")
 	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "show all images (there are no intermediate images to hide)")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (dangling=true|false, reference=PATTERN, label=KEY[=VALUE])")
 	return cmd
+}
+
+// imagesFilter builds docker images's --filter: it tells whether an image is listed and
+// under which of its names (reference= keeps the matching ones; none for a dangling
+// image). Values of one key are ORed, keys are ANDed.
+func imagesFilter(filters []string) (func(*registry.Image) ([]string, bool), error) {
+	byKey := map[string][]string{}
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", f)
+		}
+		switch k {
+		case "dangling":
+			if v != "true" && v != "false" {
+				return nil, fmt.Errorf("invalid filter 'dangling=%s'", v)
+			}
+		case "reference":
+			if _, err := path.Match(v, ""); err != nil {
+				return nil, fmt.Errorf("invalid filter 'reference=%s': %w", v, err)
+			}
+		case "label":
+		default:
+			return nil, fmt.Errorf("invalid filter '%s'", k)
+		}
+		byKey[k] = append(byKey[k], v)
+	}
+	return func(img *registry.Image) ([]string, bool) {
+		names := img.Names
+		if ds := byKey["dangling"]; len(ds) > 0 && !slices.Contains(ds, strconv.FormatBool(len(names) == 0)) {
+			return nil, false
+		}
+		if ls := byKey["label"]; len(ls) > 0 && !slices.ContainsFunc(ls, func(l string) bool {
+			k, v, hasValue := strings.Cut(l, "=")
+			got, ok := img.Config.Config.Labels[k]
+			return ok && (!hasValue || got == v)
+		}) {
+			return nil, false
+		}
+		if refs := byKey["reference"]; len(refs) > 0 {
+			var kept []string
+			for _, n := range names {
+				repo, _ := splitRef(n)
+				short := familiar(n)
+				shortRepo, _ := splitRef(short)
+				if slices.ContainsFunc(refs, func(p string) bool {
+					for _, cand := range []string{n, repo, short, shortRepo} {
+						if ok, _ := path.Match(p, cand); ok {
+							return true
+						}
+					}
+					return false
+				}) {
+					kept = append(kept, n)
+				}
+			}
+			if len(kept) == 0 {
+				return nil, false
+			}
+			names = kept
+		}
+		return names, true
+	}, nil
 }
 
 // imagesHeaders are the column titles of images --format "table ...".

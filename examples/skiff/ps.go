@@ -13,14 +13,16 @@ import (
 
 	"github.com/skiffrt/skiff"
 	"github.com/skiffrt/skiff/examples/internal/dockeropts"
+	"github.com/skiffrt/skiff/registry"
 )
 
 func init() { commands = append(commands, newPsCommand) }
 
 func newPsCommand(g *globalFlags) *cobra.Command {
-	var all, quiet, noTrunc bool
+	var all, quiet, noTrunc, latest bool
 	var filters []string
 	var format string
+	last := -1
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS]",
 		Short: "List containers",
@@ -48,15 +50,25 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 			} else if !quiet {
 				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCREATED\tSTATUS\tPORTS\tNAMES")
 			}
-			for _, c := range cs {
+			if latest {
+				last = 1
+			}
+			shown := 0
+			for i := len(cs) - 1; i >= 0; i-- { // newest first, as docker lists
+				c := cs[i]
 				st := c.State()
-				// A status filter shows stopped containers without -a, as docker's does.
-				if !all && !match.status && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
+				// A status filter, -n and -l show stopped containers without -a, as
+				// docker's do.
+				if !all && !match.status && last < 0 && st.Status != skiff.StatusRunning && st.Status != skiff.StatusPaused {
 					continue
 				}
 				if !match.fn(st) {
 					continue
 				}
+				if last >= 0 && shown >= last {
+					break
+				}
+				shown++
 				id := st.ID
 				if !noTrunc {
 					id = id[:12]
@@ -93,7 +105,9 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display container IDs")
 	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	cmd.Flags().StringVar(&format, "format", "", "format output using a Go template ({{.ID}} {{.Names}} {{.Status}} ...; \"table TEMPLATE\", \"json\")")
-	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, label=, health=)")
+	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, label=, health=, exited=, ancestor=)")
+	cmd.Flags().IntVarP(&last, "last", "n", -1, "show n last created containers (includes all states)")
+	cmd.Flags().BoolVarP(&latest, "latest", "l", false, "show the latest created container (includes all states)")
 	return cmd
 }
 
@@ -169,6 +183,14 @@ func psFilter(filters []string) (psMatch, error) {
 			default:
 				return psMatch{}, fmt.Errorf("Unrecognised filter value for health: %s", v)
 			}
+		case "exited":
+			if _, err := strconv.Atoi(v); err != nil {
+				return psMatch{}, fmt.Errorf("invalid filter 'exited=%s'", v)
+			}
+		case "ancestor":
+			if _, err := registry.Normalize(v); err != nil && !isHexPrefix(strings.TrimPrefix(v, "sha256:")) {
+				return psMatch{}, fmt.Errorf("invalid filter 'ancestor=%s': %w", v, err)
+			}
 		case "name", "id", "label":
 		default:
 			return psMatch{}, fmt.Errorf("invalid filter '%s'", k)
@@ -185,6 +207,17 @@ func psFilter(filters []string) (psMatch, error) {
 			return strings.HasPrefix(st.ID, v)
 		case "health":
 			return dockeropts.HealthFilterValue(st) == v
+		case "exited":
+			return st.Status == skiff.StatusExited && strconv.Itoa(st.ExitCode) == v
+		case "ancestor":
+			// The image the container was created from, by name or by ID (prefix).
+			if n, err := registry.Normalize(v); err == nil {
+				if sn, err := registry.Normalize(st.Image); err == nil && sn == n {
+					return true
+				}
+			}
+			id := strings.TrimPrefix(v, "sha256:")
+			return isHexPrefix(id) && len(id) >= 4 && strings.HasPrefix(strings.TrimPrefix(st.ImageID, "sha256:"), id)
 		default: // label: key or key=value
 			lk, lv, hasValue := strings.Cut(v, "=")
 			got, ok := st.Labels[lk]
@@ -206,4 +239,17 @@ func psFilter(filters []string) (psMatch, error) {
 		}
 		return true
 	}}, nil
+}
+
+// isHexPrefix reports whether s is a non-empty string of lowercase hex digits.
+func isHexPrefix(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }

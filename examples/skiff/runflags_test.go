@@ -60,3 +60,72 @@ func TestCLIRunPullCIDFilePublishAll(t *testing.T) {
 		t.Errorf("port after -P lists %d mappings, want 3:\n%s", n, out)
 	}
 }
+
+// TestCLIPsOrderLastFilters: ps lists the newest first; -n and -l show the last created
+// whatever their state; exited= and ancestor= filter.
+func TestCLIPsOrderLastFilters(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	a := strings.TrimSpace(c.ok("run", "-d", "--network", "none", "busybox", "true"))[:12]
+	c.ok("wait", a)
+	b := strings.TrimSpace(c.ok("run", "-d", "--network", "none", "busybox", "sh", "-c", "exit 3"))[:12]
+	c.ok("wait", b)
+	d := strings.TrimSpace(c.ok("run", "-d", "--network", "none", "busybox", "sleep", "600"))[:12]
+	t.Cleanup(func() { c.run("", "rm", "-f", d) })
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ps", "-aq"}, d + " " + b + " " + a},
+		{[]string{"ps", "-q"}, d},
+		{[]string{"ps", "-lq"}, d},
+		{[]string{"ps", "-q", "-n", "2"}, d + " " + b},
+		{[]string{"ps", "-aq", "-f", "exited=3"}, b},
+		{[]string{"ps", "-aq", "-f", "exited=0"}, a},
+		{[]string{"ps", "-aq", "-f", "ancestor=busybox"}, d + " " + b + " " + a},
+		{[]string{"ps", "-aq", "-f", "ancestor=docker.io/library/busybox:latest", "-f", "exited=3"}, b},
+		{[]string{"ps", "-aq", "-f", "ancestor=other"}, ""},
+	} {
+		if got := strings.Join(strings.Fields(c.ok(tc.args...)), " "); got != tc.want {
+			t.Errorf("%s: %q, want %q", strings.Join(tc.args, " "), got, tc.want)
+		}
+	}
+	c.expect(1, "", "", "invalid filter 'exited=x'", "ps", "-f", "exited=x")
+}
+
+// TestCLIImagesFilter: images -f dangling=, reference= (a glob on the familiar or full
+// name, with or without the tag; also as the positional argument) and label=. An image
+// whose name moved to another is not listed at all (the store keeps images by name;
+// prune collects its blobs), so dangling=true lists nothing here.
+func TestCLIImagesFilter(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	c.ok("run", "--name", "w", "--network", "none", "busybox", "sh", "-c", "echo 1 > /v")
+	c.ok("commit", "w", "t/x:1")
+	c.ok("rm", "w")
+	c.ok("run", "--name", "w", "--network", "none", "busybox", "sh", "-c", "echo 2 > /v")
+	c.ok("commit", "-c", "LABEL stage=two", "w", "t/x:1") // takes the name
+	c.ok("rm", "w")
+	newID := strings.TrimSpace(c.ok("images", "-q", "t/x:1"))
+	bbID := strings.TrimSpace(c.ok("images", "-q", "busybox"))
+	if newID == "" || bbID == "" || newID == bbID {
+		t.Fatalf("images -q REF: %q and %q", newID, bbID)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"images", "-q", "-f", "dangling=true"}, ""},
+		{[]string{"images", "--format", "{{.Repository}}:{{.Tag}}", "-f", "reference=t/*"}, "t/x:1"},
+		{[]string{"images", "--format", "{{.Repository}}", "-f", "reference=busybox"}, "busybox"},
+		{[]string{"images", "--format", "{{.Repository}}", "-f", "reference=busy*:latest", "-f", "dangling=false"}, "busybox"},
+		{[]string{"images", "-q", "-f", "label=stage=two"}, newID},
+		{[]string{"images", "-q", "-f", "label=stage=one"}, ""},
+		{[]string{"images", "-aq", "t/x"}, newID},
+	} {
+		if got := strings.Join(strings.Fields(c.ok(tc.args...)), " "); got != tc.want {
+			t.Errorf("%s: %q, want %q", strings.Join(tc.args, " "), got, tc.want)
+		}
+	}
+	c.expect(1, "", "", "invalid filter 'dangling=maybe'", "images", "-f", "dangling=maybe")
+}
