@@ -288,6 +288,7 @@ for k in $(seq "$kills"); do
 	ok S run --rm "$img" sh -c 'echo ok' || true
 done
 rm_vanished=0 # listed by ps after the killed rm, gone by the next rm
+listed() { local ids; ids=$(S ps -aq --no-trunc) && grep -q "^$1" <<<"$ids"; }
 for k in $(seq "$kills"); do
 	if ok S run -d "$img" sleep 600; then
 		cid=$last
@@ -295,8 +296,10 @@ for k in $(seq "$kills"); do
 		# The next rm removes what is left, or finds the container gone: the killed rm
 		# may have got far enough that its monitor finishes the removal meanwhile.
 		OPS[$phase]=$((OPS[$phase] + 1))
-		if S ps -aq --no-trunc | grep -q "^$cid" && ! S rm -f "$cid" >/dev/null 2>"$work/stderr"; then
-			if ! grep -q 'No such container' "$work/stderr" || S ps -aq --no-trunc | grep -q "^$cid"; then
+		# ps's whole output first: grep -q may stop reading early, and with pipefail a
+		# ps that could not finish writing would fail the test.
+		if listed "$cid" && ! S rm -f "$cid" >/dev/null 2>"$work/stderr"; then
+			if ! grep -q 'No such container' "$work/stderr" || listed "$cid"; then
 				fail "rm -f $cid after a killed rm: $(cat "$work/stderr")"
 			else
 				rm_vanished=$((rm_vanished + 1))

@@ -130,6 +130,10 @@ func main() {
 	case err == nil:
 	case errors.As(err, &ee):
 		os.Exit(ee.code)
+	case errors.Is(err, syscall.EPIPE):
+		// The reader went away (skiff ps | head -1): end quietly with the status a
+		// shell shows for a death by SIGPIPE, as a program without a handler would.
+		os.Exit(128 + int(syscall.SIGPIPE))
 	default:
 		fmt.Fprintf(os.Stderr, "skiff: %v\n", err)
 		os.Exit(exitCode(cmd, err))

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -128,4 +130,26 @@ func TestCLIImagesFilter(t *testing.T) {
 		}
 	}
 	c.expect(1, "", "", "invalid filter 'dangling=maybe'", "images", "-f", "dangling=maybe")
+}
+
+// TestCLIClosedStdout: a listing whose reader is gone ends quietly with 141 (a death
+// by SIGPIPE, as docker's), not with an error message.
+func TestCLIClosedStdout(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // nobody reads
+	cmd := exec.Command(skiffBin(t), "--root", c.root, "images")
+	cmd.Env = append(os.Environ(), c.env...)
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	err = cmd.Run()
+	w.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 141 || stderr.String() != "" {
+		t.Errorf("images into a closed pipe: %v, stderr %q; want exit 141 and no message", err, stderr.String())
+	}
 }
