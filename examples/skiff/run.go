@@ -395,6 +395,9 @@ func newRunCommand(g *globalFlags) *cobra.Command {
 				}
 				if err := c.Start(ctx); err != nil {
 					c.Delete(context.WithoutCancel(ctx), skiff.WithForce())
+					if f.cidfile != "" {
+						os.Remove(f.cidfile) // it named the container just removed
+					}
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), c.ID())
