@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +35,9 @@ type LogOptions struct {
 	Timestamps bool
 	// Since skips entries before this time; zero means from the start (--since).
 	Since time.Time
+	// Until skips entries after this time; zero means to the end (--until). A
+	// follower stops once the log has passed it, or the clock has.
+	Until time.Time
 	// NextRun makes Follow of an exited container wait for its next run (Start, or
 	// its restart policy) and end with that run's exit, as docker start -a follows.
 	NextRun bool
@@ -100,8 +104,9 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 	defer f.Close()
 
 	var backlog []LogEntry
+	past := func(t time.Time) bool { return !opts.Until.IsZero() && t.After(opts.Until) }
 	keep := func(e LogEntry) error {
-		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
+		if !opts.Since.IsZero() && e.Time.Before(opts.Since) || past(e.Time) {
 			return nil
 		}
 		if opts.Tail < 0 {
@@ -143,10 +148,18 @@ func (c *Container) LogEntries(ctx context.Context, opts LogOptions, fn func(Log
 	if !opts.Follow {
 		return nil
 	}
-	live := func(e LogEntry) error { return fn(e) }
+	errPast := errors.New("past Until")
+	live := func(e LogEntry) error {
+		if past(e.Time) {
+			return errPast
+		}
+		return fn(e)
+	}
 	for {
-		exited := ended()
-		if err := read(live); err != nil {
+		exited := ended() || past(time.Now())
+		if err := read(live); errors.Is(err, errPast) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		if exited {

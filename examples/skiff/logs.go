@@ -15,7 +15,7 @@ func init() { commands = append(commands, newLogsCommand) }
 
 func newLogsCommand(g *globalFlags) *cobra.Command {
 	var opts skiff.LogOptions
-	var tail, since string
+	var tail, since, until string
 	cmd := &cobra.Command{
 		Use:   "logs [OPTIONS] CONTAINER",
 		Short: "Fetch the logs of a container",
@@ -36,6 +36,13 @@ func newLogsCommand(g *globalFlags) *cobra.Command {
 				}
 				opts.Since = t
 			}
+			if until != "" {
+				t, err := parseSince(until, time.Now())
+				if err != nil {
+					return flagError("--until", until, err)
+				}
+				opts.Until = t
+			}
 			c, err := oneContainer(cmd, g, args[0])
 			if err != nil {
 				return err
@@ -48,6 +55,7 @@ func newLogsCommand(g *globalFlags) *cobra.Command {
 	fl.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "show timestamps")
 	fl.StringVarP(&tail, "tail", "n", "all", "number of lines to show from the end of the logs")
 	fl.StringVar(&since, "since", "", "show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	fl.StringVar(&until, "until", "", "show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	return cmd
 }
 

@@ -133,9 +133,9 @@ func parseResources(memory, memorySwap, cpus string, pidsLimit, cpuShares int64)
 	return r, nil
 }
 
-// flagError is a malformed flag value: docker exits 125 for it, as for engine errors.
+// flagError is a malformed flag value: a bad command line, exit status 125 as docker's.
 func flagError(flag, val string, err error) error {
-	return fmt.Errorf("invalid argument %q for %q flag: %w", val, flag, err)
+	return usageError{fmt.Errorf("invalid argument %q for %q flag: %w", val, flag, err)}
 }
 
 // config turns the flags and the positional IMAGE [CMD...] into a ContainerConfig.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skiffrt/skiff/internal/testutil"
 )
@@ -152,4 +153,39 @@ func TestCLIClosedStdout(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 141 || stderr.String() != "" {
 		t.Errorf("images into a closed pipe: %v, stderr %q; want exit 141 and no message", err, stderr.String())
 	}
+}
+
+// TestCLILogsUntil: logs --until keeps the entries up to that time; a follower stops
+// once the clock passes it, though the container runs on.
+func TestCLILogsUntil(t *testing.T) {
+	c := newCLI(t)
+	withBusybox(t, c)
+	id := strings.TrimSpace(c.ok("run", "-d", "--network", "none", "busybox", "sh", "-c", "echo a; sleep 0.5; echo b; exec sleep 600"))
+	t.Cleanup(func() { c.run("", "rm", "-f", id) })
+	var lines []string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if lines = strings.Split(strings.TrimSpace(c.ok("logs", "-t", id)), "\n"); len(lines) == 2 {
+			break
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("logs -t: %q", lines)
+	}
+	ta, _, _ := strings.Cut(lines[0], " ")
+	at, err := time.Parse(time.RFC3339Nano, ta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(0, "", "a\n", "", "logs", "--until", at.Add(time.Millisecond).Format(time.RFC3339Nano), id)
+	if out := c.ok("logs", "--until", "0s", id); out != "a\nb\n" {
+		t.Errorf("logs --until 0s (now): %q", out)
+	}
+	start := time.Now()
+	if out := c.ok("logs", "-f", "--until", time.Now().Add(time.Second).Format(time.RFC3339Nano), id); out != "a\nb\n" {
+		t.Errorf("logs -f --until: %q", out)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("logs -f --until a second from now returned after %v", took)
+	}
+	c.expect(125, "", "", `invalid argument "soon" for "--until" flag`, "logs", "--until", "soon", id)
 }

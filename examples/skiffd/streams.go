@@ -243,7 +243,8 @@ func (d *daemon) containerLogs(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	tty := c.Config().Tty
-	opts := skiff.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Since: parseUnixTime(q.Get("since"))}
+	opts := skiff.LogOptions{Follow: boolQuery(r, "follow"), Tail: tail, Since: parseUnixTime(q.Get("since")),
+		Until: parseUnixTime(q.Get("until"))}
 	until := parseUnixTime(q.Get("until"))
 	ct := "application/vnd.docker.multiplexed-stream"
 	if tty {
