@@ -41,3 +41,27 @@ func kinds(cs []skiff.Change) []change {
 	}
 	return out
 }
+
+// TestContainerSize: the writable layer's size grows with what the container writes;
+// the virtual size adds the image's layers.
+func TestContainerSize(t *testing.T) {
+	e := newEngine(t)
+	img := busybox(t, e)
+	ctx := context.Background()
+	c := startBackground(t, e, skiff.ContainerConfig{Image: img, Network: skiff.NetworkNone, Cmd: []string{"sleep", "60"}})
+	rw0, root0, err := c.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root0 < rw0+100<<10 {
+		t.Errorf("a fresh container: rw %d, rootfs %d; want the image's layers (busybox, > 100 KiB) beyond rw", rw0, root0)
+	}
+	sh(t, c, "head -c 300000 /dev/urandom > /big")
+	rw1, root1, err := c.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rw1-rw0 < 300000 || root1-root0 != rw1-rw0 {
+		t.Errorf("after writing 300000 bytes: rw %d → %d, rootfs %d → %d", rw0, rw1, root0, root1)
+	}
+}

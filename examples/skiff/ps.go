@@ -19,7 +19,7 @@ import (
 func init() { commands = append(commands, newPsCommand) }
 
 func newPsCommand(g *globalFlags) *cobra.Command {
-	var all, quiet, noTrunc, latest bool
+	var all, quiet, noTrunc, latest, size bool
 	var filters []string
 	var format string
 	last := -1
@@ -48,7 +48,11 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 					return err
 				}
 			} else if !quiet {
-				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCREATED\tSTATUS\tPORTS\tNAMES")
+				head := "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES"
+				if size {
+					head += "\tSIZE"
+				}
+				fmt.Fprintln(w, head)
 			}
 			if latest {
 				last = 1
@@ -86,14 +90,25 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 						}
 					}
 				}
+				sizeText := ""
+				if size {
+					if rw, rootfs, err := c.Size(ctx); err == nil {
+						sizeText = units.HumanSizeWithPrecision(float64(rw), 3) + " (virtual " + units.HumanSizeWithPrecision(float64(rootfs), 3) + ")"
+					}
+				}
+				fields := psFields(c, st, id, ports, noTrunc, sizeText)
 				if rows != nil {
-					if err := rows.row(psFields(c, st, id, ports, noTrunc)); err != nil {
+					if err := rows.row(fields); err != nil {
 						return err
 					}
 					continue
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s ago\t%s\t%s\t%s\n", id, st.Image,
-					units.HumanDuration(time.Since(st.Created)), dockeropts.StatusText(st, time.Now()), strings.Join(ports, ", "), st.Name)
+				row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", id, st.Image, fields["Command"],
+					fields["RunningFor"], fields["Status"], fields["Ports"], st.Name)
+				if size {
+					row += "\t" + sizeText
+				}
+				fmt.Fprintln(w, row)
 			}
 			if rows != nil {
 				return rows.flush()
@@ -108,6 +123,7 @@ func newPsCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, label=, health=, exited=, ancestor=)")
 	cmd.Flags().IntVarP(&last, "last", "n", -1, "show n last created containers (includes all states)")
 	cmd.Flags().BoolVarP(&latest, "latest", "l", false, "show the latest created container (includes all states)")
+	cmd.Flags().BoolVarP(&size, "size", "s", false, "display total file sizes")
 	return cmd
 }
 
@@ -119,7 +135,7 @@ var psHeaders = map[string]string{
 }
 
 // psFields are a container's fields for ps --format, as docker's.
-func psFields(c *skiff.Container, st skiff.State, id string, ports []string, noTrunc bool) map[string]any {
+func psFields(c *skiff.Container, st skiff.State, id string, ports []string, noTrunc bool, size string) map[string]any {
 	command := strings.Join(st.Cmd, " ")
 	if !noTrunc && len([]rune(command)) > 20 {
 		command = string([]rune(command)[:19]) + "…"
@@ -142,7 +158,7 @@ func psFields(c *skiff.Container, st skiff.State, id string, ports []string, noT
 		"CreatedAt":  st.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		"RunningFor": units.HumanDuration(time.Since(st.Created)) + " ago",
 		"Ports":      strings.Join(ports, ", "), "State": dockeropts.ContainerStatus(st),
-		"Status": dockeropts.StatusText(st, time.Now()), "Size": "", "Names": st.Name,
+		"Status": dockeropts.StatusText(st, time.Now()), "Size": size, "Names": st.Name,
 		"Labels": strings.Join(labels, ","), "Mounts": strings.Join(mounts, ","), "Networks": st.Network,
 	}
 }

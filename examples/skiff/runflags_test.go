@@ -94,6 +94,11 @@ func TestCLIPsOrderLastFilters(t *testing.T) {
 		}
 	}
 	c.expect(1, "", "", "invalid filter 'exited=x'", "ps", "-f", "exited=x")
+	// docker's columns, and -s adds the sizes.
+	out := c.ok("ps", "-s")
+	if !regexp.MustCompile(`^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\s+SIZE\n` + d + `\s+busybox\s+"sleep 600"\s+.* ago\s+Up .*\s\d+(\.\d+)?k?B \(virtual \d+(\.\d+)?[kM]B\)\n$`).MatchString(out) {
+		t.Errorf("ps -s:\n%s", out)
+	}
 }
 
 // TestCLIImagesFilter: images -f dangling=, reference= (a glob on the familiar or full

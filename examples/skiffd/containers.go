@@ -368,7 +368,7 @@ func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all := boolQuery(r, "all")
+	all, size := boolQuery(r, "all"), boolQuery(r, "size")
 	out := []map[string]any{}
 	for i := len(cs) - 1; i >= 0; i-- { // newest first
 		c := cs[i]
@@ -381,7 +381,11 @@ func (d *daemon) containerList(w http.ResponseWriter, r *http.Request) error {
 			!matches(f["health"], dockeropts.HealthFilterValue(st)) {
 			continue
 		}
-		out = append(out, d.containerSummary(ctx, c))
+		sum := d.containerSummary(ctx, c)
+		if size {
+			addSizes(ctx, c, sum)
+		}
+		out = append(out, sum)
 	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 && n < len(out) {
 		out = out[:n]
@@ -497,7 +501,7 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 	}
 	state := dockeropts.InspectState(st)
 	hc := req.HostConfig
-	return writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"Id": st.ID, "Created": dockeropts.InspectTime(st.Created), "Path": path, "Args": nonNil(args), "Name": "/" + st.Name,
 		"State": state,
 		"Image": st.ImageID, "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "", "LogPath": "",
@@ -505,7 +509,19 @@ func (d *daemon) containerInspect(w http.ResponseWriter, r *http.Request) error 
 		"HostConfig": inspectHostConfig(c, st, hc),
 		"Config":     config, "Mounts": dockeropts.InspectMounts(ctx, d.e, c),
 		"NetworkSettings": map[string]any{"Ports": ports, "Networks": networks, "IPAddress": ipAddr},
-	})
+	}
+	if boolQuery(r, "size") {
+		addSizes(ctx, c, out)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// addSizes sets SizeRw and SizeRootFs, as Docker's list and inspect do when asked
+// (size=1).
+func addSizes(ctx context.Context, c *skiff.Container, out map[string]any) {
+	if rw, rootfs, err := c.Size(ctx); err == nil {
+		out["SizeRw"], out["SizeRootFs"] = rw, rootfs
+	}
 }
 
 func (d *daemon) containerDelete(w http.ResponseWriter, r *http.Request) error {

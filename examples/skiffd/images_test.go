@@ -99,6 +99,13 @@ func TestDockerCLIImages(t *testing.T) {
 			t.Errorf("inspect PublishAllPorts = %q", pa)
 		}
 		e.ok("rm", "-f", "pall")
+		// Sizes when asked (size=1): the writable layer, and it with the image's.
+		if sz := e.ok("ps", "-s", "--filter", "name=^p$", "--format", "{{.Size}}"); !regexp.MustCompile(`^\d+(\.\d+)?k?B \(virtual \d+(\.\d+)?[kM]B\)\n$`).MatchString(sz) {
+			t.Errorf("docker ps -s = %q", sz)
+		}
+		if sz := e.ok("inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "p"); !regexp.MustCompile(`^\d+ [1-9]\d{5,}\n$`).MatchString(sz) {
+			t.Errorf("docker inspect -s: SizeRw SizeRootFs = %q", sz)
+		}
 		id := e.ok("inspect", "-f", "{{.Id}}", "p")
 		e.ok("restart", "-t", "1", "p")
 		if out := e.ok("inspect", "-f", "{{.State.Status}} {{.Id}}", "p"); out != "running "+id {
