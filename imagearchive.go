@@ -51,7 +51,7 @@ func (e *Engine) SaveImages(ctx context.Context, w io.Writer, refs ...string) er
 			if strings.Contains(n, "@") {
 				continue // a digest name: no tag to record
 			}
-			tag, err := name.NewTag(familiarName(n))
+			tag, err := name.NewTag(registry.Familiar(n))
 			if err != nil {
 				return fmt.Errorf("save %s: name %s: %w", ref, n, err)
 			}
@@ -116,13 +116,6 @@ func (e *Engine) LoadImages(ctx context.Context, r io.Reader) ([]string, error) 
 		}
 	}
 	return loaded, nil
-}
-
-// familiarName is a normalized image name as Docker shows it: "busybox:latest" for
-// "docker.io/library/busybox:latest".
-func familiarName(n string) string {
-	n = strings.TrimPrefix(n, "docker.io/library/")
-	return strings.TrimPrefix(n, "docker.io/")
 }
 
 // readerCtxWriter stops a write when its context ends.

@@ -359,15 +359,18 @@ func (s *Store) lock(ctx context.Context, hex string) (*lockfile.Lock, error) {
 // dropLock releases the layer's lock l, deleting the lock file when the layer and its
 // temp dirs are gone: a lock file per layer ever unpacked would otherwise pile up.
 func (s *Store) dropLock(hex string, l *lockfile.Lock) error {
-	if _, err := os.Lstat(s.layerDir(hex)); !errors.Is(err, os.ErrNotExist) {
-		l.Unlock()
-		return nil
+	inUse := func() bool {
+		if _, err := os.Lstat(s.layerDir(hex)); !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+		for _, pfx := range []string{tmpPfx, rmPfx} {
+			if temps, _ := filepath.Glob(filepath.Join(s.root, pfx+hex+"-*")); len(temps) > 0 {
+				return true
+			}
+		}
+		return false
 	}
-	if temps, _ := filepath.Glob(filepath.Join(s.root, tmpPfx+hex+"-*")); len(temps) > 0 {
-		l.Unlock()
-		return nil
-	}
-	if rms, _ := filepath.Glob(filepath.Join(s.root, rmPfx+hex+"-*")); len(rms) > 0 {
+	if inUse() {
 		l.Unlock()
 		return nil
 	}

@@ -182,3 +182,17 @@ func TestHistory(t *testing.T) {
 		}
 	}
 }
+
+func TestFamiliar(t *testing.T) {
+	for in, want := range map[string]string{
+		"docker.io/library/busybox:latest": "busybox:latest",
+		"docker.io/user/app:1":             "user/app:1",
+		"docker.io/library/busybox":        "busybox",
+		"127.0.0.1:5000/busybox:latest":    "127.0.0.1:5000/busybox:latest",
+		"quay.io/docker.io/x:1":            "quay.io/docker.io/x:1",
+	} {
+		if got := Familiar(in); got != want {
+			t.Errorf("Familiar(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -23,6 +23,14 @@ func Normalize(ref string) (string, error) {
 	return normalized(r), nil
 }
 
+// Familiar is a normalized name as docker prints it: "docker.io/library/busybox:latest"
+// is "busybox:latest", "docker.io/user/app:1" is "user/app:1"; other registries' names
+// stay whole.
+func Familiar(normalized string) string {
+	n := strings.TrimPrefix(normalized, dockerHub+"/library/")
+	return strings.TrimPrefix(n, dockerHub+"/")
+}
+
 func parseRef(ref string, opts ...name.Option) (name.Reference, error) {
 	if strings.TrimSpace(ref) == "" {
 		return nil, fmt.Errorf("%w: empty reference", ErrInvalidReference)

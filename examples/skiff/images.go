@@ -80,7 +80,7 @@ func newImagesCommand(g *globalFlags) *cobra.Command {
 				}
 				for _, n := range names {
 					repo, tag := splitRef(n)
-					repo = strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/library/"), "docker.io/")
+					repo = registry.Familiar(repo)
 					if rows != nil {
 						createdAt := ""
 						if !img.Config.Created.IsZero() {
@@ -155,7 +155,7 @@ func imagesFilter(filters []string) (func(*registry.Image) ([]string, bool), err
 			var kept []string
 			for _, n := range names {
 				repo, _ := splitRef(n)
-				short := familiar(n)
+				short := registry.Familiar(n)
 				shortRepo, _ := splitRef(short)
 				if slices.ContainsFunc(refs, func(p string) bool {
 					for _, cand := range []string{n, repo, short, shortRepo} {

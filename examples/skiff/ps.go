@@ -258,14 +258,4 @@ func psFilter(filters []string) (psMatch, error) {
 }
 
 // isHexPrefix reports whether s is a non-empty string of lowercase hex digits.
-func isHexPrefix(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
-			return false
-		}
-	}
-	return true
-}
+func isHexPrefix(s string) bool { return s != "" && strings.Trim(s, "0123456789abcdef") == "" }

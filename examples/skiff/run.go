@@ -285,35 +285,23 @@ func hostEnv(kvs []string) []string { return dockeropts.ExpandEnv(kvs, os.Lookup
 // prepare gets cfg's image as --pull says (pulled when missing, by default, as docker
 // run does) and publishes its exposed ports with -P.
 func (f *containerFlags) prepare(ctx context.Context, e *skiff.Engine, cfg *skiff.ContainerConfig) error {
-	_, err := e.Image(ctx, cfg.Image)
+	img, err := e.Image(ctx, cfg.Image)
 	missing := errors.Is(err, registry.ErrImageNotFound)
 	if err != nil && !missing {
 		return err
 	}
-	switch f.pull {
-	case "always":
-		if _, err := e.Pull(ctx, cfg.Image); err != nil {
+	if missing && f.pull == "never" {
+		return fmt.Errorf("No such image: %s", cfg.Image)
+	}
+	if f.pull == "always" || missing {
+		if missing && f.pull == "missing" && !f.quiet {
+			fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", cfg.Image)
+		}
+		if img, err = e.Pull(ctx, cfg.Image); err != nil {
 			return err
-		}
-	case "missing":
-		if missing {
-			if !f.quiet {
-				fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", cfg.Image)
-			}
-			if _, err := e.Pull(ctx, cfg.Image); err != nil {
-				return err
-			}
-		}
-	case "never":
-		if missing {
-			return fmt.Errorf("No such image: %s", cfg.Image)
 		}
 	}
 	if f.publishAll {
-		img, err := e.Image(ctx, cfg.Image)
-		if err != nil {
-			return err
-		}
 		exposed := slices.Sorted(maps.Keys(img.Config.Config.ExposedPorts))
 		if cfg.Ports, err = dockeropts.PublishAll(cfg.Ports, append(exposed, f.expose...)); err != nil {
 			return err

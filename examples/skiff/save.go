@@ -13,6 +13,8 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/skiffrt/skiff/registry"
 )
 
 func init() { commands = append(commands, newSaveCommand, newLoadCommand, newHistoryCommand) }
@@ -101,7 +103,7 @@ func newLoadCommand(g *globalFlags) *cobra.Command {
 			}
 			// As docker's -q, quiet drops only progress (none is printed here).
 			for _, n := range names {
-				fmt.Fprintf(cmd.OutOrStdout(), "Loaded image: %s\n", familiar(n))
+				fmt.Fprintf(cmd.OutOrStdout(), "Loaded image: %s\n", registry.Familiar(n))
 			}
 			return nil
 		},
@@ -109,11 +111,6 @@ func newLoadCommand(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVarP(&input, "input", "i", "", "Read from tar archive file, instead of STDIN")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Suppress the load output (there is no progress output)")
 	return cmd
-}
-
-// familiar shortens docker.io names as docker prints them.
-func familiar(name string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(name, "docker.io/library/"), "docker.io/")
 }
 
 // historyHeaders are the column titles of history --format "table ...".

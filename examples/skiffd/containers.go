@@ -259,7 +259,7 @@ func (d *daemon) containerCreate(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, registry.ErrImageNotFound) {
 			ref := req.Image
 			if n, err := registry.Normalize(ref); err == nil {
-				ref = shortName(n)
+				ref = registry.Familiar(n)
 			}
 			return errorf(http.StatusNotFound, "No such image: %s", ref)
 		}

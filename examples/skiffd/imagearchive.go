@@ -92,7 +92,7 @@ func (d *daemon) imagePrune(w http.ResponseWriter, r *http.Request) error {
 	deleted := []map[string]string{}
 	for _, n := range rep.Images {
 		if !strings.Contains(n, "@") {
-			deleted = append(deleted, map[string]string{"Untagged": shortName(n)})
+			deleted = append(deleted, map[string]string{"Untagged": registry.Familiar(n)})
 		}
 	}
 	for _, id := range rep.ImageIDs {

@@ -28,23 +28,16 @@ func (d *daemon) imageRoutes(h func(string, apiFunc)) {
 	h("POST /auth", d.login)
 }
 
-// shortName renders a stored name as docker shows it: docker.io/library/busybox:latest
-// is busybox:latest.
-func shortName(n string) string {
-	n = strings.TrimPrefix(n, "docker.io/library/")
-	return strings.TrimPrefix(n, "docker.io/")
-}
-
 func repoTagsDigests(im *registry.Image) (tags, digests []string) {
 	tags, digests = []string{}, []string{}
 	for _, n := range im.Names {
 		if strings.Contains(n, "@") {
-			digests = append(digests, shortName(n))
+			digests = append(digests, registry.Familiar(n))
 			continue
 		}
-		tags = append(tags, shortName(n))
+		tags = append(tags, registry.Familiar(n))
 		if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
-			dg := shortName(n[:i]) + "@" + im.Digest.String()
+			dg := registry.Familiar(n[:i]) + "@" + im.Digest.String()
 			if !slices.Contains(digests, dg) {
 				digests = append(digests, dg)
 			}
@@ -261,7 +254,7 @@ func (d *daemon) imagePull(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	p.status("", "Digest: "+im.Digest.String())
-	p.status("", "Status: Downloaded newer image for "+shortName(norm))
+	p.status("", "Status: Downloaded newer image for "+registry.Familiar(norm))
 	return nil
 }
 
@@ -417,7 +410,7 @@ func (d *daemon) imageRemove(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []map[string]string{}
 	for _, n := range rm.Untagged {
-		out = append(out, map[string]string{"Untagged": shortName(n)})
+		out = append(out, map[string]string{"Untagged": registry.Familiar(n)})
 	}
 	for _, dg := range rm.Deleted {
 		out = append(out, map[string]string{"Deleted": dg.String()})
