@@ -551,15 +551,7 @@ func (c *Container) start(ctx context.Context, byPolicy bool) error {
 	if err := proc.Start(); err != nil && !endedBeforeStart(err, proc.Pid) {
 		return fmt.Errorf("start container %s: %w", shortID(c.id), err)
 	}
-	st, err := c.e.ctrs.update(c.id, func(st *State) error {
-		st.Started = released // also when the monitor saw it exit already
-		st.ManuallyStopped = false
-		if st.Status == StatusCreated {
-			st.Status = StatusRunning
-			healthOnStart(st)
-		}
-		return nil
-	})
+	st, err := c.e.ctrs.markStarted(c.id, released)
 	if err == nil {
 		c.st = st
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +111,58 @@ func TestEventsReplayFollowAndUntil(t *testing.T) {
 
 	if err := e.Events(context.Background(), EventsOptions{Since: time.Now(), Until: before}, nil); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Fatalf("until before since = %v, want an invalid argument", err)
+	}
+}
+
+// TestStartEventsOfQuickExit: a run records start then die, whether Start marks it
+// running before its monitor records the exit, or the monitor of a command that ended
+// at once records the exit (created → exited) before Start's mark.
+func TestStartEventsOfQuickExit(t *testing.T) {
+	e := &Engine{root: t.TempDir(), log: slog.New(slog.DiscardHandler)}
+	s := containerStore{dir: filepath.Join(e.root, "containers")}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	exit := func(st *State) error { st.Status, st.ExitCode = StatusExited, 5; return nil }
+	before := time.Now().UTC()
+	for _, tc := range []struct{ id, name string }{{"aa", "usual"}, {"bb", "quick"}} {
+		if _, err := s.create(tc.id); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.save(&State{ID: tc.id, Name: tc.name, Status: StatusCreated}); err != nil {
+			t.Fatal(err)
+		}
+		if tc.name == "quick" {
+			if _, err := s.update(tc.id, exit); err != nil { // the monitor first
+				t.Fatal(err)
+			}
+		}
+		st, err := s.markStarted(tc.id, time.Now().UTC())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.name == "usual" {
+			if st.Status != StatusRunning {
+				t.Fatalf("after markStarted: %s", st.Status)
+			}
+			if _, err := s.update(tc.id, exit); err != nil {
+				t.Fatal(err)
+			}
+		} else if st.Status != StatusExited || st.Started.IsZero() {
+			t.Fatalf("quick run after markStarted: %+v", st)
+		}
+	}
+	got := map[string][]string{}
+	err := e.Events(context.Background(), EventsOptions{Since: before, Until: time.Now().UTC()}, func(ev Event) error {
+		got[ev.Attributes["name"]] = append(got[ev.Attributes["name"]], ev.Action+":"+ev.Attributes["exitCode"])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"usual", "quick"} {
+		if s := strings.Join(got[name], " "); s != "start: die:5" {
+			t.Errorf("events of the %s run: %q, want start then die with its exit code", name, s)
+		}
 	}
 }

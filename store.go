@@ -130,6 +130,33 @@ func (s containerStore) announce(was Status, st *State) {
 	recordEvent(s.root(), EventContainer, action, st.ID, containerEventAttrs(st, attrs...))
 }
 
+// markStarted records that Start released a created container's init at released.
+// The monitor of a command that ends at once may have recorded its exit first (created
+// → exited, which announce reports as nothing): the run then gets its start and die
+// events here, in that order, as every other run does.
+func (s containerStore) markStarted(id string, released time.Time) (*State, error) {
+	ranAndEnded := false
+	st, err := s.update(id, func(st *State) error {
+		st.Started = released // also when the monitor saw it exit already
+		st.ManuallyStopped = false
+		switch st.Status {
+		case StatusCreated:
+			st.Status = StatusRunning
+			healthOnStart(st)
+		case StatusExited:
+			ranAndEnded = true
+		}
+		return nil
+	})
+	if err == nil && ranAndEnded {
+		running := *st
+		running.Status = StatusRunning
+		s.announce(StatusCreated, &running)
+		s.announce(StatusRunning, st)
+	}
+	return st, err
+}
+
 // lockOp serialises the lifecycle steps that check a container's state and then act on
 // it (Start, Restart, Delete) across processes: two starts of one container, or a
 // delete racing a start, would otherwise both act on the same stale state. It is a
